@@ -1,0 +1,48 @@
+from django import forms
+from django.contrib.auth.forms import BaseUserCreationForm
+
+from .models import Brand, Invitation, Role, User
+
+
+class SignupForm(BaseUserCreationForm):
+    brand_name = forms.CharField(label="Brand name", max_length=120)
+
+    class Meta:
+        model = User
+        fields = ["email"]
+
+
+class InvitedSignupForm(BaseUserCreationForm):
+    """Sign-up for someone who was invited: the address is the invited one, no brand is created."""
+
+    class Meta:
+        model = User
+        fields = ["email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].disabled = True
+
+
+class BrandForm(forms.ModelForm):
+    class Meta:
+        model = Brand
+        fields = ["name", "logo", "colour", "clone_scan_threshold"]
+        widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
+
+    def clean_colour(self):
+        colour = self.cleaned_data["colour"]
+        if len(colour) != 7 or not colour.startswith("#") or any(c not in "0123456789abcdefABCDEF" for c in colour[1:]):
+            raise forms.ValidationError("Colour must look like #1f6feb.")
+        return colour
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["email", "role"]
+
+    def __init__(self, *args, inviter_role: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if inviter_role != Role.OWNER:  # only owners make owners
+            self.fields["role"].choices = [c for c in Role.choices if c[0] != Role.OWNER]

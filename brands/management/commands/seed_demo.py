@@ -1,0 +1,39 @@
+"""Demo data for a first look: idempotent, and each feature adds its part."""
+
+import secrets
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from brands import services
+from brands.models import Brand, Membership, Role, User
+
+DEMO_EMAIL = "owner@demo.example"
+
+
+class Command(BaseCommand):
+    help = "Create (or top up) the demo brand 'demo' with its owner, products and a ready batch."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            brand, password = self.demo_brand()
+        self.seed_codes(brand)
+        if password:
+            self.stdout.write(self.style.SUCCESS(f"Demo owner: {DEMO_EMAIL} / {password}"))
+        else:
+            self.stdout.write(f"Demo owner: {DEMO_EMAIL} (password unchanged; reset it with `changepassword`)")
+
+    def demo_brand(self) -> tuple[Brand, str | None]:
+        user = User.objects.filter(email=DEMO_EMAIL).first()
+        password = None
+        if user is None:
+            password = secrets.token_urlsafe(9)
+            user = User.objects.create_user(DEMO_EMAIL, password, first_name="Demo", last_name="Owner")
+        brand = Brand.objects.filter(slug="demo").first()
+        if brand is None:
+            brand = services.create_brand(name="Demo Nutrition", owner=user, slug="demo")
+        Membership.objects.get_or_create(user=user, brand=brand, defaults={"role": Role.OWNER})
+        return brand, password
+
+    def seed_codes(self, brand: Brand) -> None:
+        """Filled in by the code-generation feature."""

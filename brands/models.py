@@ -1,0 +1,158 @@
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import keyring
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra):
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person: signs in with an e-mail address, may belong to several brands."""
+
+    username = None
+    email = models.EmailField("e-mail address", unique=True)
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()
+
+    def __str__(self):
+        return self.email
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    OPERATOR = "operator", "Operator"
+    VIEWER = "viewer", "Viewer"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class BrandOwnedQuerySet(models.QuerySet):
+    """The one tenancy mechanism: every brand-owned model's manager is built from this.
+
+    A model says where its brand is with ``brand_path`` ("brand", "product__brand", ...).
+    """
+
+    def for_brand(self, brand):
+        return self.filter(**{self.model.brand_path: brand})
+
+
+class Brand(models.Model):
+    """A tenant: one company with its products, codes, distributors and scans."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    logo = models.ImageField(upload_to="brand-logos/", blank=True)
+    colour = models.CharField(max_length=7, default="#1f6feb", help_text="Hex colour for the verify page")
+    clone_scan_threshold = models.PositiveIntegerField(
+        default=5, help_text="Distinct places after which a code is flagged as a likely clone"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    brand_path = "pk"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def unique_slug(name: str) -> str:
+        base = slugify(name)[:50] or "brand"
+        slug, n = base, 2
+        while Brand.objects.filter(slug=slug).exists():
+            slug, n = f"{base}-{n}", n + 1
+        return slug
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "brand"], name="one_membership_per_brand")]
+
+    def __str__(self):
+        return f"{self.user} in {self.brand} ({self.role})"
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+def _invitation_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Invitation(models.Model):
+    """An e-mailed link that lets someone join a brand with a role."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    token = models.CharField(max_length=64, unique=True, default=_invitation_token)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    VALID_FOR = timedelta(days=7)
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    def __str__(self):
+        return f"{self.email} → {self.brand}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and timezone.now() - self.created_at < self.VALID_FOR
+
+
+class BrandKey(models.Model):
+    """A brand's 256-bit serial key, sealed under MASTER_KEY. Products point at the key they were made with,
+    so a brand can rotate to a new key for new products without breaking codes already printed."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="keys")
+    sealed = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    def __str__(self):
+        return f"key {self.pk} of {self.brand}"  # never the key material
+
+    def __repr__(self):
+        return f"<BrandKey {self.pk} brand={self.brand_id}>"
+
+    @staticmethod
+    def associated_data(brand_id: int) -> bytes:
+        return f"serialize-brand-key:{brand_id}".encode()
+
+    def secret(self) -> bytes:
+        """The raw key; callers keep it in memory only, never log or show it."""
+        return keyring.unseal(
+            keyring.parse_master_key(settings.MASTER_KEY), bytes(self.sealed), self.associated_data(self.brand_id)
+        )

@@ -1,0 +1,62 @@
+"""Brand use cases: sign-up, keys, invitations."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from . import keyring
+from .models import Brand, BrandKey, Invitation, Membership, Role, User
+
+
+class InvitationError(Exception):
+    pass
+
+
+@transaction.atomic
+def create_brand(*, name: str, owner: User, slug: str | None = None) -> Brand:
+    """A new workspace with its owner and its first serial key."""
+    brand = Brand.objects.create(name=name, slug=slug or Brand.unique_slug(name))
+    Membership.objects.create(user=owner, brand=brand, role=Role.OWNER)
+    add_brand_key(brand=brand)
+    return brand
+
+
+def add_brand_key(*, brand: Brand) -> BrandKey:
+    """A fresh random key, sealed; new products use the newest key, old ones keep theirs."""
+    master = keyring.parse_master_key(settings.MASTER_KEY)
+    sealed = keyring.seal(master, keyring.new_brand_key(), BrandKey.associated_data(brand.pk))
+    return BrandKey.objects.create(brand=brand, sealed=sealed)
+
+
+def current_key(brand: Brand) -> BrandKey:
+    key = BrandKey.objects.for_brand(brand).order_by("-pk").first()
+    return key or add_brand_key(brand=brand)
+
+
+def invite_member(*, brand: Brand, email: str, role: str, invited_by: User, accept_url_base: str) -> Invitation:
+    invitation = Invitation.objects.create(brand=brand, email=email.lower(), role=role, invited_by=invited_by)
+    link = accept_url_base.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
+    send_mail(
+        subject=f"You are invited to {brand.name} on Serialize",
+        message=f"{invited_by} invited you to join {brand.name} as {invitation.get_role_display()}.\n\n{link}\n",
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: User) -> Membership:
+    invitation = Invitation.objects.select_for_update().filter(token=token).first()
+    if invitation is None or not invitation.is_usable:
+        raise InvitationError("This invitation link is not valid any more.")
+    if invitation.email != user.email.lower():
+        raise InvitationError("This invitation was sent to another e-mail address.")
+    membership, _ = Membership.objects.get_or_create(
+        user=user, brand=invitation.brand, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return membership

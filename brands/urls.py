@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("signup/", views.signup, name="signup"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("brands/new/", views.brand_create, name="brand_create"),
+    path("brands/switch/", views.brand_switch, name="brand_switch"),
+    path("settings/", views.brand_settings, name="brand_settings"),
+    path("members/", views.members, name="members"),
+    path("members/<int:membership_id>/remove/", views.membership_remove, name="membership_remove"),
+    path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
+]

@@ -1,0 +1,125 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import BrandForm, InvitationForm, InvitedSignupForm, SignupForm
+from .models import Brand, Invitation, Membership, Role
+from .tenancy import SESSION_KEY, get_for_brand, member_required
+
+
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save()
+            brand = services.create_brand(name=form.cleaned_data["brand_name"], owner=user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_KEY] = brand.pk
+        messages.success(request, f"Welcome to Serialize. {brand.name} is ready.")
+        return redirect("dashboard")
+    return render(request, "brands/signup.html", {"form": form})
+
+
+@login_required
+def brand_create(request):
+    form = BrandForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        brand = services.create_brand(name=form.cleaned_data["name"], owner=request.user)
+        request.session[SESSION_KEY] = brand.pk
+        return redirect("dashboard")
+    return render(request, "brands/brand_create.html", {"form": form})
+
+
+@member_required()
+def dashboard(request):
+    return render(request, "brands/dashboard.html", {"stats": dashboard_stats(request.brand)})
+
+
+def dashboard_stats(brand: Brand) -> list[tuple[str, int]]:
+    """Counts for the overview; apps below brands register nothing here, so we import them lazily."""
+    from codes.models import Code, CodeBatch, Product
+
+    return [
+        ("Products", Product.objects.for_brand(brand).count()),
+        ("Batches", CodeBatch.objects.for_brand(brand).count()),
+        ("Codes", Code.objects.for_brand(brand).count()),
+    ]
+
+
+@require_POST
+@login_required
+def brand_switch(request):
+    membership = Membership.objects.filter(user=request.user, brand_id=request.POST.get("brand")).first()
+    if membership is None:
+        raise Http404("No such brand")
+    request.session[SESSION_KEY] = membership.brand_id
+    return redirect("dashboard")
+
+
+@member_required(Role.ADMIN, write_role=Role.ADMIN)
+def brand_settings(request):
+    form = BrandForm(request.POST or None, request.FILES or None, instance=request.brand)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Brand settings saved.")
+        return redirect("brand_settings")
+    return render(request, "brands/settings.html", {"form": form})
+
+
+@member_required(write_role=Role.ADMIN)
+def members(request):
+    form = InvitationForm(request.POST or None, inviter_role=request.membership.role)
+    if request.method == "POST" and form.is_valid():
+        services.invite_member(
+            brand=request.brand,
+            invited_by=request.user,
+            accept_url_base=request.build_absolute_uri("/"),
+            **form.cleaned_data,
+        )
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        return redirect("members")
+    memberships = Membership.objects.for_brand(request.brand).select_related("user").order_by("pk")
+    return render(request, "brands/members.html", {"form": form, "memberships": memberships})
+
+
+@require_POST
+@member_required(Role.ADMIN, write_role=Role.ADMIN)
+def membership_remove(request, membership_id: int):
+    membership = get_for_brand(request, Membership, pk=membership_id)
+    if membership.role == Role.OWNER and request.membership.role != Role.OWNER:
+        messages.error(request, "Only an owner can remove an owner.")
+    elif membership.pk == request.membership.pk:
+        messages.error(request, "You cannot remove yourself.")
+    else:
+        membership.delete()
+        messages.success(request, f"{membership.user} no longer has access.")
+    return redirect("members")
+
+
+def invitation_accept(request, token: str):
+    """Logged in: accept with one click. Anonymous: create an account for the invited address, or log in."""
+    invitation = Invitation.objects.filter(token=token).select_related("brand").first()
+    if invitation is None or not invitation.is_usable:
+        raise Http404("This invitation link is not valid any more.")
+    form = None
+    if not request.user.is_authenticated:
+        form = InvitedSignupForm(request.POST or None, initial={"email": invitation.email})
+        if request.method != "POST" or not form.is_valid():
+            return render(request, "brands/invitation_accept.html", {"invitation": invitation, "form": form})
+        form.instance.email = invitation.email
+        login(request, form.save(), backend="django.contrib.auth.backends.ModelBackend")
+    elif request.method != "POST":
+        return render(request, "brands/invitation_accept.html", {"invitation": invitation})
+    try:
+        membership = services.accept_invitation(token=token, user=request.user)
+    except services.InvitationError as exc:
+        messages.error(request, str(exc))
+        return redirect("dashboard")
+    request.session[SESSION_KEY] = membership.brand_id
+    messages.success(request, f"You joined {membership.brand}.")
+    return redirect("dashboard")

@@ -1,0 +1,174 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from brands.models import Brand, BrandKey, BrandOwnedQuerySet
+
+from .serials import CROCKFORD32, DIGITS, SerialFormat
+
+MAX_BATCH_QUANTITY = 10_000_000
+
+
+class SerialAlphabet(models.TextChoices):
+    ALNUM = "alnum", "Letters and digits (Crockford base32, no look-alikes)"
+    NUMERIC = "numeric", "Digits only"
+
+
+ALPHABETS = {SerialAlphabet.ALNUM: CROCKFORD32, SerialAlphabet.NUMERIC: DIGITS}
+DEFAULT_LENGTHS = {SerialAlphabet.ALNUM: 12, SerialAlphabet.NUMERIC: 13}
+
+
+class Product(models.Model):
+    """A trade item (one GTIN) of a brand, with the serial format and key its codes are made with."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=200)
+    variant = models.CharField(max_length=120, blank=True)
+    gtin = models.CharField("GTIN", max_length=14, unique=True)
+    ndc = models.CharField("NDC", max_length=12, blank=True)
+    image = models.ImageField(upload_to="products/", blank=True)
+    serial_alphabet = models.CharField(max_length=10, choices=SerialAlphabet.choices, default=SerialAlphabet.ALNUM)
+    serial_length = models.PositiveSmallIntegerField(default=12)
+    key = models.ForeignKey(BrandKey, on_delete=models.PROTECT, related_name="products")
+    # The private counter: ordinals [0, next_ordinal) are reserved by batches, in print order.
+    next_ordinal = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "variant"]
+
+    def __str__(self):
+        return f"{self.name}, {self.variant}" if self.variant else self.name
+
+    @property
+    def serial_format(self) -> SerialFormat:
+        return SerialFormat(ALPHABETS[SerialAlphabet(self.serial_alphabet)], self.serial_length)
+
+
+class Lot(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="lots")
+    number = models.CharField(max_length=20)
+    manufactured_on = models.DateField(null=True, blank=True)
+    expires_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    brand_path = "product__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["product", "number"], name="lot_number_unique_per_product")]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_on is not None and self.expires_on < timezone.localdate()
+
+
+class BatchState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    GENERATING = "generating", "Generating"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class CodeBatch(models.Model):
+    """An order for `quantity` codes: the ordinals [first_ordinal, first_ordinal + quantity) of its product."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="batches")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="batches")
+    quantity = models.PositiveIntegerField()
+    with_pin = models.BooleanField("scratch PIN", default=False)
+    first_ordinal = models.BigIntegerField()
+    state = models.CharField(max_length=12, choices=BatchState.choices, default=BatchState.QUEUED)
+    codes_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    brand_path = "product__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Batch {self.pk}: {self.quantity:,} × {self.product} lot {self.lot}"
+
+    @property
+    def end_ordinal(self) -> int:
+        return self.first_ordinal + self.quantity
+
+    @property
+    def progress_percent(self) -> int:
+        return 100 if self.quantity == 0 else int(100 * self.codes_done / self.quantity)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (BatchState.READY, BatchState.FAILED)
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class CodeStatus(models.TextChoices):
+    """Pack states after EU FMD; `expired` is derived from the lot, never stored."""
+
+    ACTIVE = "active", "Active"
+    SUPPLIED = "supplied", "Supplied"
+    DISPENSED = "dispensed", "Dispensed"
+    DECOMMISSIONED = "decommissioned", "Decommissioned"
+    DESTROYED = "destroyed", "Destroyed"
+    EXPORTED = "exported", "Exported"
+    STOLEN = "stolen", "Stolen"
+    SAMPLE = "sample", "Sample"
+    FREE_SAMPLE = "free_sample", "Free sample"
+    LOCKED = "locked", "Locked"
+    CHECKED_OUT = "checked_out", "Checked out"
+    RECALLED = "recalled", "Recalled"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Code(models.Model):
+    """One unit's identity, with the scan summary the verify page reads in the same row."""
+
+    # No separate FK indexes: (product, ordinal) and (product, serial) serve every lookup, and each index
+    # slows down COPY of millions of rows.
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", db_index=False)
+    batch = models.ForeignKey(CodeBatch, on_delete=models.CASCADE, related_name="codes", db_index=False)
+    ordinal = models.BigIntegerField()
+    serial = models.CharField(max_length=20)
+    status = models.CharField(max_length=16, choices=CodeStatus.choices, default=CodeStatus.ACTIVE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    scan_count = models.PositiveIntegerField(default=0)
+    first_scanned_at = models.DateTimeField(null=True, blank=True)
+    first_scanned_in = models.CharField(max_length=160, blank=True)
+    last_scanned_at = models.DateTimeField(null=True, blank=True)
+    pin_first_used_at = models.DateTimeField(null=True, blank=True)
+
+    brand_path = "product__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "serial"], name="code_serial_unique_per_product"),
+            models.UniqueConstraint(fields=["product", "ordinal"], name="code_ordinal_unique_per_product"),
+        ]
+
+    def __str__(self):
+        return self.serial
+
+    @property
+    def position(self) -> int:
+        """1-based place in its batch's print order."""
+        return self.ordinal - self.batch.first_ordinal + 1

@@ -1,0 +1,60 @@
+import pytest
+from django.test import Client
+
+from brands.models import Role
+from tests.factories import BrandFactory, MembershipFactory
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def _client_for(membership) -> Client:
+    client = Client()
+    client.force_login(membership.user)
+    session = client.session
+    session["brand_id"] = membership.brand_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def brand(db):
+    return BrandFactory(name="Acme Supplements")
+
+
+@pytest.fixture
+def other_brand(db):
+    return BrandFactory(name="Rival Cosmetics")
+
+
+@pytest.fixture
+def owner(brand):
+    return MembershipFactory(brand=brand, role=Role.OWNER)
+
+
+@pytest.fixture
+def owner_client(owner):
+    return _client_for(owner)
+
+
+@pytest.fixture
+def viewer_client(brand):
+    return _client_for(MembershipFactory(brand=brand, role=Role.VIEWER))
+
+
+@pytest.fixture
+def operator_client(brand):
+    return _client_for(MembershipFactory(brand=brand, role=Role.OPERATOR))
+
+
+@pytest.fixture
+def outsider_client(other_brand):
+    """The owner of another brand: must see none of `brand`'s objects."""
+    return _client_for(MembershipFactory(brand=other_brand, role=Role.OWNER))

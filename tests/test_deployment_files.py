@@ -1,0 +1,33 @@
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_compose_has_the_five_services_with_commands_env_and_healthchecks():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"db", "redis", "web", "worker", "beat"}
+    for name, service in services.items():
+        assert "healthcheck" in service and service["healthcheck"]["test"], name
+    for name in ("web", "worker", "beat"):
+        service = services[name]
+        assert service["build"] == "." and service["command"], name
+        assert service["environment"]["DATABASE_URL"].startswith("postgres://")
+        assert service["environment"]["REDIS_URL"].startswith("redis://")
+        assert service["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "gunicorn serialize_saas.wsgi" in " ".join(services["web"]["command"])
+    assert services["worker"]["command"][:3] == ["celery", "-A", "serialize_saas"]
+
+
+def test_dockerfile_installs_the_pinned_project_dependencies():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "COPY pyproject.toml" in dockerfile and "pip install ." in dockerfile
+    assert "libdmtx0b" in dockerfile
+
+
+def test_env_example_names_every_setting_the_app_reads():
+    example = (ROOT / ".env.example").read_text()
+    for name in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "MASTER_KEY", "VERIFY_BASE_URL"):
+        assert f"{name}=" in example
