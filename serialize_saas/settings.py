@@ -168,6 +168,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
+# With acks_late, Redis hands an unacknowledged task to another worker after this many seconds: longer
+# than any task may run, so only a dead worker's task is redelivered (and tasks are safe to run twice).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900"))}
+
+# Codes per transaction when generating a batch: bounds memory and the work lost to a killed worker.
+CODES_CHUNK_SIZE = int(env("CODES_CHUNK_SIZE", "50000"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -1,7 +1,12 @@
+from datetime import date
+
 import factory
 
 from brands import services as brand_services
 from brands.models import Brand, Membership, Role, User
+from codes import services as code_services
+from codes.gs1 import gtin_check_digit
+from codes.models import Lot, Product
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -35,8 +40,39 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Role.OWNER
 
 
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    brand = factory.SubFactory(BrandFactory)
+    name = factory.Sequence(lambda n: f"Product {n}")
+    gtin = factory.Sequence(lambda n: (body := f"0950600{n:06d}") + gtin_check_digit(body))
+    key = factory.LazyAttribute(lambda o: brand_services.current_key(o.brand))
+
+
+class LotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lot
+
+    product = factory.SubFactory(ProductFactory)
+    number = factory.Sequence(lambda n: f"L{n:04d}")
+    expires_on = date(2030, 12, 31)
+
+
+def ready_batch(product=None, *, quantity=20, with_pin=False, lot=None):
+    """A batch whose codes exist, made by the real services."""
+    product = product or ProductFactory()
+    lot = lot or LotFactory(product=product)
+    batch = code_services.order_batch(product=product, lot=lot, quantity=quantity, with_pin=with_pin, enqueue=False)
+    return code_services.generate_batch(batch.pk)
+
+
 def one_of_everything(brand) -> dict:
     """Ids of one object of every kind a dashboard URL takes, all of `brand` (see tests/test_tenancy.py)."""
+    product = ProductFactory(brand=brand)
+    batch = ready_batch(product, quantity=5)
     return {
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
+        "product_id": product.pk,
+        "batch_id": batch.pk,
     }

@@ -16,13 +16,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_manage(*args, env: dict, check=True) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=check, timeout=300
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=300,
     )
 
 
 def production_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECURE_SSL_REDIRECT"}}
-    env.update(DEBUG="0", ALLOWED_HOSTS="verify.example.com", SECRET_KEY="p" * 20 + base64.b64encode(os.urandom(40)).decode())
+    env.update(
+        DEBUG="0", ALLOWED_HOSTS="verify.example.com", SECRET_KEY="p" * 20 + base64.b64encode(os.urandom(40)).decode()
+    )
     env.update(extra)
     return env
 
@@ -39,7 +47,11 @@ def test_deploy_check_fails_with_debug_on():
 
 @pytest.mark.embedded
 def test_embedded_mode_migrates_seeds_and_serves_the_demo_owner(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "MASTER_KEY", "ALLOWED_HOSTS"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "MASTER_KEY", "ALLOWED_HOSTS"}
+    }
     env["VAR_DIR"] = str(tmp_path)
     run_manage("migrate", "--noinput", env=env)
     first = run_manage("seed_demo", env=env).stdout
@@ -48,9 +60,11 @@ def test_embedded_mode_migrates_seeds_and_serves_the_demo_owner(tmp_path):
     assert "password unchanged" in again
     assert (tmp_path / "db.sqlite3").exists() and (tmp_path / "master_key").exists()
     probe = (
-        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'serialize_saas.settings'); django.setup()\n"
+        "import django, os\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'serialize_saas.settings'); django.setup()\n"
         "from django.test import Client; c = Client(HTTP_HOST='127.0.0.1')\n"
-        f"assert c.post('/accounts/login/', {{'username': 'owner@demo.example', 'password': '{password}'}}).status_code == 302\n"
+        f"login = {{'username': 'owner@demo.example', 'password': '{password}'}}\n"
+        "assert c.post('/accounts/login/', login).status_code == 302\n"
         "r = c.get('/dashboard/'); print(r.status_code, 'Demo Nutrition' in r.content.decode())\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -73,7 +87,12 @@ def test_brand_keys_never_reach_the_logs(client, db, caplog):
     with caplog.at_level(logging.DEBUG):
         client.post(
             "/signup/",
-            {"email": "k@example.com", "brand_name": "Keys", "password1": "a-long pass 123", "password2": "a-long pass 123"},
+            {
+                "email": "k@example.com",
+                "brand_name": "Keys",
+                "password1": "a-long pass 123",
+                "password2": "a-long pass 123",
+            },
         )
     raw = BrandKey.objects.get().secret()
     for form in (raw.hex(), base64.b64encode(raw).decode(), repr(raw)):

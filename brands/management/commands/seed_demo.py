@@ -1,6 +1,7 @@
 """Demo data for a first look: idempotent, and each feature adds its part."""
 
 import secrets
+from datetime import date
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -9,6 +10,7 @@ from brands import services
 from brands.models import Brand, Membership, Role, User
 
 DEMO_EMAIL = "owner@demo.example"
+DEMO_GTIN = "09506000134352"  # GS1's own example GTIN
 
 
 class Command(BaseCommand):
@@ -36,4 +38,21 @@ class Command(BaseCommand):
         return brand, password
 
     def seed_codes(self, brand: Brand) -> None:
-        """Filled in by the code-generation feature."""
+        """A product with GS1's example GTIN and a ready batch of 1,000 codes."""
+        from codes import services as code_services
+        from codes.models import Product
+
+        product = Product.objects.filter(gtin=DEMO_GTIN).first()
+        if product is None:
+            product = code_services.create_product(
+                brand=brand,
+                name="Vitamin C 1000 mg",
+                variant="orange",
+                gtin=DEMO_GTIN,
+                serial_alphabet="alnum",
+                serial_length=12,
+            )
+        if not product.batches.exists():
+            lot = code_services.get_or_create_lot(product=product, number="L2026A", expires_on=date(2028, 12, 31))
+            batch = code_services.order_batch(product=product, lot=lot, quantity=1_000, enqueue=False)
+            code_services.generate_batch(batch.pk)

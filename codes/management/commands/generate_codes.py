@@ -1,0 +1,91 @@
+"""Order and generate a batch in this process, for operators and scripts; last line is JSON."""
+
+import json
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from brands.models import Brand
+from codes import services
+from codes.forms import BatchOrderForm
+from codes.gs1 import GS1Error, normalize_gtin
+from codes.models import ALPHABETS, DEFAULT_LENGTHS, Product, SerialAlphabet
+from codes.serials import SerialFormat
+
+
+class Command(BaseCommand):
+    help = "Generate a batch of codes for a brand's product (creates the lot if needed)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--brand", required=True, help="brand slug")
+        parser.add_argument("--gtin", required=True)
+        parser.add_argument("--lot", required=True)
+        parser.add_argument("--expiry", help="YYYY-MM-DD")
+        parser.add_argument("--quantity", required=True, type=int)
+        parser.add_argument("--format", choices=[c.value for c in SerialAlphabet], dest="alphabet")
+        parser.add_argument("--length", type=int)
+        parser.add_argument("--pin", action="store_true", help="add a scratch PIN to every code")
+
+    def handle(self, *args, **options):
+        product = self.product(options)
+        form = BatchOrderForm(
+            {
+                "lot_number": options["lot"],
+                "expires_on": options["expiry"] or "",
+                "quantity": options["quantity"],
+                "with_pin": options["pin"],
+            },
+            product=product,
+        )
+        if not form.is_valid():
+            raise CommandError(_describe(form.errors))
+        data = form.cleaned_data
+        started = time.perf_counter()
+        try:
+            lot = services.get_or_create_lot(product=product, number=data["lot_number"], expires_on=data["expires_on"])
+            batch = services.order_batch(
+                product=product, lot=lot, quantity=data["quantity"], with_pin=data["with_pin"], enqueue=False
+            )
+        except services.OrderError as exc:
+            raise CommandError(f"{exc.field}: {exc.message}") from exc
+        batch = services.generate_batch(batch.pk)
+        seconds = round(time.perf_counter() - started, 3)
+        self.stdout.write(json.dumps({"batch": batch.pk, "quantity": batch.codes_done, "seconds": seconds}))
+
+    def product(self, options) -> Product:
+        brand = Brand.objects.filter(slug=options["brand"]).first()
+        if brand is None:
+            raise CommandError(f"brand: no brand with slug {options['brand']!r}")
+        try:
+            gtin = normalize_gtin(options["gtin"])
+        except GS1Error as exc:
+            raise CommandError(f"gtin: {exc.message}") from exc
+        product = Product.objects.for_brand(brand).filter(gtin=gtin).first()
+        if product is None:
+            raise CommandError(f"gtin: brand {brand.slug} has no product with GTIN {gtin}")
+        return self.apply_format(product, options["alphabet"], options["length"])
+
+    def apply_format(self, product: Product, alphabet: str | None, length: int | None) -> Product:
+        """A product's serial format may be chosen until its first codes exist, never changed after."""
+        if alphabet is None and length is None:
+            return product
+        alphabet = alphabet or product.serial_alphabet
+        length = length or (product.serial_length if alphabet == product.serial_alphabet else DEFAULT_LENGTHS[alphabet])
+        if (alphabet, length) == (product.serial_alphabet, product.serial_length):
+            return product
+        if product.next_ordinal:
+            raise CommandError(
+                f"format: {product} already has codes as {product.serial_alphabet}/{product.serial_length}"
+            )
+        try:
+            SerialFormat(ALPHABETS[SerialAlphabet(alphabet)], length)
+        except ValueError as exc:
+            raise CommandError(f"length: {exc}") from exc
+        Product.objects.filter(pk=product.pk).update(serial_alphabet=alphabet, serial_length=length)
+        product.refresh_from_db()
+        return product
+
+
+def _describe(errors) -> str:
+    names = {"lot_number": "lot", "expires_on": "expiry"}
+    return "; ".join(f"{names.get(field, field)}: {' '.join(messages)}" for field, messages in errors.items())

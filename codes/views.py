@@ -1,0 +1,105 @@
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from brands.models import Role
+from brands.tenancy import get_for_brand, member_required
+
+from . import services
+from .forms import BatchOrderForm, ProductForm
+from .models import CodeBatch, Lot, Product
+
+
+@member_required()
+def product_list(request):
+    products = Product.objects.for_brand(request.brand)
+    return render(request, "codes/product_list.html", {"products": products})
+
+
+@member_required(write_role=Role.ADMIN)
+def product_create(request):
+    form = ProductForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        product = services.create_product(brand=request.brand, **form.cleaned_data)
+        messages.success(request, f"{product} added.")
+        return redirect("product_detail", product.pk)
+    return render(request, "codes/product_form.html", {"form": form})
+
+
+@member_required(write_role=Role.ADMIN)
+def product_edit(request, product_id: int):
+    product = get_for_brand(request, Product, pk=product_id)
+    form = ProductForm(request.POST or None, request.FILES or None, instance=product)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Product saved.")
+        return redirect("product_detail", product.pk)
+    return render(request, "codes/product_form.html", {"form": form, "product": product})
+
+
+@member_required()
+def product_detail(request, product_id: int):
+    product = get_for_brand(request, Product, pk=product_id)
+    lots = Lot.objects.for_brand(request.brand).filter(product=product)
+    batches = CodeBatch.objects.for_brand(request.brand).filter(product=product).select_related("lot")
+    return render(request, "codes/product_detail.html", {"product": product, "lots": lots, "batches": batches})
+
+
+@member_required(write_role=Role.OPERATOR)
+def batch_order(request, product_id: int):
+    product = get_for_brand(request, Product, pk=product_id)
+    form = BatchOrderForm(request.POST or None, product=product)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            lot = services.get_or_create_lot(
+                product=product,
+                number=data["lot_number"],
+                expires_on=data["expires_on"],
+                manufactured_on=data["manufactured_on"],
+            )
+            batch = services.order_batch(
+                product=product, lot=lot, quantity=data["quantity"], with_pin=data["with_pin"], ordered_by=request.user
+            )
+        except services.OrderError as exc:
+            form.add_error({"expiry": "expires_on", "lot": "lot_number"}.get(exc.field, exc.field), exc.message)
+        else:
+            messages.success(request, f"Batch of {batch.quantity:,} codes ordered.")
+            return redirect("batch_detail", batch.pk)
+    return render(request, "codes/batch_order.html", {"form": form, "product": product})
+
+
+@member_required()
+def batch_list(request):
+    batches = CodeBatch.objects.for_brand(request.brand).select_related("product", "lot")[:200]
+    return render(request, "codes/batch_list.html", {"batches": batches})
+
+
+@member_required()
+def batch_detail(request, batch_id: int):
+    batch = get_for_brand(request, CodeBatch.objects.select_related("product", "lot"), pk=batch_id)
+    return render(request, "codes/batch_detail.html", {"batch": batch})
+
+
+@member_required()
+def batch_progress(request, batch_id: int):
+    batch = get_for_brand(request, CodeBatch, pk=batch_id)
+    return JsonResponse(
+        {
+            "state": batch.state,
+            "codes_done": batch.codes_done,
+            "quantity": batch.quantity,
+            "percent": batch.progress_percent,
+            "finished": batch.is_finished,
+        }
+    )
+
+
+@require_POST
+@member_required(write_role=Role.OPERATOR)
+def batch_retry(request, batch_id: int):
+    batch = get_for_brand(request, CodeBatch, pk=batch_id)
+    if services.retry_batch(batch):
+        messages.success(request, "Generation resumes where it stopped.")
+    return redirect("batch_detail", batch.pk)
