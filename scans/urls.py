@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from . import views
+
+urlpatterns = [
+    # Every GS1 Digital Link with primary key 01; the path is parsed strictly by codes.gs1.
+    re_path(r"^01/(?P<rest>.*)$", views.verify, name="verify"),
+    path("verify/locate/", views.precise_location, name="verify_locate"),
+    path("verify/report/", views.counterfeit_report, name="counterfeit_report"),
+]

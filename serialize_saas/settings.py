@@ -93,6 +93,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "brands.context_processors.current_brand",
@@ -171,6 +172,14 @@ CELERY_RESULT_EXPIRES = 24 * 60 * 60
 # With acks_late, Redis hands an unacknowledged task to another worker after this many seconds: longer
 # than any task may run, so only a dead worker's task is redelivered (and tasks are safe to run twice).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900"))}
+
+# Public verify routes: requests per IP per window ("60/m", "1000/h"); "0" turns limiting off (load tests).
+VERIFY_RATE_LIMIT = env("VERIFY_RATE_LIMIT", "60/m")
+COUNTERFEIT_REPORT_RATE_LIMIT = env("COUNTERFEIT_REPORT_RATE_LIMIT", "5/h")
+# Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# A current GeoLite2/GeoIP2 City database; the packaged 2019 GeoLite2 file is used when unset.
+GEOIP_CITY_DB = env("GEOIP_CITY_DB") or None
 
 # Codes per transaction when generating a batch: bounds memory and the work lost to a killed worker.
 CODES_CHUNK_SIZE = int(env("CODES_CHUNK_SIZE", "50000"))

@@ -9,10 +9,20 @@ from tests.factories import BrandFactory, MembershipFactory
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.VERIFY_RATE_LIMIT = "0"  # tests that are about limiting set their own
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_product_cache():
+    from scans.services import product_cache
+
+    product_cache.clear()
+    yield
+    product_cache.clear()
 
 
 def _client_for(membership) -> Client:

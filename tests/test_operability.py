@@ -66,9 +66,12 @@ def test_embedded_mode_migrates_seeds_and_serves_the_demo_owner(tmp_path):
         f"login = {{'username': 'owner@demo.example', 'password': '{password}'}}\n"
         "assert c.post('/accounts/login/', login).status_code == 302\n"
         "r = c.get('/dashboard/'); print(r.status_code, 'Demo Nutrition' in r.content.decode())\n"
+        "from codes.models import Code; code = Code.objects.select_related('batch__lot').first()\n"
+        "v = c.get(f'/01/09506000134352/10/{code.batch.lot.number}/21/{code.serial}', HTTP_ACCEPT='application/json')\n"
+        "print(v.json()['first_scan'], c.get('/01/09506000134352/21/NOPE').status_code)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert out.stdout.split()[-2:] == ["200", "True"], out.stderr
+    assert out.stdout.split()[-4:] == ["200", "True", "True", "404"], out.stderr
 
 
 def test_error_page_is_friendly_and_leaks_no_secret(db, settings, caplog):

@@ -1,0 +1,43 @@
+"""Fixed-window rate limits in the shared cache (Redis in production): one round trip per hit."""
+
+import time
+
+from django.core.cache import cache
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int] | None:
+    """'60/m' -> (60, 60); '0' or '' -> None (no limit). Raises ValueError on nonsense."""
+    rate = rate.strip()
+    if rate in ("", "0"):
+        return None
+    count, _, unit = rate.partition("/")
+    if unit not in UNITS or not count.isdigit():
+        raise ValueError(f"rate must look like 60/m, got {rate!r}")
+    return (int(count), UNITS[unit]) if int(count) else None
+
+
+def allow(scope: str, key: str, rate: str) -> bool:
+    """Count one hit for `key`; False once it is over `rate` in the current window."""
+    limit = parse_rate(rate)
+    if limit is None:
+        return True
+    count, window = limit
+    bucket = f"rl:{scope}:{key}:{int(time.time()) // window}"
+    client = _redis_client()
+    if client is not None:
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(bucket)
+        pipe.expire(bucket, window + 1)
+        hits = pipe.execute()[0]
+    else:
+        cache.add(bucket, 0, window + 1)
+        hits = cache.incr(bucket)
+    return hits <= count
+
+
+def _redis_client():
+    inner = getattr(cache, "_cache", None)
+    get_client = getattr(inner, "get_client", None)
+    return get_client(write=True) if get_client else None

@@ -1,0 +1,87 @@
+"""What the verify page says about a code: pure rules, no Django."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+CLONE = "clone"
+INACTIVE = "inactive"
+
+
+@dataclass(frozen=True)
+class VerdictWarning:
+    """A warning to show, as data: the web layer words it in the reader's language."""
+
+    kind: str
+    status: str | None = None
+    scan_count: int = 0
+    places: int = 0
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    name: str
+    gtin: str
+    lot: str | None
+    expiry: str | None
+    brand: str
+
+
+@dataclass(frozen=True)
+class PinCheck:
+    verified: bool
+    first_use: bool = False
+    first_used_at: datetime | None = None
+
+
+@dataclass
+class Verdict:
+    authentic: bool
+    status: str | None = None
+    first_scan: bool = False
+    scan_count: int = 0
+    first_scanned_at: datetime | None = None
+    first_scanned_in: str | None = None
+    product: ProductFacts | None = None
+    warnings: list[str] = field(default_factory=list)
+    pin_required: bool = False
+    pin: PinCheck | None = None
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["first_scanned_at"] = _iso(self.first_scanned_at)
+        if self.pin is None:
+            del data["pin"]
+        else:
+            data["pin"]["first_used_at"] = _iso(self.pin.first_used_at)
+        return data
+
+    @property
+    def is_active(self) -> bool:
+        return self.authentic and self.status == "active"
+
+
+def effective_status(stored_status: str, expires_on: date | None, today: date) -> str:
+    """Expiry is derived, never stored: an active unit past its lot's expiry reads as expired."""
+    if stored_status == "active" and expires_on is not None and expires_on < today:
+        return "expired"
+    return stored_status
+
+
+def warnings_for(*, status: str, scan_count: int, distinct_places: int, clone_threshold: int) -> list[VerdictWarning]:
+    """Inactive units always warn; a unit seen in `clone_threshold` or more places is likely copied."""
+    warnings = []
+    if status != "active":
+        warnings.append(VerdictWarning(INACTIVE, status=status))
+    if clone_threshold and distinct_places >= clone_threshold:
+        warnings.append(VerdictWarning(CLONE, scan_count=scan_count, places=distinct_places))
+    return warnings
+
+
+def not_recognised() -> Verdict:
+    return Verdict(authentic=False)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

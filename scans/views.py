@@ -1,0 +1,112 @@
+"""Public verify pages: hostile territory. Every failure is cheap, looks the same, and never a 500."""
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+from ua_parser import parse_user_agent
+
+from . import ratelimit, services
+from .forms import CounterfeitReportForm, PreciseLocationForm
+from .geo import client_ip, default_locator, ip_hash
+from .models import ScanSource
+
+
+def _ip(request) -> str:
+    return client_ip(
+        request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR"), settings.TRUSTED_PROXIES
+    )
+
+
+def _ip_hash(request) -> str:
+    return ip_hash(_ip(request), settings.SECRET_KEY.encode())
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.META.get("HTTP_ACCEPT", "")
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store"  # a recall must show on the very next scan
+    return response
+
+
+def _too_many(request):
+    if _wants_json(request):
+        return _no_store(JsonResponse({"error": "Too many requests; try again in a minute."}, status=429))
+    return _no_store(render(request, "scans/rate_limited.html", status=429))
+
+
+def _scan_context(request, source: str) -> services.ScanContext:
+    agent = request.META.get("HTTP_USER_AGENT", "")[:500]
+    family = parse_user_agent(agent) if agent else None
+    return services.ScanContext(
+        ip_hash=_ip_hash(request),
+        place=default_locator(settings.GEOIP_CITY_DB).from_ip(_ip(request)),
+        user_agent_family=family.family if family else "",
+        source=source,
+    )
+
+
+def _raw_path(request) -> str:
+    """The path as sent: gunicorn keeps it percent-encoded, so a lot like A/B (A%2FB) stays one value."""
+    raw = request.META.get("RAW_URI")
+    if raw:
+        return raw.split("?", 1)[0]
+    return request.get_full_path().split("?", 1)[0]
+
+
+@csrf_exempt  # public and sessionless: there is no logged-in state for a forged request to ride on
+@require_http_methods(["GET", "HEAD", "POST"])
+def verify(request, rest: str = ""):
+    if not ratelimit.allow("verify", _ip_hash(request), settings.VERIFY_RATE_LIMIT):
+        return _too_many(request)
+    wants_json = _wants_json(request)
+    context = _scan_context(request, ScanSource.API if wants_json else ScanSource.QR)
+    query = request.META.get("QUERY_STRING", "")
+    if request.method == "POST" and "pin" in request.POST:
+        verdict, scan = services.check_pin(
+            path=_raw_path(request), query=query, pin=request.POST["pin"][:20], context=context
+        )
+    else:
+        verdict, scan = services.verify(path=_raw_path(request), query=query, context=context)
+    status = 200 if verdict.authentic else 404
+    if wants_json:
+        return _no_store(JsonResponse(verdict.as_json(), status=status))
+    page = {
+        "verdict": verdict,
+        "brand": scan.brand if verdict.authentic else None,
+        "locate_token": services.locate_token(scan),
+        "report_form": None
+        if verdict.authentic
+        else CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial}),
+    }
+    return _no_store(render(request, "scans/verify.html", page, status=status))
+
+
+verify.public = True
+
+
+@csrf_exempt
+@require_POST
+def precise_location(request):
+    if not ratelimit.allow("verify", _ip_hash(request), settings.VERIFY_RATE_LIMIT):
+        return _too_many(request)
+    form = PreciseLocationForm(request.POST)
+    place = services.add_precise_location(**form.cleaned_data) if form.is_valid() else None
+    if place is None:
+        return _no_store(JsonResponse({"located": False}, status=400))
+    return _no_store(JsonResponse({"located": True, "place": place.label}))
+
+
+@csrf_exempt
+@require_POST
+def counterfeit_report(request):
+    if not ratelimit.allow("report", _ip_hash(request), settings.COUNTERFEIT_REPORT_RATE_LIMIT):
+        return _too_many(request)
+    form = CounterfeitReportForm(request.POST, request.FILES)
+    if form.is_valid():
+        services.report_counterfeit(form=form, ip_hash=_ip_hash(request))
+        return _no_store(render(request, "scans/report_thanks.html"))
+    return _no_store(render(request, "scans/report_form.html", {"report_form": form}, status=400))

@@ -1,0 +1,300 @@
+import secrets
+import threading
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from codes import gs1
+from codes.models import Code, CodeStatus
+from codes.serials import scratch_pin
+from scans.models import Scan, ScanOutcome
+from tests.factories import LotFactory, ProductFactory, ready_batch
+
+KUALA_LUMPUR_IP = "175.139.1.1"
+GEORGE_TOWN_IP = "175.139.200.1"
+STANFORD_IP = "171.64.0.1"
+
+
+def random_public_ip() -> str:
+    """Rate-limit windows outlive a test in Redis: each limiting test is a new client."""
+    return f"8.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+
+
+def qr_path(code, *, with_lot=True, with_expiry=True) -> str:
+    """The path of the URL a printed QR holds (what the phone requests)."""
+    lot = code.batch.lot
+    url = gs1.digital_link_url(
+        "https://verify.example.com",
+        gtin=code.product.gtin,
+        serial=code.serial,
+        lot=lot.number if with_lot else None,
+        expiry=lot.expires_on if with_expiry else None,
+    )
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@pytest.fixture
+def batch(brand):
+    product = ProductFactory(brand=brand, name="Vitamin C 1000 mg", gtin="09506000134352")
+    return ready_batch(product, quantity=50)
+
+
+@pytest.fixture
+def code(batch):
+    return Code.objects.select_related("batch__lot", "product").filter(batch=batch).order_by("ordinal")[3]
+
+
+def scan(path, ip=KUALA_LUMPUR_IP, json=False, **extra):
+    headers = {"HTTP_ACCEPT": "application/json"} if json else {}
+    return Client().get(
+        path,
+        REMOTE_ADDR=ip,
+        HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
+        "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+        **headers,
+        **extra,
+    )
+
+
+def test_first_scan_says_authentic_first_scan_and_where(code):
+    response = scan(qr_path(code))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Authentic. First scan." in page and "Verified in Kuala Lumpur" in page
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_json_verdict_of_a_first_scan(code):
+    data = scan(qr_path(code), json=True).json()
+    assert data["authentic"] is True and data["status"] == "active" and data["first_scan"] is True
+    assert data["scan_count"] == 1 and data["first_scanned_in"] == "Kuala Lumpur, Kuala Lumpur, MY"
+    assert data["product"] == {
+        "name": "Vitamin C 1000 mg",
+        "gtin": "09506000134352",
+        "lot": code.batch.lot.number,
+        "expiry": code.batch.lot.expires_on.isoformat(),
+        "brand": code.product.brand.name,
+    }
+    assert data["warnings"] == [] and data["pin_required"] is False
+
+
+def test_second_scan_reports_first_scan_time_place_and_count(code):
+    scan(qr_path(code))
+    data = scan(qr_path(code), ip=GEORGE_TOWN_IP, json=True).json()
+    assert data["first_scan"] is False and data["scan_count"] == 2
+    assert data["first_scanned_in"].startswith("Kuala Lumpur")
+    page = scan(qr_path(code)).content.decode()
+    assert "First verified on" in page and "in Kuala Lumpur" in page and "scanned 3 times" in page
+
+
+def test_code_seen_in_many_places_warns_of_a_copy(code, brand):
+    brand.clone_scan_threshold = 2
+    brand.save()
+    scan(qr_path(code), ip=KUALA_LUMPUR_IP)
+    data = scan(qr_path(code), ip=STANFORD_IP, json=True).json()
+    assert any("2 different places" in w for w in data["warnings"])
+    assert "possible copy" in scan(qr_path(code), ip=STANFORD_IP).content.decode()
+
+
+def test_short_link_without_lot_and_expiry_verifies(code):
+    assert scan(qr_path(code, with_lot=False, with_expiry=False), json=True).json()["authentic"] is True
+
+
+def test_gtin_given_in_13_digits_verifies(code):
+    path = f"/01/{code.product.gtin[1:]}/21/{code.serial}"
+    assert scan(path, json=True).status_code == 200
+
+
+def test_recalled_code_says_recalled_on_the_very_next_scan(code):
+    scan(qr_path(code))
+    Code.objects.filter(pk=code.pk).update(status=CodeStatus.RECALLED)
+    response = scan(qr_path(code))
+    assert response.status_code == 200 and "Recalled" in response.content.decode()
+    assert "recalled" in scan(qr_path(code), json=True).json()["warnings"][0]
+
+
+def test_expired_lot_reads_as_expired(brand):
+    product = ProductFactory(brand=brand)
+    lot = LotFactory(product=product, expires_on=date.today() - timedelta(days=1))
+    code = (
+        Code.objects.filter(batch=ready_batch(product, quantity=2, lot=lot))
+        .select_related("batch__lot", "product")
+        .first()
+    )
+    data = scan(qr_path(code), json=True).json()
+    assert data["authentic"] is True and data["status"] == "expired"
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: f"/01/{c.product.gtin}/21/{c.serial[:-1]}{'0' if c.serial[-1] != '0' else '1'}",  # one char changed
+        lambda c: f"/01/09506000134353/21/{c.serial}",  # bad check digit
+        lambda c: f"/01/{c.product.gtin}/10/WRONGLOT/21/{c.serial}",  # altered lot
+        lambda c: f"/01/{c.product.gtin}/21/{c.serial}?17=010101",  # altered expiry
+        lambda c: f"/01/00000000000017/21/{c.serial}",  # nobody's GTIN
+        lambda c: f"/01/{c.product.gtin}/21/" + "A" * 500,  # absurd length
+        lambda c: f"/01/{c.product.gtin}/21/%ZZ",  # broken encoding
+        lambda c: f"/01/{c.product.gtin}",  # no serial
+    ],
+)
+def test_unrecognised_codes_get_the_friendly_page_and_json_404(code, mutate):
+    path = mutate(code)
+    page = scan(path)
+    assert page.status_code == 404 and "We could not verify this product" in page.content.decode()
+    assert scan(path, json=True).json() == {
+        "authentic": False,
+        "status": None,
+        "first_scan": False,
+        "scan_count": 0,
+        "first_scanned_at": None,
+        "first_scanned_in": None,
+        "product": None,
+        "warnings": [],
+        "pin_required": False,
+    }
+    assert Code.objects.get(pk=code.pk).scan_count == 0
+
+
+def test_never_issued_serial_is_rejected_without_reading_the_codes_table(code, django_assert_num_queries):
+    other = ProductFactory(brand=code.product.brand)  # a product with no codes: every serial decrypts out of range
+    path = f"/01/{other.gtin}/21/{code.serial}"
+    scan(path)  # warm the per-process product cache
+    with django_assert_num_queries(1) as queries:  # only the scan log INSERT
+        assert scan(path).status_code == 404
+    assert "codes_code" not in queries.captured_queries[0]["sql"]
+
+
+def test_first_scan_costs_one_update_and_one_insert_repeat_scan_one_more_count(batch, django_assert_num_queries):
+    first, second = (
+        Code.objects.select_related("batch__lot", "product").filter(batch=batch).order_by("ordinal")[i] for i in (0, 1)
+    )
+    scan(qr_path(first))  # warms the product cache
+    with django_assert_num_queries(2):  # UPDATE … RETURNING, INSERT scan
+        scan(qr_path(second), json=True)
+    with django_assert_num_queries(3):  # + count of distinct places, only for codes seen before
+        scan(qr_path(second), json=True)
+
+
+def test_every_scan_is_logged_with_place_and_hashed_ip(code):
+    scan(qr_path(code))
+    scan(f"/01/{code.product.gtin}/21/NOTAREALCODE", ip=STANFORD_IP)
+    good, bad = Scan.objects.order_by("pk")
+    assert (good.code_id, good.outcome, good.region_code, good.country_code) == (code.pk, "authentic", "MY-14", "MY")
+    assert good.user_agent_family == "Mobile Safari" and good.brand == code.product.brand
+    assert (bad.code_id, bad.outcome, bad.serial, bad.region_code) == (None, "not_recognised", "NOTAREALCODE", "US-CA")
+    assert KUALA_LUMPUR_IP not in good.ip_hash and len(good.ip_hash) == 32
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_phones_scanning_a_fresh_code_at_once_get_exactly_one_first_scan():
+    product = ProductFactory(gtin="09506000134352")
+    code = Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(product, quantity=3)).first()
+    path, barrier, results = qr_path(code), threading.Barrier(8), []
+
+    def phone():
+        barrier.wait()
+        results.append(scan(path, json=True).json()["first_scan"])
+        connection.close()
+
+    threads = [threading.Thread(target=phone) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+    assert Code.objects.get(pk=code.pk).scan_count == 8
+
+
+@pytest.fixture
+def pin_code(brand):
+    product = ProductFactory(brand=brand)
+    batch = ready_batch(product, quantity=5, with_pin=True)
+    code = Code.objects.select_related("batch__lot", "product__key").filter(batch=batch).first()
+    code.pin = scratch_pin(code.product.key.secret(), code.product.gtin, code.serial)
+    return code
+
+
+def test_pin_batch_asks_for_the_pin(pin_code):
+    response = scan(qr_path(pin_code))
+    assert 'name="pin"' in response.content.decode()
+    assert scan(qr_path(pin_code), json=True).json()["pin_required"] is True
+
+
+def test_correct_pin_first_use_is_genuine_then_shows_as_used(pin_code):
+    client = Client()
+    first = client.post(qr_path(pin_code), {"pin": pin_code.pin}, REMOTE_ADDR=KUALA_LUMPUR_IP)
+    assert "Genuine, PIN verified" in first.content.decode()
+    again = client.post(
+        qr_path(pin_code), {"pin": pin_code.pin}, REMOTE_ADDR=STANFORD_IP, HTTP_ACCEPT="application/json"
+    )
+    data = again.json()
+    assert data["pin"]["verified"] is True and data["pin"]["first_use"] is False and data["pin"]["first_used_at"]
+    assert "This PIN was already used" in client.post(qr_path(pin_code), {"pin": pin_code.pin}).content.decode()
+    assert list(Scan.objects.order_by("pk").values_list("outcome", flat=True)) == [
+        ScanOutcome.PIN_OK,
+        ScanOutcome.PIN_REUSED,
+        ScanOutcome.PIN_REUSED,
+    ]
+
+
+def test_wrong_pin_is_refused_and_does_not_burn_the_pin(pin_code):
+    wrong = str((int(pin_code.pin) + 1) % 10**7).zfill(7)
+    response = Client().post(qr_path(pin_code), {"pin": wrong})
+    assert "That PIN does not match" in response.content.decode()
+    ok = Client().post(qr_path(pin_code), {"pin": pin_code.pin})
+    assert "Genuine, PIN verified" in ok.content.decode()
+
+
+def test_rate_limited_client_gets_429_and_floods_no_log(code, settings):
+    settings.VERIFY_RATE_LIMIT = "3/m"
+    ip = random_public_ip()
+    statuses = [scan(qr_path(code), ip=ip).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    assert Scan.objects.count() == 3
+    assert scan(qr_path(code), ip=ip, json=True).status_code == 429
+    assert scan(qr_path(code), ip="198.51.100.7").status_code == 200  # another client is not limited
+
+
+def test_page_speaks_malay_when_the_phone_does(code):
+    page = scan(qr_path(code), HTTP_ACCEPT_LANGUAGE="ms-MY,ms;q=0.9,en;q=0.5").content.decode()
+    assert "Tulen. Imbasan pertama." in page and 'lang="ms"' in page
+    assert "Kami tidak dapat mengesahkan produk ini" in scan("/01/123", HTTP_ACCEPT_LANGUAGE="ms").content.decode()
+
+
+def test_page_is_branded(code, brand):
+    brand.colour = "#aa3300"
+    brand.save()
+    assert "--brand: #aa3300" in scan(qr_path(code)).content.decode()
+
+
+def test_counterfeit_report_is_stored_for_the_brand(code):
+    from scans.models import CounterfeitReport
+
+    response = Client().post(
+        "/verify/report/", {"gtin": code.product.gtin, "serial": "FAKE1", "where_bought": "Night market, Jalan Alor"}
+    )
+    assert response.status_code == 200
+    report = CounterfeitReport.objects.get()
+    assert report.brand == code.product.brand and report.where_bought.startswith("Night market")
+
+
+def test_counterfeit_reports_are_rate_limited(db, settings):
+    settings.COUNTERFEIT_REPORT_RATE_LIMIT = "2/h"
+    ip = random_public_ip()
+    codes = [Client().post("/verify/report/", {"where_bought": "x"}, REMOTE_ADDR=ip).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_precise_location_replaces_the_ip_place(code):
+    response = scan(qr_path(code))
+    token = response.context["locate_token"]
+    located = Client().post("/verify/locate/", {"token": token, "lat": "1.4927", "lon": "103.7414"})
+    assert located.json()["located"] is True
+    assert Scan.objects.get().region_code == "MY-01"
+    assert Code.objects.get(pk=code.pk).first_scanned_in.endswith("MY")
+    assert Client().post("/verify/locate/", {"token": "forged", "lat": "1", "lon": "1"}).status_code == 400
