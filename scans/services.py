@@ -5,10 +5,11 @@ decrypt the serial (a never-issued serial stops here, before any read of the cod
 UPDATE … RETURNING on the code row, one INSERT into the scan log.
 """
 
+import bisect
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from django.conf import settings
 from django.core import signing
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from brands.models import Brand
 from codes import gs1
-from codes.models import Product
+from codes.models import CodeBatch, Product
 from codes.serials import SerialCodec, pin_matches
 
 from . import rules
@@ -50,7 +51,23 @@ class ProductInfo:
     gtin: str
     key: bytes = field(repr=False)
     codec: SerialCodec = field(repr=False)
-    issued: int = 0  # ordinals [0, issued) are reserved by batches
+    batches: tuple["BatchInfo", ...] = ()  # by first ordinal: batches are contiguous ordinal blocks
+
+    def batch_of(self, ordinal: int) -> "BatchInfo | None":
+        """The batch an ordinal was issued in, found without touching the database."""
+        index = bisect.bisect_right([b.first_ordinal for b in self.batches], ordinal) - 1
+        if index >= 0 and ordinal < self.batches[index].end_ordinal:
+            return self.batches[index]
+        return None
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    first_ordinal: int
+    end_ordinal: int
+    lot: str
+    expires_on: date | None
+    with_pin: bool
 
 
 @dataclass(frozen=True)
@@ -61,9 +78,6 @@ class CodeRow:
     first_scanned_at: datetime | None
     first_scanned_in: str
     pin_first_used_at: datetime | None
-    with_pin: bool
-    lot: str
-    expires_on: object
 
 
 class ProductCache:
@@ -96,7 +110,11 @@ def _load_product(gtin: str) -> ProductInfo | None:
         return None
     key = product.key.secret()
     codec = SerialCodec(key, product.gtin, product.serial_format)
-    return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, product.next_ordinal)
+    batches = tuple(
+        BatchInfo(b.first_ordinal, b.end_ordinal, b.lot.number, b.lot.expires_on, b.with_pin)
+        for b in CodeBatch.objects.filter(product=product).select_related("lot").order_by("first_ordinal")
+    )
+    return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, batches)
 
 
 def verify(*, path: str, query: str, context: ScanContext) -> tuple[rules.Verdict, Scan]:
@@ -127,7 +145,8 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
     if link is not None:
         scan.gtin, scan.serial = link.gtin, (link.serial or "")[:40]
         verdict = _verdict_for(link, scan, now, pin)
-    scan.save(force_insert=True)
+    if scan.pk is None:  # not yet logged in the same statement as the code update
+        scan.save(force_insert=True)
     if verdict.authentic and verdict.scan_count > 1 and pin is None:
         _add_clone_warning(verdict, scan)
     return verdict, scan
@@ -140,17 +159,30 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
     scan.brand, scan.product_id = info.brand, info.product_id
     serial = info.codec.format.normalise(link.serial)
     ordinal = info.codec.ordinal(serial)
-    if ordinal is not None and ordinal >= info.issued:
-        # A batch may have been ordered since we cached the counter; re-read it, but at most every few
+    if ordinal is None:
+        return rules.not_recognised()
+    batch = info.batch_of(ordinal)
+    if batch is None:
+        # A batch may have been ordered since we cached the product; re-read it, but at most every few
         # seconds, so a flood of made-up serials costs no database reads.
         info = product_cache.get(link.gtin, max_age=REFRESH_SECONDS) or info
-    if ordinal is None or ordinal >= info.issued:
+        batch = info.batch_of(ordinal)
+    if batch is None:
         return rules.not_recognised()  # never issued: rejected without reading the codes table
-    row = _read_code(info, ordinal, serial, link, now, count_scan=pin is None, place=scan.place)
+    # A real serial with a lot or expiry that is not its own is an altered label.
+    if (link.lot is not None and link.lot != batch.lot) or (
+        link.expiry is not None and link.expiry != batch.expires_on
+    ):
+        return rules.not_recognised()
+    expired = rules.effective_status("active", batch.expires_on, timezone.localdate(now)) != "active"
+    if pin is None:
+        row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired)
+    else:
+        row = _read_code(info.product_id, ordinal, serial)
     if row is None:
         return rules.not_recognised()
     scan.code_id = row.code_id
-    status = rules.effective_status(row.status, row.expires_on, timezone.localdate(now))
+    status = rules.effective_status(row.status, batch.expires_on, timezone.localdate(now))
     verdict = rules.Verdict(
         authentic=True,
         status=status,
@@ -161,19 +193,19 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
         product=rules.ProductFacts(
             name=info.name,
             gtin=info.gtin,
-            lot=row.lot,
-            expiry=row.expires_on.isoformat() if row.expires_on else None,
+            lot=batch.lot,
+            expiry=batch.expires_on.isoformat() if batch.expires_on else None,
             brand=info.brand.name,
         ),
         warnings=[
             _word(w)
             for w in rules.warnings_for(status=status, scan_count=row.scan_count, distinct_places=0, clone_threshold=0)
         ],
-        pin_required=row.with_pin,
+        pin_required=batch.with_pin,
     )
     scan.outcome = ScanOutcome.AUTHENTIC if status == "active" else ScanOutcome.INACTIVE
     if pin is not None:
-        verdict.pin = _check_pin(info, row, serial, pin, now)
+        verdict.pin = _check_pin(info, batch, row, serial, pin, now)
         scan.outcome = (
             (ScanOutcome.PIN_OK if verdict.pin.first_use else ScanOutcome.PIN_REUSED)
             if verdict.pin.verified
@@ -182,58 +214,64 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
     return verdict
 
 
-def _read_code(info, ordinal, serial, link, now, *, count_scan: bool, place: str) -> CodeRow | None:
-    """The code row with its lot; with count_scan, atomically counted as scanned (UPDATE … RETURNING).
+CODE_COLUMNS = "id, status, scan_count, first_scanned_at, first_scanned_in, pin_first_used_at"
+HIT_COLUMNS = ", ".join("hit." + column for column in CODE_COLUMNS.split(", "))
+CODE_MATCH = "product_id = %s AND ordinal = %s AND serial = %s"
+# Fixed text; every value is a parameter.
+COUNT_SCAN = (
+    "UPDATE codes_code SET scan_count = scan_count + 1, first_scanned_at = COALESCE(first_scanned_at, %s), "  # noqa: S608
+    "first_scanned_in = CASE WHEN scan_count = 0 THEN %s ELSE first_scanned_in END, last_scanned_at = %s "
+    "WHERE " + CODE_MATCH + " RETURNING " + CODE_COLUMNS
+)
+
+
+def _read_code(product_id: int, ordinal: int, serial: str) -> CodeRow | None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {CODE_COLUMNS} FROM codes_code WHERE {CODE_MATCH}", [product_id, ordinal, serial])  # noqa: S608
+        return _code_row(cursor.fetchone())
+
+
+def _count_scan(product_id: int, ordinal: int, serial: str, scan: Scan, *, expired: bool) -> CodeRow | None:
+    """Count the scan on the code row (one UPDATE … RETURNING) and, on PostgreSQL, log it in the same
+    statement: one round trip and one commit for the whole hot path.
 
     Two phones scanning a fresh code at once: the row lock serialises the UPDATEs, so exactly one of
     them gets scan_count = 1, the first scan.
     """
-    returning = (
-        "c.id, c.status, c.scan_count, c.first_scanned_at, c.first_scanned_in, c.pin_first_used_at, "
-        "b.with_pin, l.number, l.expires_on"
-    )
-    match = ["c.product_id = %s", "c.ordinal = %s", "c.serial = %s", "b.id = c.batch_id", "l.id = b.lot_id"]
-    params = [info.product_id, ordinal, serial]
-    # A real serial with a lot or expiry that is not its own is an altered label: not recognised.
-    if link.lot is not None:
-        match.append("l.number = %s")
-        params.append(link.lot)
-    if link.expiry is not None:
-        match.append("l.expires_on = %s")
-        params.append(link.expiry)
-    where = " AND ".join(match)
-    counted = (
-        "scan_count = {t}scan_count + 1, first_scanned_at = COALESCE({t}first_scanned_at, %s), "
-        "first_scanned_in = CASE WHEN {t}scan_count = 0 THEN %s ELSE {t}first_scanned_in END, last_scanned_at = %s"
-    )
+    count_params = [scan.scanned_at, scan.place, scan.scanned_at, product_id, ordinal, serial]
     with connection.cursor() as cursor:
-        if count_scan and connection.vendor == "postgresql":
-            sql = (
-                f"UPDATE codes_code AS c SET {counted.format(t='c.')} "  # noqa: S608 - fixed fragments; values are params
-                f"FROM codes_codebatch AS b, codes_lot AS l WHERE {where} RETURNING {returning}"
-            )
-            cursor.execute(sql, [now, place, now, *params])
-            row = cursor.fetchone()
-        else:
-            cursor.execute(
-                f"SELECT {returning} FROM codes_code AS c, codes_codebatch AS b, codes_lot AS l WHERE {where}",  # noqa: S608
-                params,
-            )
-            row = cursor.fetchone()
-            if row is not None and count_scan:  # SQLite: RETURNING sees only the updated table
-                cursor.execute(
-                    f"UPDATE codes_code SET {counted.format(t='')} WHERE id = %s "  # noqa: S608
-                    "RETURNING scan_count, first_scanned_at, first_scanned_in",
-                    [now, place, now, row[0]],
-                )
-                row = (row[0], row[1], *cursor.fetchone(), *row[5:])
+        if connection.vendor != "postgresql":
+            cursor.execute(COUNT_SCAN, count_params)
+            return _code_row(cursor.fetchone())  # the caller logs the scan
+        fields = [
+            f for f in Scan._meta.concrete_fields if not f.primary_key and f.attname not in ("code_id", "outcome")
+        ]
+        columns = ", ".join(f.column for f in fields)
+        values = [f.get_db_prep_save(getattr(scan, f.attname), connection) for f in fields]
+        placeholders = ", ".join(["%s"] * len(values))
+        cursor.execute(
+            f"WITH hit AS ({COUNT_SCAN}), "  # noqa: S608 - model column names and placeholders only
+            f"logged AS (INSERT INTO scans_scan (code_id, outcome, {columns}) "
+            "SELECT hit.id, CASE WHEN hit.id IS NULL THEN %s WHEN hit.status = 'active' AND NOT %s THEN %s "
+            f"ELSE %s END, {placeholders} FROM (SELECT 1) AS one LEFT JOIN hit ON true RETURNING id) "
+            f"SELECT logged.id, {HIT_COLUMNS} FROM logged LEFT JOIN hit ON true",
+            [*count_params, ScanOutcome.NOT_RECOGNISED, expired, ScanOutcome.AUTHENTIC, ScanOutcome.INACTIVE, *values],
+        )
+        logged = cursor.fetchone()
+    scan.pk = logged[0]
+    return _code_row(logged[1:] if logged[1] is not None else None)
+
+
+def _code_row(row) -> CodeRow | None:
     if row is None:
         return None
-    return CodeRow(row[0], row[1], row[2], _aware(row[3]), row[4], _aware(row[5]), bool(row[6]), row[7], _date(row[8]))
+    return CodeRow(row[0], row[1], row[2], _aware(row[3]), row[4], _aware(row[5]))
 
 
-def _check_pin(info: ProductInfo, row: CodeRow, serial: str, pin: str, now: datetime) -> rules.PinCheck:
-    if not row.with_pin or not pin_matches(info.key, info.gtin, serial, pin.strip()):
+def _check_pin(
+    info: ProductInfo, batch: BatchInfo, row: CodeRow, serial: str, pin: str, now: datetime
+) -> rules.PinCheck:
+    if not batch.with_pin or not pin_matches(info.key, info.gtin, serial, pin.strip()):
         return rules.PinCheck(verified=False)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -316,12 +354,6 @@ def _aware(value):
     if value is None or isinstance(value, datetime):
         return value if value is None or timezone.is_aware(value) else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _date(value):
-    from datetime import date
-
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def report_counterfeit(*, form, ip_hash: str):

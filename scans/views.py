@@ -38,12 +38,12 @@ def _too_many(request):
     return _no_store(render(request, "scans/rate_limited.html", status=429))
 
 
-def _scan_context(request, source: str) -> services.ScanContext:
+def _scan_context(request, ip: str, hashed_ip: str, source: str) -> services.ScanContext:
     agent = request.META.get("HTTP_USER_AGENT", "")[:500]
     family = parse_user_agent(agent) if agent else None
     return services.ScanContext(
-        ip_hash=_ip_hash(request),
-        place=default_locator(settings.GEOIP_CITY_DB).from_ip(_ip(request)),
+        ip_hash=hashed_ip,
+        place=default_locator(settings.GEOIP_CITY_DB).from_ip(ip),
         user_agent_family=family.family if family else "",
         source=source,
     )
@@ -60,10 +60,12 @@ def _raw_path(request) -> str:
 @csrf_exempt  # public and sessionless: there is no logged-in state for a forged request to ride on
 @require_http_methods(["GET", "HEAD", "POST"])
 def verify(request, rest: str = ""):
-    if not ratelimit.allow("verify", _ip_hash(request), settings.VERIFY_RATE_LIMIT):
-        return _too_many(request)
+    ip = _ip(request)
+    hashed_ip = ip_hash(ip, settings.SECRET_KEY.encode())
+    if not ratelimit.allow("verify", hashed_ip, settings.VERIFY_RATE_LIMIT):
+        return _too_many(request)  # before any lookup: a limited client costs one Redis round trip
     wants_json = _wants_json(request)
-    context = _scan_context(request, ScanSource.API if wants_json else ScanSource.QR)
+    context = _scan_context(request, ip, hashed_ip, ScanSource.API if wants_json else ScanSource.QR)
     query = request.META.get("QUERY_STRING", "")
     if request.method == "POST" and "pin" in request.POST:
         verdict, scan = services.check_pin(

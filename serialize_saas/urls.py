@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from brands.health import healthz
 
 urlpatterns = [
+    path("", include("scans.urls")),  # first: the public verify route is by far the busiest
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
@@ -12,5 +13,4 @@ urlpatterns = [
     path("", include("brands.urls")),
     path("", include("codes.urls")),
     path("", include("distributors.urls")),
-    path("", include("scans.urls")),
 ]

@@ -1,0 +1,177 @@
+"""Load benchmark of the public verify route, against a baseline view, under gunicorn on loopback.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/serialize_bench python bench/verify_load.py [--seconds 20]
+
+Needs `wrk` (apt install wrk). Uses (or generates) a batch of 1,000,000 codes; requests are 90% valid codes
+and 10% random serials, JSON verdicts. The baseline, in the same run and the same server, is a Django view
+that does one UPDATE … RETURNING on the codes table and one INSERT into a scans table. Reports req/s,
+p50/p99, the ratio (target ≥ 0.7), p99 at about half the peak rate (target < 50 ms), and scans lost.
+"""
+
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from _setup import ROOT, setup_django
+
+PORT = 8765
+CONNECTIONS = 16
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local delay_ms = %(delay_ms)d
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[math.random(#paths)], {["Accept"] = "application/json"})
+end
+if delay_ms > 0 then delay = function() return delay_ms end end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT requests=%%d non2xx=%%d errors=%%d p50=%%.3f p99=%%.3f\\n",
+    summary.requests, summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write
+    + summary.errors.timeout, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def million_code_batch(quantity: int):
+    from codes.models import CodeBatch
+
+    batch = CodeBatch.objects.filter(quantity__gte=quantity, state="ready").select_related("product", "lot").first()
+    if batch:
+        return batch
+    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--quantity", str(quantity)], check=True)
+    return CodeBatch.objects.filter(quantity__gte=quantity, state="ready").select_related("product", "lot").first()
+
+
+def write_paths(batch, count: int, folder: Path) -> tuple[Path, Path]:
+    from codes.serials import CROCKFORD32
+    from codes.services import codec_for
+
+    codec = codec_for(batch.product)
+    rng = random.Random(7)
+    verify, baseline = [], []
+    for _ in range(count):
+        ordinal = batch.first_ordinal + rng.randrange(batch.quantity)
+        if rng.random() < 0.9:
+            serial = codec.serial(ordinal)
+        else:
+            serial = "".join(rng.choice(CROCKFORD32) for _ in range(batch.product.serial_length))
+            ordinal = 10**12 + ordinal  # the baseline's "random serial": a row that does not exist
+        verify.append(f"/01/{batch.product.gtin}/10/{batch.lot.number}/21/{serial}")
+        baseline.append(f"/bench/baseline/{batch.product_id}/{ordinal}")
+    verify_file, baseline_file = folder / "verify.txt", folder / "baseline.txt"
+    verify_file.write_text("\n".join(verify) + "\n")
+    baseline_file.write_text("\n".join(baseline) + "\n")
+    return verify_file, baseline_file
+
+
+def wrk(paths: Path, seconds: int, delay_ms: int = 0, connections: int = CONNECTIONS) -> dict:
+    script = paths.with_suffix(f".{delay_ms}.lua")
+    script.write_text(WRK_SCRIPT % {"paths": paths, "delay_ms": delay_ms})
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
+         f"http://127.0.0.1:{PORT}"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    fields = dict(re.findall(r"(\w+)=([\d.]+)", out.split("RESULT", 1)[1]))
+    result = {k: float(v) for k, v in fields.items()}
+    result["rps"] = result["requests"] / seconds
+    return result
+
+
+def check_answers(*files: Path) -> None:
+    """Both sides must answer 200 or 404 (never an error) before their speed means anything."""
+    for file in files:
+        for line in file.read_text().splitlines()[:30]:
+            request = urllib.request.Request(f"http://127.0.0.1:{PORT}{line}", headers={"Accept": "application/json"})
+            try:
+                status = urllib.request.urlopen(request, timeout=5).status  # noqa: S310 - loopback only
+            except urllib.error.HTTPError as error:
+                status = error.code
+            if status not in (200, 404):
+                raise RuntimeError(f"{line} answered {status}")
+
+
+def count_rows(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed table names
+        return cursor.fetchone()[0]
+
+
+def start_gunicorn() -> subprocess.Popen:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DEBUG="0", SECRET_KEY="bench-" + "x" * 50)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "serialize_saas.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", "4",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)  # noqa: S310 - loopback only
+            return process
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--quantity", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    setup_django()
+    from django.db import connection
+
+    batch = million_code_batch(args.quantity)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_scans")
+        cursor.execute("CREATE TABLE bench_scans (LIKE scans_scan INCLUDING ALL)")
+    folder = Path(tempfile.mkdtemp())
+    verify_paths, baseline_paths = write_paths(batch, 50_000, folder)
+    server = start_gunicorn()
+    try:
+        check_answers(verify_paths, baseline_paths)
+        wrk(verify_paths, 3)  # warm up both: per-process caches, connections
+        wrk(baseline_paths, 3)
+        scans_before = count_rows("scans_scan")
+        app = wrk(verify_paths, args.seconds)
+        time.sleep(1)
+        scans_logged = count_rows("scans_scan") - scans_before
+        base = wrk(baseline_paths, args.seconds)
+        # About half of the app's peak rate: each connection waits between requests.
+        target_rps = app["rps"] / 2
+        delay_ms = max(1, int(1000 * CONNECTIONS / target_rps - app["p50"]))
+        half = wrk(verify_paths, args.seconds, delay_ms=delay_ms)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(20)
+    print(f"wrk: {CONNECTIONS} connections, {args.seconds} s each, gunicorn 4 sync workers, loopback")
+    print(f"baseline (UPDATE … RETURNING + INSERT): {base['rps']:8,.0f} req/s  p50 {base['p50']:.1f} ms  "
+          f"p99 {base['p99']:.1f} ms")
+    print(f"verify (90% valid, 10% random)        : {app['rps']:8,.0f} req/s  p50 {app['p50']:.1f} ms  "
+          f"p99 {app['p99']:.1f} ms")
+    print(f"ratio verify/baseline: {app['rps'] / base['rps']:.2f}  (target >= 0.7)")
+    print(f"at ~50% of peak ({half['rps']:,.0f} req/s): p50 {half['p50']:.1f} ms  p99 {half['p99']:.1f} ms  "
+          "(target p99 < 50 ms)")
+    lost = int(app["requests"]) - scans_logged
+    print(f"scans: {int(app['requests']):,} requests answered, {scans_logged:,} scans logged, "
+          f"{max(0, lost)} lost; {int(app['errors'])} socket errors")
+
+
+if __name__ == "__main__":
+    main()
