@@ -7,10 +7,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_user_agent
 
+from brands.tenancy import member_required
+
 from . import ratelimit, services
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash
-from .models import ScanSource
+from .models import CounterfeitReport, Scan, ScanSource
 
 
 def _ip(request) -> str:
@@ -112,3 +114,15 @@ def counterfeit_report(request):
         services.report_counterfeit(form=form, ip_hash=_ip_hash(request))
         return _no_store(render(request, "scans/report_thanks.html"))
     return _no_store(render(request, "scans/report_form.html", {"report_form": form}, status=400))
+
+
+@member_required()
+def scan_list(request):
+    scans = Scan.objects.for_brand(request.brand).select_related("product")[:200]
+    return render(request, "scans/scan_list.html", {"scans": scans})
+
+
+@member_required()
+def report_list(request):
+    reports = CounterfeitReport.objects.for_brand(request.brand)[:200]
+    return render(request, "scans/report_list.html", {"reports": reports})

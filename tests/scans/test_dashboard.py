@@ -1,0 +1,40 @@
+from django.test import Client
+
+from scans.models import CounterfeitReport
+from tests.factories import ProductFactory, ready_batch
+
+
+def scan_code_of(product, ip="175.139.1.1"):
+    code = product.batches.get().codes.order_by("ordinal").first()
+    Client().get(f"/01/{product.gtin}/21/{code.serial}", REMOTE_ADDR=ip)
+    return code
+
+
+def test_scan_list_shows_own_scans_with_place(owner_client, brand):
+    code = scan_code_of(ready_batch(ProductFactory(brand=brand), quantity=3).product)
+    page = owner_client.get("/scans/").content.decode()
+    assert code.serial in page and "Kuala Lumpur" in page
+
+
+def test_scan_list_hides_other_brands_scans(owner_client, other_brand):
+    code = scan_code_of(ready_batch(ProductFactory(brand=other_brand), quantity=3).product)
+    assert code.serial not in owner_client.get("/scans/").content.decode()
+
+
+def test_scan_list_query_count_does_not_grow_with_scans(owner_client, brand, django_assert_max_num_queries):
+    product = ready_batch(ProductFactory(brand=brand), quantity=30).product
+    for code in product.batches.get().codes.all()[:25]:
+        Client().get(f"/01/{product.gtin}/21/{code.serial}")
+    with django_assert_max_num_queries(6):
+        owner_client.get("/scans/")
+
+
+def test_report_list_shows_only_own_reports(owner_client, brand, other_brand):
+    CounterfeitReport.objects.create(brand=brand, where_bought="Pasar malam Jalan Alor")
+    CounterfeitReport.objects.create(brand=other_brand, where_bought="Rival's market")
+    page = owner_client.get("/reports/").content.decode()
+    assert "Pasar malam" in page and "Rival" not in page
+
+
+def test_viewer_can_read_scans(viewer_client):
+    assert viewer_client.get("/scans/").status_code == 200
