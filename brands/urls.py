@@ -4,7 +4,6 @@ from . import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path("dashboard/", views.dashboard, name="dashboard"),
     path("brands/new/", views.brand_create, name="brand_create"),
     path("brands/switch/", views.brand_switch, name="brand_switch"),
     path("settings/", views.brand_settings, name="brand_settings"),

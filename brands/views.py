@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from . import services
 from .forms import BrandForm, InvitationForm, InvitedSignupForm, SignupForm
-from .models import Brand, Invitation, Membership, Role
+from .models import Invitation, Membership, Role
 from .tenancy import SESSION_KEY, get_for_brand, member_required
 
 
@@ -33,22 +33,6 @@ def brand_create(request):
         request.session[SESSION_KEY] = brand.pk
         return redirect("dashboard")
     return render(request, "brands/brand_create.html", {"form": form})
-
-
-@member_required()
-def dashboard(request):
-    return render(request, "brands/dashboard.html", {"stats": dashboard_stats(request.brand)})
-
-
-def dashboard_stats(brand: Brand) -> list[tuple[str, int]]:
-    """Counts for the overview; apps below brands register nothing here, so we import them lazily."""
-    from codes.models import Code, CodeBatch, Product
-
-    return [
-        ("Products", Product.objects.for_brand(brand).count()),
-        ("Batches", CodeBatch.objects.for_brand(brand).count()),
-        ("Codes", Code.objects.for_brand(brand).count()),
-    ]
 
 
 @require_POST

@@ -7,6 +7,7 @@ urlpatterns = [
     re_path(r"^01/(?P<rest>.*)$", views.verify, name="verify"),
     path("verify/locate/", views.precise_location, name="verify_locate"),
     path("verify/report/", views.counterfeit_report, name="counterfeit_report"),
+    path("dashboard/", views.dashboard, name="dashboard"),
     path("scans/", views.scan_list, name="scan_list"),
     path("reports/", views.report_list, name="report_list"),
 ]

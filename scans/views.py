@@ -1,18 +1,23 @@
 """Public verify pages: hostile territory. Every failure is cheap, looks the same, and never a 500."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_user_agent
 
+from brands.models import Brand
 from brands.tenancy import member_required
+from codes.models import CodeBatch, Product
 
 from . import ratelimit, services
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash
-from .models import CounterfeitReport, Scan, ScanSource
+from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
 
 
 def _ip(request) -> str:
@@ -126,3 +131,25 @@ def scan_list(request):
 def report_list(request):
     reports = CounterfeitReport.objects.for_brand(request.brand)[:200]
     return render(request, "scans/report_list.html", {"reports": reports})
+
+
+@member_required()
+def dashboard(request):
+    return render(request, "brands/dashboard.html", dashboard_context(request.brand))
+
+
+def dashboard_context(brand: Brand) -> dict:
+    """The brand's overview: it spans every app, so it lives in the app at the top of the chain."""
+    week_ago = timezone.now() - timedelta(days=7)
+    batches = CodeBatch.objects.for_brand(brand)
+    scans_this_week = Scan.objects.for_brand(brand).filter(scanned_at__gte=week_ago)
+    return {
+        "stats": [
+            ("Products", Product.objects.for_brand(brand).count()),
+            ("Codes issued", sum(batches.values_list("quantity", flat=True))),
+            ("Scans, last 7 days", scans_this_week.count()),
+            ("Not recognised, 7 days", scans_this_week.filter(outcome=ScanOutcome.NOT_RECOGNISED).count()),
+        ],
+        "batches": batches.select_related("product", "lot")[:5],
+        "scans": Scan.objects.for_brand(brand).select_related("product")[:8],
+    }

@@ -1,0 +1,83 @@
+"""What people see, in headless Chromium: the pages' own JavaScript at work."""
+
+import shutil
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from codes import services as code_services
+from codes.models import Code
+from scans.models import Scan
+from tests.factories import LotFactory, ProductFactory, ready_batch
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser():
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        pytest.fail("chromium and chromedriver are needed: bash bin/install-system-packages --test")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=412,915"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def log_in(browser, live_server, membership):
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    user = membership.user
+    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session["brand_id"] = membership.brand_id
+    session.save()
+    browser.get(live_server.url + "/accounts/login/")
+    browser.add_cookie({"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "path": "/"})
+
+
+def test_consumer_shares_location_and_the_scan_moves_to_that_city(browser, live_server):
+    product = ProductFactory(name="Vitamin C 1000 mg")
+    code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
+    browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": live_server.url, "permissions": ["geolocation"]})
+    browser.execute_cdp_cmd("Emulation.setGeolocationOverride", {"latitude": 1.4927, "longitude": 103.7414,
+                                                                 "accuracy": 50})
+    browser.get(f"{live_server.url}/01/{product.gtin}/21/{code.serial}")
+    assert "Authentic. First scan." in browser.find_element(By.CSS_SELECTOR, ".verdict h1").text
+    browser.find_element(By.ID, "locate").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "locate").text.endswith(", MY"))
+    assert Scan.objects.get().region_code == "MY-01"
+
+
+def test_batch_page_progress_bar_follows_the_worker_and_shows_ready(browser, live_server, owner):
+    product = ProductFactory(brand=owner.brand)
+    batch = code_services.order_batch(product=product, lot=LotFactory(product=product), quantity=30_000,
+                                      enqueue=False)
+    log_in(browser, live_server, owner)
+    browser.get(f"{live_server.url}/batches/{batch.pk}/")
+    assert browser.find_element(By.ID, "batch-state").text == "Queued"
+    code_services.generate_batch(batch.pk, chunk_size=5_000)  # what the worker does, while the page polls
+    WebDriverWait(browser, 15).until(lambda b: b.find_element(By.ID, "batch-state").text == "Ready")
+    assert "30,000 of" in browser.find_element(By.ID, "progress").text or "30000 of" in browser.find_element(
+        By.ID, "progress").text
+
+
+def test_gtin_field_checks_the_check_digit_as_you_type(browser, live_server, owner):
+    log_in(browser, live_server, owner)
+    browser.get(f"{live_server.url}/products/new/")
+    field = browser.find_element(By.NAME, "gtin")
+    field.send_keys("9506000134353")
+    assert "should be 2" in field.find_element(By.XPATH, "following-sibling::div").text
+    field.send_keys("\b2")
+    assert field.find_element(By.XPATH, "following-sibling::div").text == "Check digit OK"
