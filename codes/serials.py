@@ -217,18 +217,36 @@ class FF1:
         radix = self.radix
         enc = self._ecb()
         pad = bytes((-len(tweak) - b - 1) % 16)
+        # Only the last PRF block (round number and NUM of the half) changes from round to round when it
+        # holds all of them: chain P and the fixed start of Q once (the verify path decrypts one serial
+        # per request, so this halves its cost).
+        head = p + tweak + pad
+        fixed = len(head) - (16 - 1 - b) if b < 16 and d <= 16 else None
+        state = self._cbc(enc, head[:fixed]) if fixed is not None else None
         a, bb = x[:u], x[u:]
         for i in reversed(range(ROUNDS)) if decrypt else range(ROUNDS):
             m = u if i % 2 == 0 else v
+            half = a if decrypt else bb
+            tail = bytes([i]) + _num(half, radix).to_bytes(b, "big")
+            if state is not None:
+                y = int.from_bytes(enc.update(_xor(state, head[fixed:] + tail))[:d], "big")
+            else:
+                y = self._round_y(enc, p, tweak + pad + tail, d)
             if decrypt:
-                q = tweak + pad + bytes([i]) + _num(a, radix).to_bytes(b, "big")
-                c = (_num(bb, radix) - self._round_y(enc, p, q, d)) % radix**m
+                c = (_num(bb, radix) - y) % radix**m
                 a, bb = _str(c, radix, m), a
             else:
-                q = tweak + pad + bytes([i]) + _num(bb, radix).to_bytes(b, "big")
-                c = (_num(a, radix) + self._round_y(enc, p, q, d)) % radix**m
+                c = (_num(a, radix) + y) % radix**m
                 a, bb = bb, _str(c, radix, m)
         return a + bb
+
+    @staticmethod
+    def _cbc(enc: CipherContext, data: bytes) -> bytes:
+        """CBC-MAC state (zero IV) after whole blocks of `data`."""
+        r = bytes(16)
+        for j in range(0, len(data), 16):
+            r = enc.update(_xor(r, data[j : j + 16]))
+        return r
 
     def encrypt_many(self, tweak: bytes, numerals: np.ndarray) -> np.ndarray:
         """Encrypt each row of a 2-D numeral array; row for row equal to ``encrypt``."""

@@ -114,6 +114,11 @@ if EMBEDDED:
     }
 else:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Server-side binding lets psycopg prepare a statement after a few runs on a connection, so the
+        # verify hot path is planned once per connection, not on every scan (not for PgBouncer's
+        # transaction pooling: point DATABASE_URL at the server or a session pool).
+        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "brands.User"
