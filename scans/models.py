@@ -25,7 +25,10 @@ class Scan(models.Model):
 
     # Rows are written on the public hot path: no DB FK checks; codes are never deleted.
     code = models.ForeignKey(Code, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
-    brand = models.ForeignKey(Brand, null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # (brand, -scanned_at) below serves brand lookups; a second brand index would only slow every INSERT.
+    brand = models.ForeignKey(
+        Brand, null=True, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     product = models.ForeignKey(
         Product, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
