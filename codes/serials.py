@@ -92,7 +92,7 @@ class SerialFormat:
     @property
     def space(self) -> int:
         """Number of possible serials (= number of ordinals)."""
-        return self.radix**self.length
+        return int(self.radix**self.length)
 
     def guess_probability(self, issued: int) -> float:
         """Chance that one random guess hits an issued serial."""
@@ -291,7 +291,8 @@ class FF1:
             last = int.from_bytes(_xor(chain, x[-16:]), "big")
             block[:, 0] = last >> 64
             block[:, 1] = (a if decrypt else b) ^ np.uint64(last & _MASK64)
-            r = np.frombuffer(enc.update(block.view(np.uint8)), dtype=">u8")
+            # numpy arrays are buffers; its stubs do not say so to `cryptography`'s.
+            r = np.frombuffer(enc.update(block.view(np.uint8)), dtype=">u8")  # type: ignore[arg-type]
             # y = NUM(S) mod radix**m, S = first d (8 or 12) bytes of R: first 8 bytes in one
             # step, then Horner byte by byte (y < 2**56 so y << 8 cannot overflow).
             y = r[0::2].astype(np.uint64) % mod

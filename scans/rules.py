@@ -48,9 +48,9 @@ class Verdict:
     pin_required: bool = False
     pin: PinCheck | None = None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         # Spelled out rather than dataclasses.asdict, whose deep copies cost more than the rest of a verdict.
-        data = {
+        data: dict[str, object] = {
             "authentic": self.authentic,
             "status": self.status,
             "first_scan": self.first_scan,
