@@ -283,8 +283,11 @@ def _check_pin(
 
 
 def _add_clone_warning(verdict: rules.Verdict, scan: Scan) -> None:
-    """Only for codes seen before: count the distinct places this code was scanned from."""
+    """Count the distinct places a code was scanned from, once it has been scanned often enough to reach
+    the brand's threshold (a code cannot have been in more places than it has been scanned)."""
     threshold = scan.brand.clone_scan_threshold if scan.brand else 0
+    if not threshold or verdict.scan_count < threshold:
+        return
     places = Scan.objects.filter(code_id=scan.code_id).exclude(place="").values("place").distinct().count()
     verdict.warnings += [
         _word(w)

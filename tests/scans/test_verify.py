@@ -169,14 +169,18 @@ def test_never_issued_serial_is_rejected_without_reading_the_codes_table(code, d
     assert "codes_code" not in queries.captured_queries[0]["sql"]
 
 
-def test_first_scan_is_one_statement_repeat_scan_adds_one_count(batch, django_assert_num_queries):
+def test_first_scan_is_one_statement_places_are_counted_from_the_threshold(batch, brand, django_assert_num_queries):
+    brand.clone_scan_threshold = 3
+    brand.save()
     first, second = (
         Code.objects.select_related("batch__lot", "product").filter(batch=batch).order_by("ordinal")[i] for i in (0, 1)
     )
     scan(qr_path(first))  # warms the product cache
     with django_assert_num_queries(1):  # UPDATE … RETURNING and the scan log INSERT, in one statement
         scan(qr_path(second), json=True)
-    with django_assert_num_queries(2):  # + count of distinct places, only for codes seen before
+    with django_assert_num_queries(1):  # second scan: fewer scans than the threshold, no places to count
+        scan(qr_path(second), json=True)
+    with django_assert_num_queries(2):  # third scan: + count of distinct places
         scan(qr_path(second), json=True)
 
 
