@@ -8,6 +8,7 @@ UPDATE … RETURNING on the code row, one INSERT into the scan log.
 import bisect
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -28,6 +29,7 @@ from .models import Scan, ScanOutcome, ScanSource
 
 PRODUCT_CACHE_SECONDS = 30
 REFRESH_SECONDS = 2
+PRODUCT_CACHE_SIZE = 5_000
 LOCATE_TOKEN_MAX_AGE = 15 * 60
 
 
@@ -81,19 +83,30 @@ class CodeRow:
 
 
 class ProductCache:
-    """GTIN -> ProductInfo (or None) for a few seconds: saves a query per scan on the hot path."""
+    """GTIN -> ProductInfo (or None) for a few seconds: saves a query per scan on the hot path.
 
-    def __init__(self, seconds: float = PRODUCT_CACHE_SECONDS):
-        self.seconds, self._entries, self._lock = seconds, {}, threading.Lock()
+    Bounded (least recently used out), since hostile clients can ask for any number of GTINs; a GTIN
+    nobody registered is remembered only briefly, so a new product verifies within seconds.
+    """
+
+    def __init__(self, seconds: float = PRODUCT_CACHE_SECONDS, size: int = PRODUCT_CACHE_SIZE):
+        self.seconds, self.size = seconds, size
+        self._entries: OrderedDict[str, tuple[float, ProductInfo | None]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, gtin: str, *, max_age: float | None = None) -> ProductInfo | None:
         """The cached entry unless it is older than `max_age` seconds (default: the cache lifetime)."""
         entry = self._entries.get(gtin)
-        if entry and time.monotonic() - entry[0] < (self.seconds if max_age is None else max_age):
-            return entry[1]
+        if entry is not None:
+            lifetime = self.seconds if entry[1] is not None else REFRESH_SECONDS
+            if time.monotonic() - entry[0] < (lifetime if max_age is None else min(lifetime, max_age)):
+                return entry[1]
         info = _load_product(gtin)
         with self._lock:
             self._entries[gtin] = (time.monotonic(), info)
+            self._entries.move_to_end(gtin)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
         return info
 
     def clear(self) -> None:

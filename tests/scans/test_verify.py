@@ -302,3 +302,23 @@ def test_precise_location_replaces_the_ip_place(code):
     assert Scan.objects.get().region_code == "MY-01"
     assert Code.objects.get(pk=code.pk).first_scanned_in.endswith("MY")
     assert Client().post("/verify/locate/", {"token": "forged", "lat": "1", "lon": "1"}).status_code == 400
+
+
+def test_product_cache_stays_bounded_under_random_gtins(db):
+    from scans.services import ProductCache
+
+    cache = ProductCache(size=50)
+    for n in range(200):
+        cache.get(f"{n:014d}")
+    assert len(cache._entries) == 50
+
+
+def test_a_new_product_verifies_within_seconds_of_a_miss(db, brand, monkeypatch):
+    """An unknown GTIN is remembered only briefly; here the test makes 'briefly' zero."""
+    from scans import services
+
+    assert services.product_cache.get("09506000134352") is None
+    product = ProductFactory(brand=brand, gtin="09506000134352")
+    code = Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(product, quantity=2)).first()
+    monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
+    assert scan(qr_path(code), json=True).status_code == 200
