@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Code, CodeBatch, Lot, Product
+from .models import Code, CodeBatch, Lot, PrintDownload, PrintFile, PrintJob, Product
 
 
 @admin.register(Product)
@@ -31,3 +31,27 @@ class CodeAdmin(admin.ModelAdmin):
     search_fields = ["=serial"]
     raw_id_fields = ["product", "batch"]
     show_full_result_count = False  # counting millions of codes on every page view is wasteful
+
+
+class PrintFileInline(admin.TabularInline):
+    model = PrintFile
+    extra = 0
+    fields = ["part", "first_position", "last_position", "state", "size", "sha256", "finished_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(PrintJob)
+class PrintJobAdmin(admin.ModelAdmin):
+    list_display = ["pk", "batch", "format", "first_position", "last_position", "state", "codes_done", "created_at"]
+    list_filter = ["state", "format"]
+    raw_id_fields = ["batch", "requested_by"]
+    readonly_fields = ["codes_done", "started_at", "finished_at"]
+    inlines = [PrintFileInline]
+
+
+@admin.register(PrintDownload)
+class PrintDownloadAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "job", "file", "first_byte", "last_byte", "status"]
+    raw_id_fields = ["job", "file", "user"]
+    list_select_related = ["user", "file"]

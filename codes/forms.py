@@ -2,7 +2,8 @@ from django import forms
 from django.utils import timezone
 
 from . import gs1
-from .models import ALPHABETS, DEFAULT_LENGTHS, MAX_BATCH_QUANTITY, Product, SerialAlphabet
+from .models import ALPHABETS, DEFAULT_LENGTHS, MAX_BATCH_QUANTITY, PrintFormat, Product, SerialAlphabet
+from .printing import PrintError, clean_options, clean_range
 from .serials import MAX_LENGTH, SerialFormat
 from .services import MAX_GUESS_PROBABILITY
 
@@ -79,3 +80,54 @@ class BatchOrderForm(forms.Form):
         return min(1.0, issued / self.product.serial_format.space)
 
     max_guess_probability = MAX_GUESS_PROBABILITY
+
+
+class PrintJobForm(forms.Form):
+    """What to print: a format, its options (only those of the chosen format are used) and a range."""
+
+    format = forms.ChoiceField(choices=PrintFormat.choices)
+    from_position = forms.IntegerField(label="From", required=False, min_value=1, help_text="1 = first code")
+    to_position = forms.IntegerField(label="To", required=False, min_value=1, help_text="Empty = last code")
+    error_level = forms.ChoiceField(
+        label="QR error correction",
+        required=False,
+        initial="M",
+        choices=[("L", "L (7 %)"), ("M", "M (15 %)"), ("Q", "Q (25 %)"), ("H", "H (30 %)")],
+    )
+    module_size = forms.IntegerField(label="Module size (px)", required=False, min_value=1, max_value=40, initial=4)
+    symbology = forms.ChoiceField(
+        label="PDF code", required=False, choices=[("qr", "QR (vector)"), ("datamatrix", "GS1 DataMatrix")]
+    )
+    page_size = forms.ChoiceField(label="Page", required=False, choices=[("A4", "A4"), ("LETTER", "US Letter")])
+    columns = forms.IntegerField(required=False, min_value=1, max_value=12, initial=3)
+    rows = forms.IntegerField(required=False, min_value=1, max_value=30, initial=8)
+    margin_mm = forms.FloatField(label="Margins (mm)", required=False, min_value=0, max_value=50, initial=10)
+
+    def __init__(self, *args, batch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batch = batch
+
+    def clean(self):
+        cleaned = super().clean()
+        fmt = cleaned.get("format")
+        if not fmt or self.errors:
+            return cleaned
+        names = {"error_level", "module_size", "symbology", "page_size", "columns", "rows", "margin_mm"}
+        try:
+            options = {name: cleaned.get(name) for name in names if name in OPTION_FIELDS[fmt]}
+            cleaned["options"] = clean_options(fmt, options)
+            cleaned["from_position"], cleaned["to_position"] = clean_range(
+                self.batch, cleaned.get("from_position"), cleaned.get("to_position")
+            )
+        except PrintError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return cleaned
+
+
+OPTION_FIELDS = {
+    PrintFormat.CSV: set(),
+    PrintFormat.QR_SVG: {"error_level", "module_size"},
+    PrintFormat.QR_PNG: {"error_level", "module_size"},
+    PrintFormat.DATAMATRIX: {"module_size"},
+    PrintFormat.PDF: {"symbology", "error_level", "page_size", "columns", "rows", "margin_mm"},
+}

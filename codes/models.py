@@ -177,3 +177,130 @@ class Code(models.Model):
     def position(self) -> int:
         """1-based place in its batch's print order."""
         return self.ordinal - self.batch.first_ordinal + 1
+
+
+class PrintFormat(models.TextChoices):
+    CSV = "csv", "CSV (serials, verify URLs, GS1 text)"
+    QR_SVG = "qr-svg", "QR codes, SVG (ZIP)"
+    QR_PNG = "qr-png", "QR codes, PNG (ZIP)"
+    DATAMATRIX = "datamatrix", "GS1 DataMatrix, PNG (ZIP)"
+    PDF = "pdf", "PDF label sheets"
+
+
+class PrintState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RENDERING = "rendering", "Rendering"
+    FINISHING = "finishing", "Writing manifest"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class PrintJob(models.Model):
+    """Print files for the positions [first_position, last_position] of a batch (1-based, in print order),
+    rendered by workers as parts of at most `part_size` codes, plus a JSON manifest."""
+
+    batch = models.ForeignKey(CodeBatch, on_delete=models.CASCADE, related_name="print_jobs")
+    format = models.CharField(max_length=12, choices=PrintFormat.choices)
+    options = models.JSONField(default=dict, blank=True)
+    first_position = models.PositiveIntegerField()
+    last_position = models.PositiveIntegerField()
+    part_size = models.PositiveIntegerField()
+    state = models.CharField(max_length=12, choices=PrintState.choices, default=PrintState.QUEUED)
+    codes_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # When a worker began writing the manifest: a claim older than a few minutes belonged to a dead worker.
+    finishing_since = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    brand_path = "batch__product__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Print job {self.pk}: {self.format}, positions {self.first_position}-{self.last_position}"
+
+    @property
+    def quantity(self) -> int:
+        return self.last_position - self.first_position + 1
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.codes_done / self.quantity)
+
+    @property
+    def is_ready(self) -> bool:
+        return self.state == PrintState.READY
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (PrintState.READY, PrintState.FAILED)
+
+
+class PrintFileState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RENDERING = "rendering", "Rendering"
+    DONE = "done", "Done"
+
+
+class PrintFile(models.Model):
+    """One output file of a print job: part 1..n of its codes, or part 0, the manifest."""
+
+    MANIFEST = 0
+
+    job = models.ForeignKey(PrintJob, on_delete=models.CASCADE, related_name="files")
+    part = models.PositiveIntegerField()
+    first_position = models.PositiveIntegerField()
+    last_position = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=PrintFileState.choices, default=PrintFileState.PENDING)
+    # Each rendering attempt writes under its own claim token, so a redelivered task never clashes with
+    # the files of the attempt it replaces; `name` is the storage name of the current attempt.
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    brand_path = "job__batch__product__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["job", "part"]
+        constraints = [models.UniqueConstraint(fields=["job", "part"], name="print_file_part_unique_per_job")]
+
+    def __str__(self):
+        return f"{self.job_id}/{self.part}"
+
+    @property
+    def is_manifest(self) -> bool:
+        return self.part == self.MANIFEST
+
+    @property
+    def quantity(self) -> int:
+        return self.last_position - self.first_position + 1
+
+
+class PrintDownload(models.Model):
+    """Who downloaded which print file (and which bytes of it) when: the accountability trail."""
+
+    job = models.ForeignKey(PrintJob, on_delete=models.CASCADE, related_name="downloads")
+    file = models.ForeignKey(PrintFile, on_delete=models.CASCADE, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    first_byte = models.BigIntegerField(null=True, blank=True, help_text="Empty for the whole file")
+    last_byte = models.BigIntegerField(null=True, blank=True)
+    status = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    brand_path = "job__batch__product__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user} downloaded {self.file} at {self.created_at}"

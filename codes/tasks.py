@@ -16,3 +16,16 @@ def generate_batch_task(batch_id: int) -> int:
         log.exception("batch generation failed", extra={"batch": batch_id})
         services.mark_failed(batch_id, "Generation stopped on an internal error; retry resumes where it stopped.")
         raise
+
+
+@shared_task(acks_late=True)
+def render_print_part_task(print_file_id: int) -> None:
+    """One part of a print job: parts are separate tasks, so several workers render one job together."""
+    from . import printing
+
+    try:
+        printing.render_part(print_file_id)
+    except Exception:
+        log.exception("print part failed", extra={"print_file": print_file_id})
+        printing.fail_job_of_part(print_file_id, "Rendering stopped on an internal error; order the print again.")
+        raise

@@ -7,8 +7,8 @@ from brands.models import Role
 from brands.tenancy import get_for_brand, member_required
 
 from . import services
-from .forms import BatchOrderForm, ProductForm
-from .models import CodeBatch, Lot, Product
+from .forms import BatchOrderForm, PrintJobForm, ProductForm
+from .models import CodeBatch, Lot, PrintJob, Product
 
 
 @member_required()
@@ -79,7 +79,9 @@ def batch_list(request):
 @member_required()
 def batch_detail(request, batch_id: int):
     batch = get_for_brand(request, CodeBatch.objects.select_related("product", "lot"), pk=batch_id)
-    return render(request, "codes/batch_detail.html", {"batch": batch})
+    print_jobs = PrintJob.objects.for_brand(request.brand).filter(batch=batch).prefetch_related("files")[:50]
+    context = {"batch": batch, "print_jobs": print_jobs, "print_form": PrintJobForm(batch=batch)}
+    return render(request, "codes/batch_detail.html", context)
 
 
 @member_required()

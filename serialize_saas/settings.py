@@ -187,6 +187,10 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # A current GeoLite2/GeoIP2 City database; the packaged 2019 GeoLite2 file is used when unset.
 GEOIP_CITY_DB = env("GEOIP_CITY_DB") or None
 
+# Print files: codes per output file (a 1M batch gives 10 parts) and codes read from the database at once.
+PRINT_PART_SIZE = int(env("PRINT_PART_SIZE", "100000"))
+PRINT_CHUNK_SIZE = int(env("PRINT_CHUNK_SIZE", "10000"))
+
 # Codes per transaction when generating a batch: bounds memory and the work lost to a killed worker.
 CODES_CHUNK_SIZE = int(env("CODES_CHUNK_SIZE", "50000"))
 

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.test import Client
 
@@ -5,8 +7,17 @@ from brands.models import Role
 from tests.factories import BrandFactory, MembershipFactory
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory):
+    """Files the tests render go to a temporary folder; worker processes inherit it through MEDIA_ROOT."""
+    folder = tmp_path_factory.mktemp("media")
+    os.environ["MEDIA_ROOT"] = str(folder)
+    return folder
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, _media_root):
+    settings.MEDIA_ROOT = _media_root
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.VERIFY_RATE_LIMIT = settings.COUNTERFEIT_REPORT_RATE_LIMIT = "0"  # limiting tests set their own

@@ -67,6 +67,25 @@ def ready_batch(product=None, *, quantity=20, with_pin=False, lot=None):
     return code_services.generate_batch(batch.pk)
 
 
+def ready_print_job(batch, fmt="csv", *, options=None, part_size=None, first=None, last=None):
+    """A print job rendered in this process by the real service (files in default_storage)."""
+    from codes import printing
+
+    job = printing.create_print_job(
+        batch=batch,
+        fmt=fmt,
+        options=options,
+        first_position=first,
+        last_position=last,
+        part_size=part_size,
+        enqueue=False,
+    )
+    for file_id in job.files.order_by("part").values_list("pk", flat=True):
+        printing.render_part(file_id)
+    job.refresh_from_db()
+    return job
+
+
 def one_of_everything(brand) -> dict:
     """Ids of one object of every kind a dashboard URL takes, all of `brand` (see tests/test_tenancy.py)."""
     product = ProductFactory(brand=brand)
@@ -75,4 +94,6 @@ def one_of_everything(brand) -> dict:
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
         "product_id": product.pk,
         "batch_id": batch.pk,
+        "print_job_id": ready_print_job(batch).pk,
+        "part": 1,
     }

@@ -22,9 +22,17 @@ def browser():
         pytest.fail("chromium and chromedriver are needed: bash bin/install-system-packages --test")
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=412,915"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=412,915",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
     driver.set_page_load_timeout(30)
@@ -51,8 +59,9 @@ def test_consumer_shares_location_and_the_scan_moves_to_that_city(browser, live_
     product = ProductFactory(name="Vitamin C 1000 mg")
     code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
     browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": live_server.url, "permissions": ["geolocation"]})
-    browser.execute_cdp_cmd("Emulation.setGeolocationOverride", {"latitude": 1.4927, "longitude": 103.7414,
-                                                                 "accuracy": 50})
+    browser.execute_cdp_cmd(
+        "Emulation.setGeolocationOverride", {"latitude": 1.4927, "longitude": 103.7414, "accuracy": 50}
+    )
     browser.get(f"{live_server.url}/01/{product.gtin}/21/{code.serial}")
     assert "Authentic. First scan." in browser.find_element(By.CSS_SELECTOR, ".verdict h1").text
     browser.find_element(By.ID, "locate").click()
@@ -62,15 +71,16 @@ def test_consumer_shares_location_and_the_scan_moves_to_that_city(browser, live_
 
 def test_batch_page_progress_bar_follows_the_worker_and_shows_ready(browser, live_server, owner):
     product = ProductFactory(brand=owner.brand)
-    batch = code_services.order_batch(product=product, lot=LotFactory(product=product), quantity=30_000,
-                                      enqueue=False)
+    batch = code_services.order_batch(product=product, lot=LotFactory(product=product), quantity=30_000, enqueue=False)
     log_in(browser, live_server, owner)
     browser.get(f"{live_server.url}/batches/{batch.pk}/")
     assert browser.find_element(By.ID, "batch-state").text == "Queued"
     code_services.generate_batch(batch.pk, chunk_size=5_000)  # what the worker does, while the page polls
     WebDriverWait(browser, 15).until(lambda b: b.find_element(By.ID, "batch-state").text == "Ready")
-    assert "30,000 of" in browser.find_element(By.ID, "progress").text or "30000 of" in browser.find_element(
-        By.ID, "progress").text
+    assert (
+        "30,000 of" in browser.find_element(By.ID, "progress").text
+        or "30000 of" in browser.find_element(By.ID, "progress").text
+    )
 
 
 def test_gtin_field_checks_the_check_digit_as_you_type(browser, live_server, owner):

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('brands', '0001_initial'),
-        ('codes', '0002_print_jobs'),
+        ('codes', '0001_initial'),
     ]
 
     operations = [

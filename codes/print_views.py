@@ -1,0 +1,68 @@
+"""Print jobs on the batch page: order one (operators), download its files (any member, logged)."""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+
+from brands.models import Role
+from brands.tenancy import get_for_brand, member_required
+
+from . import printing
+from .downloads import ranged_file_response
+from .forms import PrintJobForm
+from .models import CodeBatch, PrintDownload, PrintFile, PrintFileState, PrintJob
+
+
+@member_required(write_role=Role.OPERATOR)
+def print_job_create(request, batch_id: int):
+    batch = get_for_brand(request, CodeBatch.objects.select_related("product", "lot"), pk=batch_id)
+    form = PrintJobForm(request.POST or None, batch=batch)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = printing.create_print_job(
+                batch=batch,
+                fmt=data["format"],
+                options=data["options"],
+                first_position=data["from_position"],
+                last_position=data["to_position"],
+                requested_by=request.user,
+            )
+        except printing.PrintError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Print job #{job.pk} queued: {job.quantity:,} codes.")
+            return redirect("batch_detail", batch.pk)
+    return render(request, "codes/print_job_form.html", {"batch": batch, "form": form})
+
+
+@member_required()  # viewers may download: reading codes is their role; creating print jobs is not
+def print_file_download(request, print_job_id: int, part: int):
+    job = get_for_brand(request, PrintJob.objects.select_related("batch"), pk=print_job_id)
+    if request.method != "GET":  # after the brand check, so an outsider learns nothing from the status
+        return HttpResponseNotAllowed(["GET"])
+    file = PrintFile.objects.filter(job=job, part=part, state=PrintFileState.DONE).first()
+    if file is None or not job.is_ready:
+        raise Http404("No such file, or the print job is not ready.")
+    extension = "json" if file.is_manifest else printing.EXTENSIONS[job.format]
+    response = ranged_file_response(
+        request,
+        printing.storage(),
+        file.name,
+        size=file.size,
+        filename=printing.part_filename(job.batch_id, file.part, extension),
+        content_type="application/json" if file.is_manifest else printing.CONTENT_TYPES[extension],
+        etag=f'"{file.sha256}"',
+    )
+    first, last = _logged_range(response)
+    PrintDownload.objects.create(
+        job=job, file=file, user=request.user, first_byte=first, last_byte=last, status=response.status_code
+    )
+    return response
+
+
+def _logged_range(response) -> tuple[int | None, int | None]:
+    if response.status_code != 206:
+        return None, None
+    first, last = response["Content-Range"].removeprefix("bytes ").split("/")[0].split("-")
+    return int(first), int(last)
