@@ -79,8 +79,13 @@ def batch_list(request):
 @member_required()
 def batch_detail(request, batch_id: int):
     batch = get_for_brand(request, CodeBatch.objects.select_related("product", "lot"), pk=batch_id)
-    print_jobs = PrintJob.objects.for_brand(request.brand).filter(batch=batch).prefetch_related("files")[:50]
-    context = {"batch": batch, "print_jobs": print_jobs, "print_form": PrintJobForm(batch=batch)}
+    print_jobs = list(PrintJob.objects.for_brand(request.brand).filter(batch=batch).prefetch_related("files")[:50])
+    context = {
+        "batch": batch,
+        "print_jobs": print_jobs,
+        "print_jobs_active": any(not job.is_finished for job in print_jobs),
+        "print_form": PrintJobForm(batch=batch),
+    }
     return render(request, "codes/batch_detail.html", context)
 
 

@@ -91,3 +91,19 @@ def test_gtin_field_checks_the_check_digit_as_you_type(browser, live_server, own
     assert "should be 2" in field.find_element(By.XPATH, "following-sibling::div").text
     field.send_keys("\b2")
     assert field.find_element(By.XPATH, "following-sibling::div").text == "Check digit OK"
+
+
+def test_print_job_table_turns_ready_with_download_links_while_the_page_is_open(browser, live_server, owner):
+    from codes import printing
+
+    batch = ready_batch(ProductFactory(brand=owner.brand), quantity=300)
+    job = printing.create_print_job(batch=batch, fmt="csv", part_size=100, enqueue=False)
+    log_in(browser, live_server, owner)
+    browser.get(f"{live_server.url}/batches/{batch.pk}/")
+    browser.find_element(By.ID, "id_from_position").send_keys("12")  # a half-filled form must survive
+    for part in job.files.filter(part__gt=0):
+        printing.render_part(part.pk)  # what the workers do, while the page is open
+    WebDriverWait(browser, 15).until(lambda b: "Ready" in b.find_element(By.ID, "print-job-table").text)
+    links = browser.find_elements(By.CSS_SELECTOR, "#print-job-table a[download]")
+    assert [link.text.split(" (")[0] for link in links] == ["Manifest", "Part 1", "Part 2", "Part 3"]
+    assert browser.find_element(By.ID, "id_from_position").get_attribute("value") == "12"

@@ -12,3 +12,16 @@
   }
   setTimeout(poll, 1000);
 })();
+// Print jobs still rendering: refresh their table (only the table, so a half-filled form is kept).
+(function () {
+  function refresh() {
+    var table = document.getElementById("print-job-table");
+    if (!table || !table.dataset.active) return;
+    fetch(window.location.href).then(function (r) { return r.text(); }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("print-job-table");
+      if (fresh) { table.replaceWith(fresh); }
+      setTimeout(refresh, 2000);
+    }).catch(function () { setTimeout(refresh, 5000); });
+  }
+  setTimeout(refresh, 2000);
+})();

@@ -56,3 +56,16 @@ class Command(BaseCommand):
             lot = code_services.get_or_create_lot(product=product, number="L2026A", expires_on=date(2028, 12, 31))
             batch = code_services.order_batch(product=product, lot=lot, quantity=1_000, enqueue=False)
             code_services.generate_batch(batch.pk)
+        self.seed_print_files(product)
+
+    def seed_print_files(self, product) -> None:
+        """The demo batch's CSV for the line printer, rendered here like a worker would."""
+        from codes import printing
+        from codes.models import PrintJob
+
+        batch = product.batches.order_by("pk").first()
+        if PrintJob.objects.filter(batch=batch).exists():
+            return
+        job = printing.create_print_job(batch=batch, fmt="csv", enqueue=False)
+        for part in job.files.filter(part__gt=0):
+            printing.render_part(part.pk)
