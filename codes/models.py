@@ -77,7 +77,33 @@ class BatchState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class CodeBatch(models.Model):
+class TrackedWork(models.Model):
+    """Work a worker does over `quantity` codes, with progress people can watch: batches, print jobs."""
+
+    codes_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    quantity: int
+
+    @property
+    def progress_percent(self) -> int:
+        return 100 if self.quantity == 0 else int(100 * self.codes_done / self.quantity)
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class CodeBatch(TrackedWork):
     """An order for `quantity` codes: the ordinals [first_ordinal, first_ordinal + quantity) of its product."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="batches")
@@ -86,18 +112,10 @@ class CodeBatch(models.Model):
     with_pin = models.BooleanField("scratch PIN", default=False)
     first_ordinal = models.BigIntegerField()
     state = models.CharField(max_length=12, choices=BatchState.choices, default=BatchState.QUEUED)
-    codes_done = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     brand_path = "product__brand"
     objects = BrandOwnedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self):
         return f"Batch {self.pk}: {self.quantity:,} × {self.product} lot {self.lot}"
@@ -107,18 +125,8 @@ class CodeBatch(models.Model):
         return self.first_ordinal + self.quantity
 
     @property
-    def progress_percent(self) -> int:
-        return 100 if self.quantity == 0 else int(100 * self.codes_done / self.quantity)
-
-    @property
     def is_finished(self) -> bool:
         return self.state in (BatchState.READY, BatchState.FAILED)
-
-    @property
-    def seconds(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
 
 
 class CodeStatus(models.TextChoices):
@@ -195,7 +203,7 @@ class PrintState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class PrintJob(models.Model):
+class PrintJob(TrackedWork):
     """Print files for the positions [first_position, last_position] of a batch (1-based, in print order),
     rendered by workers as parts of at most `part_size` codes, plus a JSON manifest."""
 
@@ -206,20 +214,12 @@ class PrintJob(models.Model):
     last_position = models.PositiveIntegerField()
     part_size = models.PositiveIntegerField()
     state = models.CharField(max_length=12, choices=PrintState.choices, default=PrintState.QUEUED)
-    codes_done = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     # When a worker began writing the manifest: a claim older than a few minutes belonged to a dead worker.
     finishing_since = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     brand_path = "batch__product__brand"
     objects = BrandOwnedQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at"]
 
     def __str__(self):
         return f"Print job {self.pk}: {self.format}, positions {self.first_position}-{self.last_position}"
@@ -227,10 +227,6 @@ class PrintJob(models.Model):
     @property
     def quantity(self) -> int:
         return self.last_position - self.first_position + 1
-
-    @property
-    def progress_percent(self) -> int:
-        return int(100 * self.codes_done / self.quantity)
 
     @property
     def is_ready(self) -> bool:
