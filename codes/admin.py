@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from . import services
+
 from .models import Code, CodeBatch, Lot, PrintDownload, PrintFile, PrintJob, Product
 
 
@@ -9,6 +11,12 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = ["brand"]
     search_fields = ["name", "gtin"]
     readonly_fields = ["next_ordinal", "key"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.update_product(obj, changed=form.changed_data)  # never writes the counter back
+        else:
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(Lot)

@@ -53,6 +53,18 @@ def create_product(
     )
 
 
+EDITABLE_PRODUCT_FIELDS = ("name", "variant", "gtin", "ndc", "image", "serial_alphabet", "serial_length")
+
+
+def update_product(product: Product, *, changed: list[str]) -> Product:
+    """Save what a person edited, never the ordinal counter: batches move it with F() under a row lock,
+    and writing back a stale value would hand out ordinals (serials) twice."""
+    fields = [name for name in changed if name in EDITABLE_PRODUCT_FIELDS]
+    if fields:
+        product.save(update_fields=fields)
+    return product
+
+
 def get_or_create_lot(
     *, product: Product, number: str, expires_on: date | None = None, manufactured_on: date | None = None
 ) -> Lot:

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.http import JsonResponse
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -30,11 +31,16 @@ def product_create(request):
 @member_required(write_role=Role.ADMIN)
 def product_edit(request, product_id: int):
     product = get_for_brand(request, Product, pk=product_id)
-    form = ProductForm(request.POST or None, request.FILES or None, instance=product)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Product saved.")
-        return redirect("product_detail", product.pk)
+    if request.method != "POST":
+        return render(request, "codes/product_form.html", {"form": ProductForm(instance=product), "product": product})
+    with transaction.atomic():
+        # Locked and re-read: a batch ordered meanwhile moves the counter and freezes the serial format.
+        product = get_for_brand(request, Product.objects.select_for_update(), pk=product_id)
+        form = ProductForm(request.POST, request.FILES, instance=product)
+        if form.is_valid():
+            services.update_product(product, changed=form.changed_data)
+            messages.success(request, "Product saved.")
+            return redirect("product_detail", product.pk)
     return render(request, "codes/product_form.html", {"form": form, "product": product})
 
 

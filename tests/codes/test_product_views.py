@@ -61,3 +61,22 @@ def test_serial_format_is_frozen_once_codes_exist(owner_client, brand):
     )
     product.refresh_from_db()
     assert product.name == "Renamed" and product.serial_alphabet == "alnum" and product.gtin != "00000000000000"
+
+
+def test_editing_a_product_never_writes_back_a_stale_counter(brand):
+    """A batch ordered while the edit form was open must keep its ordinals; codes must not be issued twice."""
+    from codes import services
+    from codes.models import CodeBatch
+
+    product = ProductFactory(brand=brand)
+    first = ready_batch(product, quantity=10)
+    stale = Product.objects.get(pk=product.pk)  # what an edit form loaded before the next order
+    second = ready_batch(product, quantity=10)
+    stale.name = "Renamed"
+    services.update_product(stale, changed=["name"])
+    product.refresh_from_db()
+    assert product.name == "Renamed" and product.next_ordinal == 20
+    third = ready_batch(product, quantity=5)
+    assert [
+        b.first_ordinal for b in CodeBatch.objects.filter(pk__in=[first.pk, second.pk, third.pk]).order_by("pk")
+    ] == [0, 10, 20]
