@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from . import services
-
 from .models import Code, CodeBatch, Lot, PrintDownload, PrintFile, PrintJob, Product
 
 

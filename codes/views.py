@@ -1,6 +1,6 @@
 from django.contrib import messages
-from django.http import JsonResponse
 from django.db import transaction
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
