@@ -1,11 +1,25 @@
+import unicodedata
+
 from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm
 
 from .models import Brand, Invitation, Role, User
 
 
+def no_control_characters(value: str) -> None:
+    """Names travel into e-mail subjects and file names: line breaks and other control characters break them."""
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise forms.ValidationError("Use letters, digits and punctuation only (no line breaks or tabs).")
+
+
 class SignupForm(BaseUserCreationForm):
-    brand_name = forms.CharField(label="Brand name", max_length=120)
+    brand_name = forms.CharField(label="Brand name", max_length=120, validators=[no_control_characters])
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this e-mail address already exists.")
+        return email
 
     class Meta:
         model = User
@@ -29,6 +43,11 @@ class BrandForm(forms.ModelForm):
         model = Brand
         fields = ["name", "logo", "colour", "clone_scan_threshold"]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        no_control_characters(name)
+        return name
 
     def clean_colour(self):
         colour = self.cleaned_data["colour"]

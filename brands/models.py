@@ -19,6 +19,9 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)  # log in with any capitalisation of the address
+
     def create_superuser(self, email, password=None, **extra):
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
@@ -28,7 +31,7 @@ class User(AbstractUser):
     """A person: signs in with an e-mail address, may belong to several brands."""
 
     username = None
-    email = models.EmailField("e-mail address", unique=True)
+    email = models.EmailField("e-mail address", unique=True)  # stored lower-case (see forms), so unique is exact
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
     objects = UserManager()

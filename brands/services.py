@@ -35,14 +35,18 @@ def current_key(brand: Brand) -> BrandKey:
     return key or add_brand_key(brand=brand)
 
 
+@transaction.atomic
 def invite_member(*, brand: Brand, email: str, role: str, invited_by: User, accept_url_base: str) -> Invitation:
     invitation = Invitation.objects.create(brand=brand, email=email.lower(), role=role, invited_by=invited_by)
     link = accept_url_base.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
-    send_mail(
-        subject=f"You are invited to {brand.name} on Serialize",
-        message=f"{invited_by} invited you to join {brand.name} as {invitation.get_role_display()}.\n\n{link}\n",
-        from_email=None,
-        recipient_list=[invitation.email],
+    # Sent once the invitation is saved: no mail for a row that was rolled back, no network call inside it.
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You are invited to {brand.name} on Serialize",
+            message=f"{invited_by} invited you to join {brand.name} as {invitation.get_role_display()}.\n\n{link}\n",
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
     )
     return invitation
 

@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -38,7 +40,8 @@ def brand_create(request):
 @require_POST
 @login_required
 def brand_switch(request):
-    membership = Membership.objects.filter(user=request.user, brand_id=request.POST.get("brand")).first()
+    brand_id = request.POST.get("brand", "")
+    membership = Membership.objects.filter(user=request.user, brand_id=brand_id).first() if brand_id.isdigit() else None
     if membership is None:
         raise Http404("No such brand")
     request.session[SESSION_KEY] = membership.brand_id
@@ -85,9 +88,14 @@ def membership_remove(request, membership_id: int):
     return redirect("members")
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
 def invitation_accept(request, token: str):
     """Logged in: accept with one click. Anonymous: create an account for the invited address, or log in."""
-    invitation = Invitation.objects.filter(token=token).select_related("brand").first()
+    invitation = (
+        Invitation.objects.filter(token=token).select_related("brand").first() if _TOKEN.fullmatch(token) else None
+    )
     if invitation is None or not invitation.is_usable:
         raise Http404("This invitation link is not valid any more.")
     form = None

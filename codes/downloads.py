@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import IO
 
 from django.core.files.storage import Storage
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")  # 18 digits: any real file size, no huge ints
 BLOCK = 256 * 1024
 
 
@@ -68,7 +68,10 @@ def ranged_file_response(
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
-    handle = storage.open(name, "rb")
+    try:
+        handle = storage.open(name, "rb")
+    except FileNotFoundError as exc:  # removed from storage behind our back: say so, do not crash
+        raise Http404("This file is no longer in storage.") from exc
     first, last = wanted or (0, size - 1)
     if first:
         handle.seek(first)

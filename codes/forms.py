@@ -9,6 +9,13 @@ from .services import MAX_GUESS_PROBABILITY
 
 
 class ProductForm(forms.ModelForm):
+    # Wider than the 14 stored digits: people paste GTINs with spaces, which clean_gtin removes.
+    gtin = forms.CharField(
+        label="GTIN",
+        max_length=24,
+        help_text="8, 12, 13 or 14 digits with the GS1 check digit; stored as GTIN-14.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "data-gtin": "1", "autocomplete": "off"}),
+    )
     serial_length = forms.IntegerField(
         min_value=1,
         max_value=MAX_LENGTH,
@@ -19,8 +26,6 @@ class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = ["name", "variant", "gtin", "ndc", "image", "serial_alphabet", "serial_length"]
-        widgets = {"gtin": forms.TextInput(attrs={"inputmode": "numeric", "data-gtin": "1", "autocomplete": "off"})}
-        help_texts = {"gtin": "8, 12, 13 or 14 digits with the GS1 check digit; stored as GTIN-14."}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,6 +77,11 @@ class BatchOrderForm(forms.Form):
         expires_on = self.cleaned_data["expires_on"]
         if expires_on and expires_on < timezone.localdate():
             raise forms.ValidationError("The expiry date is in the past.")
+        if expires_on:
+            try:
+                gs1.yymmdd(expires_on)  # AI (17) has a two-digit year: it must read back as this date
+            except gs1.GS1Error as exc:
+                raise forms.ValidationError(exc.message) from exc
         return expires_on
 
     def guess_probability(self) -> float | None:

@@ -18,8 +18,9 @@ def test_viewer_cannot_invite(viewer_client, brand):
     assert not brand.invitations.exists()
 
 
-def test_invited_person_signs_up_and_joins_with_the_role(owner_client, brand, db):
-    owner_client.post("/members/", {"email": "new@example.com", "role": "operator"})
+def test_invited_person_signs_up_and_joins_with_the_role(owner_client, brand, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post("/members/", {"email": "new@example.com", "role": "operator"})
     link = re.search(r"/invite/[\w-]+/", mail.outbox[0].body).group(0)
     newcomer = Client()
     page = newcomer.get(link)
@@ -30,8 +31,11 @@ def test_invited_person_signs_up_and_joins_with_the_role(owner_client, brand, db
     assert newcomer.post(link).status_code == 404  # used once
 
 
-def test_invitation_for_another_address_is_refused(owner_client, brand, outsider_client):
-    owner_client.post("/members/", {"email": "someone@example.com", "role": "admin"})
+def test_invitation_for_another_address_is_refused(
+    owner_client, brand, outsider_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        owner_client.post("/members/", {"email": "someone@example.com", "role": "admin"})
     link = re.search(r"/invite/[\w-]+/", mail.outbox[0].body).group(0)
     outsider_client.post(link)
     assert not Membership.objects.filter(brand=brand, role=Role.ADMIN).exists()
@@ -61,3 +65,25 @@ def test_brand_switcher_changes_the_current_brand(owner, other_brand):
 
 def test_switching_to_a_brand_you_are_not_in_is_404(owner_client, other_brand):
     assert owner_client.post("/brands/switch/", {"brand": other_brand.pk}).status_code == 404
+
+
+def test_brand_name_with_a_line_break_is_a_form_error_not_a_broken_mail(
+    owner_client, brand, django_capture_on_commit_callbacks
+):
+    response = owner_client.post(
+        "/settings/", {"name": "Rival\nBcc: victim@example.com", "colour": "#112233", "clone_scan_threshold": "5"}
+    )
+    assert response.status_code == 200 and "name" in response.context["form"].errors
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner_client.post("/members/", {"email": "x@example.com", "role": "viewer"}).status_code == 302
+    assert len(mail.outbox) == 1 and "\n" not in mail.outbox[0].subject
+
+
+def test_malformed_invitation_links_are_a_friendly_404(client, db):
+    for token in ("%00", "x" * 500, "abc"):
+        assert client.get(f"/invite/{token}/").status_code == 404
+
+
+def test_switching_to_a_malformed_brand_id_is_404(owner_client):
+    for value in ("abc", "", "1.5"):
+        assert owner_client.post("/brands/switch/", {"brand": value}).status_code == 404

@@ -1,4 +1,5 @@
 from django.core import mail
+from django.test import Client
 
 from brands.models import Brand, BrandKey, Membership, Role, User
 
@@ -49,3 +50,20 @@ def test_password_reset_sends_a_link(client, owner):
 def test_dashboard_requires_login(client, db):
     response = client.get("/dashboard/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_email_is_case_insensitive_for_sign_up_and_log_in(client, db):
+    data = {
+        "email": "Ana@Example.com",
+        "brand_name": "Nutri",
+        "password1": "a-long pass 123",
+        "password2": "a-long pass 123",
+    }
+    client.post("/signup/", data)
+    assert User.objects.get().email == "ana@example.com"
+    again = Client().post("/signup/", {**data, "email": "ANA@example.com", "brand_name": "Other"})
+    assert "email" in again.context["form"].errors and User.objects.count() == 1
+    assert (
+        Client().post("/accounts/login/", {"username": "ANA@EXAMPLE.COM", "password": "a-long pass 123"}).status_code
+        == 302
+    )

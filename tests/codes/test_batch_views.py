@@ -79,3 +79,8 @@ def test_failed_batch_is_requeued_and_resumes(operator_client, brand, django_cap
     generate_batch_task.apply(args=[batch.pk])  # what the worker runs for the enqueued task
     batch.refresh_from_db()
     assert batch.state == BatchState.READY and batch.codes_done == 120
+
+
+def test_expiry_beyond_the_gs1_two_digit_year_window_is_refused(operator_client, brand):
+    response = order(operator_client, ProductFactory(brand=brand), expires_on="2099-12-31")
+    assert "expires_on" in response.context["form"].errors and not CodeBatch.objects.exists()

@@ -179,3 +179,15 @@ def test_a_real_worker_renders_a_print_job_in_parts(settings, tmp_path):
     import hashlib
 
     assert all(hashlib.sha256(stored(job, f["part"])).hexdigest() == f["sha256"] for f in manifest["files"])
+
+
+def test_absurd_range_header_gets_the_whole_file_not_an_error(owner_client, job):
+    response = owner_client.get(download_url(job), HTTP_RANGE="bytes=0-" + "9" * 4400)
+    assert response.status_code == 200 and body(response) == stored(job)
+
+
+def test_file_missing_from_storage_is_a_404(owner_client, job):
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(job.files.get(part=1).name)
+    assert owner_client.get(download_url(job)).status_code == 404

@@ -80,3 +80,8 @@ def test_editing_a_product_never_writes_back_a_stale_counter(brand):
     assert [
         b.first_ordinal for b in CodeBatch.objects.filter(pk__in=[first.pk, second.pk, third.pk]).order_by("pk")
     ] == [0, 10, 20]
+
+
+def test_gtin_pasted_with_spaces_is_accepted(owner_client):
+    owner_client.post("/products/new/", {"name": "Zinc", "gtin": "0 9506000 13435 2", "serial_alphabet": "alnum"})
+    assert Product.objects.get().gtin == "09506000134352"
