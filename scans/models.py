@@ -9,6 +9,7 @@ class ScanSource(models.TextChoices):
     QR = "qr", "QR page"
     API = "api", "API (JSON)"
     PIN = "pin", "PIN check"
+    PREVIEW = "preview", "Link preview or crawler (not counted)"
 
 
 class ScanOutcome(models.TextChoices):

@@ -42,6 +42,11 @@ class ScanContext:
     user_agent_family: str
     source: str = ScanSource.QR
 
+    @property
+    def counts(self) -> bool:
+        """Link previews and crawlers see the verdict but must not use up a code's first scan."""
+        return self.source != ScanSource.PREVIEW
+
 
 @dataclass(frozen=True)
 class ProductInfo:
@@ -160,7 +165,7 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
         verdict = _verdict_for(link, scan, now, pin)
     if scan.pk is None:  # not yet logged in the same statement as the code update
         scan.save(force_insert=True)
-    if verdict.authentic and verdict.scan_count > 1 and pin is None:
+    if verdict.authentic and verdict.scan_count > 1 and pin is None and context.counts:
         _add_clone_warning(verdict, scan)
     return verdict, scan
 
@@ -188,7 +193,8 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
     ):
         return rules.not_recognised()
     expired = rules.effective_status("active", batch.expires_on, timezone.localdate(now)) != "active"
-    if pin is None:
+    counted = pin is None and scan.source != ScanSource.PREVIEW
+    if counted:
         row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired)
     else:
         row = _read_code(info.product_id, ordinal, serial)
@@ -199,7 +205,7 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
     verdict = rules.Verdict(
         authentic=True,
         status=status,
-        first_scan=row.scan_count == 1 and pin is None,
+        first_scan=row.scan_count == 1 and counted,
         scan_count=row.scan_count,
         first_scanned_at=row.first_scanned_at,
         first_scanned_in=row.first_scanned_in or None,
@@ -301,7 +307,14 @@ def _add_clone_warning(verdict: rules.Verdict, scan: Scan) -> None:
     threshold = scan.brand.clone_scan_threshold if scan.brand else 0
     if not threshold or verdict.scan_count < threshold:
         return
-    places = Scan.objects.filter(code_id=scan.code_id).exclude(place="").values("place").distinct().count()
+    places = (
+        Scan.objects.filter(code_id=scan.code_id)
+        .exclude(place="")
+        .exclude(source=ScanSource.PREVIEW)
+        .values("place")
+        .distinct()
+        .count()
+    )
     verdict.warnings += [
         _word(w)
         for w in rules.warnings_for(

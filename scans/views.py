@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
-from ua_parser import parse_user_agent
+from ua_parser import parse_device, parse_user_agent
 
 from brands.models import Brand
 from brands.tenancy import member_required
@@ -48,6 +48,10 @@ def _too_many(request):
 def _scan_context(request, ip: str, hashed_ip: str, source: str) -> services.ScanContext:
     agent = request.META.get("HTTP_USER_AGENT", "")[:500]
     family = parse_user_agent(agent) if agent else None
+    device = parse_device(agent) if agent else None
+    # HEAD requests and crawlers (chat apps' link previews fetch the URL before the person does) are not scans.
+    if request.method == "HEAD" or (device is not None and device.family == "Spider"):
+        source = ScanSource.PREVIEW
     return services.ScanContext(
         ip_hash=hashed_ip,
         place=default_locator(settings.GEOIP_CITY_DB).from_ip(ip),

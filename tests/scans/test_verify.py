@@ -322,3 +322,12 @@ def test_a_new_product_verifies_within_seconds_of_a_miss(db, brand, monkeypatch)
     code = Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(product, quantity=2)).first()
     monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
     assert scan(qr_path(code), json=True).status_code == 200
+
+
+def test_link_previews_and_head_requests_do_not_use_up_the_first_scan(code):
+    preview = Client().get(qr_path(code), HTTP_USER_AGENT="WhatsApp/2.23.20.0", REMOTE_ADDR=STANFORD_IP)
+    assert preview.status_code == 200
+    assert Client().head(qr_path(code)).status_code == 200
+    data = scan(qr_path(code), json=True).json()
+    assert data["first_scan"] is True and data["scan_count"] == 1
+    assert list(Scan.objects.order_by("pk").values_list("source", flat=True)) == ["preview", "preview", "api"]
