@@ -44,6 +44,7 @@ __all__ = [
     "client_ip",
     "default_locator",
     "ip_hash",
+    "rate_limit_subject",
     "packaged_city_db_path",
 ]
 
@@ -195,6 +196,16 @@ def client_ip(remote_addr: str, forwarded_for: str | None, trusted_proxies: Coll
         if not _is_trusted(addr, networks):
             return str(addr)
     return str(hops[0]) if hops else str(remote)
+
+
+def rate_limit_subject(ip: str) -> str:
+    """What a rate limit counts: an IPv4 address, or the /64 network of an IPv6 one."""
+    addr = _parse_ip(ip)
+    if addr is None:
+        return ip
+    if addr.version == 6:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr)
 
 
 def ip_hash(ip: str, salt: bytes) -> str:

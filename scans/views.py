@@ -1,6 +1,7 @@
 """Public verify pages: hostile territory. Every failure is cheap, looks the same, and never a 500."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -16,7 +17,7 @@ from codes.models import CodeBatch, Product
 
 from . import ratelimit, services
 from .forms import CounterfeitReportForm, PreciseLocationForm
-from .geo import client_ip, default_locator, ip_hash
+from .geo import client_ip, default_locator, ip_hash, rate_limit_subject
 from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
 
 
@@ -28,6 +29,11 @@ def _ip(request) -> str:
 
 def _ip_hash(request) -> str:
     return ip_hash(_ip(request), settings.SECRET_KEY.encode())
+
+
+def _limit_key(ip: str) -> str:
+    """Rate limits count per client network: one IPv6 customer gets a whole /64 to rotate through."""
+    return ip_hash(rate_limit_subject(ip), settings.SECRET_KEY.encode())
 
 
 def _wants_json(request) -> bool:
@@ -63,9 +69,11 @@ def _scan_context(request, ip: str, hashed_ip: str, source: str) -> services.Sca
 def _raw_path(request) -> str:
     """The path as sent: gunicorn keeps it percent-encoded, so a lot like A/B (A%2FB) stays one value."""
     raw = request.META.get("RAW_URI")
-    if raw:
-        return raw.split("?", 1)[0]
-    return request.get_full_path().split("?", 1)[0]
+    if not raw:
+        return request.get_full_path().split("?", 1)[0]
+    path = urlsplit(raw).path  # absolute-form requests ("GET http://host/01/...") carry scheme and host
+    script = request.META.get("SCRIPT_NAME", "")
+    return path[len(script) :] if script and path.startswith(script) else path
 
 
 @csrf_exempt  # public and sessionless: there is no logged-in state for a forged request to ride on
@@ -73,12 +81,15 @@ def _raw_path(request) -> str:
 def verify(request, rest: str = ""):
     ip = _ip(request)
     hashed_ip = ip_hash(ip, settings.SECRET_KEY.encode())
-    if not ratelimit.allow("verify", hashed_ip, settings.VERIFY_RATE_LIMIT):
+    if not ratelimit.allow("verify", _limit_key(ip), settings.VERIFY_RATE_LIMIT):
         return _too_many(request)  # before any lookup: a limited client costs one Redis round trip
     wants_json = _wants_json(request)
     context = _scan_context(request, ip, hashed_ip, ScanSource.API if wants_json else ScanSource.QR)
     query = request.META.get("QUERY_STRING", "")
     if request.method == "POST" and "pin" in request.POST:
+        # Per code too: PIN guesses from many addresses must not find a 7-digit PIN (and burn it).
+        if not ratelimit.allow("pin", _raw_path(request), settings.PIN_RATE_LIMIT):
+            return _too_many(request)
         verdict, scan = services.check_pin(
             path=_raw_path(request), query=query, pin=request.POST["pin"][:20], context=context
         )
@@ -104,7 +115,7 @@ verify.public = True
 @csrf_exempt
 @require_POST
 def precise_location(request):
-    if not ratelimit.allow("verify", _ip_hash(request), settings.VERIFY_RATE_LIMIT):
+    if not ratelimit.allow("verify", _limit_key(_ip(request)), settings.VERIFY_RATE_LIMIT):
         return _too_many(request)
     form = PreciseLocationForm(request.POST)
     place = services.add_precise_location(**form.cleaned_data) if form.is_valid() else None
@@ -116,7 +127,7 @@ def precise_location(request):
 @csrf_exempt
 @require_POST
 def counterfeit_report(request):
-    if not ratelimit.allow("report", _ip_hash(request), settings.COUNTERFEIT_REPORT_RATE_LIMIT):
+    if not ratelimit.allow("report", _limit_key(_ip(request)), settings.COUNTERFEIT_REPORT_RATE_LIMIT):
         return _too_many(request)
     form = CounterfeitReportForm(request.POST, request.FILES)
     if form.is_valid():

@@ -182,6 +182,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBIL
 # Public verify routes: requests per IP per window ("60/m", "1000/h"); "0" turns limiting off (load tests).
 VERIFY_RATE_LIMIT = env("VERIFY_RATE_LIMIT", "60/m")
 COUNTERFEIT_REPORT_RATE_LIMIT = env("COUNTERFEIT_REPORT_RATE_LIMIT", "5/h")
+PIN_RATE_LIMIT = env("PIN_RATE_LIMIT", "10/h")  # PIN attempts per code, from anywhere
 # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # A current GeoLite2/GeoIP2 City database; the packaged 2019 GeoLite2 file is used when unset.

@@ -20,7 +20,7 @@ def _test_settings(settings, _media_root):
     settings.MEDIA_ROOT = _media_root
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.VERIFY_RATE_LIMIT = settings.COUNTERFEIT_REPORT_RATE_LIMIT = "0"  # limiting tests set their own
+    settings.VERIFY_RATE_LIMIT = settings.COUNTERFEIT_REPORT_RATE_LIMIT = settings.PIN_RATE_LIMIT = "0"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

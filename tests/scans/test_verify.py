@@ -331,3 +331,27 @@ def test_link_previews_and_head_requests_do_not_use_up_the_first_scan(code):
     data = scan(qr_path(code), json=True).json()
     assert data["first_scan"] is True and data["scan_count"] == 1
     assert list(Scan.objects.order_by("pk").values_list("source", flat=True)) == ["preview", "preview", "api"]
+
+
+def test_ipv6_clients_are_limited_per_64_network(code, settings):
+    settings.VERIFY_RATE_LIMIT = "2/m"
+    prefix = f"2001:db8:{secrets.randbelow(9999):x}:{secrets.randbelow(9999):x}"
+    statuses = [scan(qr_path(code), ip=f"{prefix}::{n}").status_code for n in range(1, 4)]
+    assert statuses == [200, 200, 429]
+
+
+def test_pin_guesses_are_limited_per_code_whatever_the_address(pin_code, settings):
+    settings.PIN_RATE_LIMIT = "3/h"
+    wrong = str((int(pin_code.pin) + 1) % 10**7).zfill(7)
+    statuses = [
+        Client().post(qr_path(pin_code), {"pin": wrong}, REMOTE_ADDR=random_public_ip()).status_code for _ in range(4)
+    ]
+    assert statuses[-1] == 429
+    assert Code.objects.get(pk=pin_code.pk).pin_first_used_at is None
+
+
+def test_absolute_form_request_target_verifies(code):
+    response = Client().get(
+        qr_path(code), HTTP_ACCEPT="application/json", RAW_URI="http://verify.example.com" + qr_path(code)
+    )
+    assert response.status_code == 200
