@@ -15,4 +15,5 @@ RUN DATABASE_URL=sqlite:////tmp/build.sqlite3 SECRET_KEY=build-only MASTER_KEY=A
     python manage.py collectstatic --noinput
 USER serialize
 EXPOSE 8000
-CMD ["gunicorn", "serialize_saas.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# Access log without client addresses (the scan log keeps only salted hashes) and without query strings.
+CMD ["gunicorn", "serialize_saas.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-", "--access-logformat", "%(t)s \"%(m)s %(U)s\" %(s)s %(b)s %(L)s"]

@@ -9,3 +9,18 @@ def test_healthz_is_503_naming_redis_when_redis_is_down(client, db, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "redis": "fail"}
+
+
+def test_healthz_answers_probes_whatever_their_host_header(client, db):
+    response = client.get("/healthz", HTTP_HOST="10.0.0.7:8000")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_other_pages_still_refuse_unknown_hosts(client, db):
+    assert client.get("/accounts/login/", HTTP_HOST="evil.example").status_code == 400
+
+
+def test_oversized_bodies_are_refused_before_they_are_read(client, db, settings):
+    settings.MAX_REQUEST_BYTES = 1000
+    response = client.post("/verify/report/", {"where_bought": "x" * 5000})
+    assert response.status_code == 413
