@@ -4,13 +4,13 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import services
 from .forms import BrandForm, InvitationForm, InvitedSignupForm, SignupForm
-from .models import Invitation, Membership, Role
+from .models import Brand, Invitation, Membership, Role
 from .tenancy import SESSION_KEY, get_for_brand, member_required
 
 
@@ -115,3 +115,16 @@ def invitation_accept(request, token: str):
     request.session[SESSION_KEY] = membership.brand_id
     messages.success(request, f"You joined {membership.brand}.")
     return redirect("dashboard")
+
+
+def brand_logo(request, slug: str):
+    """The logo the public verify page shows: public by design, cacheable, from whatever storage holds it."""
+    brand = Brand.objects.filter(slug=slug).exclude(logo="").first()
+    if brand is None:
+        raise Http404("No logo")
+    response = FileResponse(brand.logo.open("rb"))
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+brand_logo.public = True

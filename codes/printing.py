@@ -56,7 +56,9 @@ EXTENSIONS = {
     PrintFormat.PDF: "pdf",
 }
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "zip": "application/zip", "pdf": "application/pdf"}
-CSV_HEADER = ["position", "serial", "verify_url", "gs1_element_string"]
+# gs1_element_string is what a DataMatrix encodes: AIs with GS (ASCII 29) after variable-length fields
+# that are not last; gs1_human_readable is the text printed under the symbol.
+CSV_HEADER = ["position", "serial", "verify_url", "gs1_element_string", "gs1_human_readable"]
 
 
 class PrintError(Exception):
@@ -259,12 +261,12 @@ def _write_csv(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     writer.writerow(CSV_HEADER + (["pin"] if spec.batch.with_pin else []))
     for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
         text.check(rows[0][1])
-        url, hri = text.url, text.human_readable
+        url, element, hri = text.url, text.element_string, text.human_readable
         if spec.batch.with_pin:
             pin = text.pin
-            writer.writerows([(p, s, url(s), hri(s), pin(s)) for p, s in rows])
+            writer.writerows([(p, s, url(s), element(s), hri(s), pin(s)) for p, s in rows])
         else:
-            writer.writerows([(p, s, url(s), hri(s)) for p, s in rows])
+            writer.writerows([(p, s, url(s), element(s), hri(s)) for p, s in rows])
     stream.flush()
     stream.detach()
 

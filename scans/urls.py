@@ -10,4 +10,5 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("scans/", views.scan_list, name="scan_list"),
     path("reports/", views.report_list, name="report_list"),
+    path("reports/<int:report_id>/photo/", views.report_photo, name="report_photo"),
 ]

@@ -4,7 +4,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
+from django.db.models import Sum
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_device, parse_user_agent
 
 from brands.models import Brand
-from brands.tenancy import member_required
+from brands.tenancy import get_for_brand, member_required
 from codes.models import CodeBatch, Product
 
 from . import ratelimit, services
@@ -143,6 +144,15 @@ def scan_list(request):
 
 
 @member_required()
+def report_photo(request, report_id: int):
+    """A consumer's photo: evidence for the brand's eyes only, so it is served through the tenancy check."""
+    report = get_for_brand(request, CounterfeitReport.objects.exclude(photo=""), pk=report_id)
+    response = FileResponse(report.photo.open("rb"))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@member_required()
 def report_list(request):
     reports = CounterfeitReport.objects.for_brand(request.brand)[:200]
     return render(request, "scans/report_list.html", {"reports": reports})
@@ -161,7 +171,7 @@ def dashboard_context(brand: Brand) -> dict:
     return {
         "stats": [
             ("Products", Product.objects.for_brand(brand).count()),
-            ("Codes issued", sum(batches.values_list("quantity", flat=True))),
+            ("Codes issued", batches.aggregate(total=Sum("quantity"))["total"] or 0),
             ("Scans, last 7 days", scans_this_week.count()),
             ("Not recognised, 7 days", scans_this_week.filter(outcome=ScanOutcome.NOT_RECOGNISED).count()),
         ],

@@ -90,10 +90,33 @@ def one_of_everything(brand) -> dict:
     """Ids of one object of every kind a dashboard URL takes, all of `brand` (see tests/test_tenancy.py)."""
     product = ProductFactory(brand=brand)
     batch = ready_batch(product, quantity=5)
+    report = counterfeit_report_with_photo(brand)
     return {
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
         "product_id": product.pk,
         "batch_id": batch.pk,
+        "report_id": report.pk,
         "print_job_id": ready_print_job(batch).pk,
         "part": 1,
     }
+
+
+def png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def counterfeit_report_with_photo(brand):
+    from django.core.files.base import ContentFile
+
+    from scans.models import CounterfeitReport
+
+    report = CounterfeitReport(brand=brand, where_bought="Night market")
+    report.photo.save("label.png", ContentFile(png_bytes()), save=False)
+    report.save()
+    return report

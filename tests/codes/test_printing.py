@@ -71,13 +71,15 @@ def read(image, fmt, **kw):
 def test_csv_row_per_code_with_position_serial_digital_link_and_gs1_text(batch):
     job = ready_print_job(batch, "csv")
     rows = list(csv.reader(io.StringIO(part_bytes(job).decode("utf-8"))))
-    assert rows[0] == ["position", "serial", "verify_url", "gs1_element_string"]
+    assert rows[0] == ["position", "serial", "verify_url", "gs1_element_string", "gs1_human_readable"]
     serials = codes_by_position(batch)
     assert [int(r[0]) for r in rows[1:]] == list(range(1, 41))
-    for position, serial, url, hri in rows[1:]:
+    for position, serial, url, element, hri in rows[1:]:
         assert serial == serials[int(position)]
         assert url == url_of(batch, serial)
         assert url.endswith(f"/10/L2026A/21/{serial}?17=301231")
+        assert element == f"01{batch.product.gtin}17301231" + "10L2026A\x1d21" + serial
+        assert gs1.parse_element_string(element).serial == serial
         assert hri == f"(01) {batch.product.gtin} (17) 301231 (10) L2026A (21) {serial}"
 
 

@@ -38,3 +38,24 @@ def test_report_list_shows_only_own_reports(owner_client, brand, other_brand):
 
 def test_viewer_can_read_scans(viewer_client):
     assert viewer_client.get("/scans/").status_code == 200
+
+
+def test_report_photo_is_served_to_the_brand_only(owner_client, outsider_client, brand):
+    from tests.factories import counterfeit_report_with_photo, png_bytes
+
+    report = counterfeit_report_with_photo(brand)
+    response = owner_client.get(f"/reports/{report.pk}/photo/")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == png_bytes()
+    assert outsider_client.get(f"/reports/{report.pk}/photo/").status_code == 404
+    assert f"/reports/{report.pk}/photo/" in owner_client.get("/reports/").content.decode()
+
+
+def test_brand_logo_is_public_on_the_verify_page(client, brand):
+    from django.core.files.base import ContentFile
+
+    from tests.factories import png_bytes
+
+    brand.logo.save("logo.png", ContentFile(png_bytes()))
+    response = client.get(f"/brands/{brand.slug}/logo")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == png_bytes()
+    assert client.get("/brands/no-such-brand/logo").status_code == 404
