@@ -214,11 +214,21 @@ def export(batch_id: int, fmt: str, out: Path, first: int | None = None, last: i
 
 
 def wait(process) -> float:
-    """Wait for one child; its own peak RSS in MB (not that of earlier children such as pdftoppm)."""
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = status
-    assert status == 0, f"export_batch failed with status {status}"
-    return usage.ru_maxrss / 1024
+    """Wait for one child; its own peak RSS in MB.
+
+    Read from /proc (VmHWM belongs to the exec'd program's memory), not from wait4's ru_maxrss, which on
+    Linux also counts the parent's pages the child had between fork and exec.
+    """
+    peak_kb = 0
+    while process.poll() is None:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            peak_kb = max(peak_kb, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError, ValueError):
+            pass  # between exec and exit the file may be gone
+        time.sleep(0.05)
+    assert process.returncode == 0, f"export_batch failed with status {process.returncode}"
+    return peak_kb / 1024
 
 
 def check_manifest(out: Path, batch_id: int) -> dict:
