@@ -500,6 +500,14 @@ def render_part(file_id: int) -> None:
     finish_job(PrintFile.objects.values_list("job_id", flat=True).get(pk=file_id))
 
 
+def render_job_here(job: PrintJob) -> PrintJob:
+    """Render every part of a job in this process, as the workers would (demo data, tests, scripts)."""
+    for file_id in job.files.filter(part__gt=0).order_by("part").values_list("pk", flat=True):
+        render_part(file_id)
+    job.refresh_from_db()
+    return job
+
+
 def finish_job(job_id: int) -> bool:
     """Write the manifest and mark the job ready once every part is done; True if this call did it."""
     pending = PrintFile.objects.filter(job_id=job_id, part__gt=0).exclude(state=PrintFileState.DONE)

@@ -80,10 +80,7 @@ def ready_print_job(batch, fmt="csv", *, options=None, part_size=None, first=Non
         part_size=part_size,
         enqueue=False,
     )
-    for file_id in job.files.order_by("part").values_list("pk", flat=True):
-        printing.render_part(file_id)
-    job.refresh_from_db()
-    return job
+    return printing.render_job_here(job)
 
 
 def one_of_everything(brand) -> dict:

@@ -66,6 +66,4 @@ class Command(BaseCommand):
         batch = product.batches.order_by("pk").first()
         if PrintJob.objects.filter(batch=batch).exists():
             return
-        job = printing.create_print_job(batch=batch, fmt="csv", enqueue=False)
-        for part in job.files.filter(part__gt=0):
-            printing.render_part(part.pk)
+        printing.render_job_here(printing.create_print_job(batch=batch, fmt="csv", enqueue=False))
