@@ -1,9 +1,9 @@
-from .tenancy import current_membership
+from .access import current_actor
 
 
 def current_brand(request):
-    membership = current_membership(request) if hasattr(request, "user") else None
-    if membership is None:
+    actor = current_actor(request) if hasattr(request, "user") else None
+    if actor is None:
         return {}
-    others = membership.user.memberships.select_related("brand").exclude(pk=membership.pk)
-    return {"current_brand": membership.brand, "current_membership": membership, "other_memberships": others}
+    others = actor.user.memberships.select_related("brand").exclude(pk=actor.membership.pk)
+    return {"current_brand": actor.brand, "actor": actor, "other_memberships": others}

@@ -3,7 +3,7 @@ import unicodedata
 from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm
 
-from .models import Brand, Invitation, Role, User
+from .models import BRAND_ROLES, Brand, Invitation, Role, User
 
 
 def no_control_characters(value: str) -> None:
@@ -61,7 +61,7 @@ class InvitationForm(forms.ModelForm):
         model = Invitation
         fields = ["email", "role"]
 
-    def __init__(self, *args, inviter_role: str, **kwargs):
+    def __init__(self, *args, may_make_owners: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        if inviter_role != Role.OWNER:  # only owners make owners
-            self.fields["role"].choices = [c for c in Role.choices if c[0] != Role.OWNER]
+        # Distributor people are invited from their distributor's page; only owners make owners.
+        self.fields["role"].choices = [c for c in BRAND_ROLES if may_make_owners or c[0] != Role.OWNER]

@@ -45,9 +45,10 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     OPERATOR = "operator", "Operator"
     VIEWER = "viewer", "Viewer"
+    DISTRIBUTOR = "distributor", "Distributor"
 
 
-ROLE_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2, Role.OWNER: 3}
+BRAND_ROLES = [c for c in Role.choices if c[0] != Role.DISTRIBUTOR]  # a distributor role needs its distributor
 
 
 class BrandOwnedQuerySet(models.QuerySet):
@@ -58,6 +59,15 @@ class BrandOwnedQuerySet(models.QuerySet):
 
     def for_brand(self, brand):
         return self.filter(**{self.model.brand_path: brand})
+
+    def for_actor(self, actor):
+        """What an actor may see: its brand's rows, and for a distributor's people only their distributor's
+        (a model without a ``distributor_path`` is not theirs to see at all)."""
+        rows = self.for_brand(actor.brand)
+        if actor.distributor_id is None:
+            return rows
+        path = getattr(self.model, "distributor_path", None)
+        return rows.filter(**{path: actor.distributor_id}) if path else rows.none()
 
 
 class Brand(models.Model):
@@ -90,20 +100,28 @@ class Brand(models.Model):
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.VIEWER)
+    # Set exactly for the distributor role: such a member sees only this distributor's rows.
+    distributor = models.ForeignKey(
+        "distributors.Distributor", null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "brand"], name="one_membership_per_brand")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "brand"], name="one_membership_per_brand"),
+            models.CheckConstraint(
+                condition=models.Q(role="distributor", distributor__isnull=False)
+                | (~models.Q(role="distributor") & models.Q(distributor__isnull=True)),
+                name="membership_distributor_iff_distributor_role",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.user} in {self.brand} ({self.role})"
-
-    def has_role(self, role: str) -> bool:
-        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
 
 
 def _invitation_token() -> str:
@@ -115,7 +133,10 @@ class Invitation(models.Model):
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.VIEWER)
+    distributor = models.ForeignKey(
+        "distributors.Distributor", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
     token = models.CharField(max_length=64, unique=True, default=_invitation_token)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

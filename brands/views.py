@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import services
+from .access import SESSION_KEY, get_for_actor, require
 from .forms import BrandForm, InvitationForm, InvitedSignupForm, SignupForm
 from .models import Brand, Invitation, Membership, Role
-from .tenancy import SESSION_KEY, get_for_brand, member_required
 
 
 def signup(request):
@@ -48,7 +48,7 @@ def brand_switch(request):
     return redirect("dashboard")
 
 
-@member_required(Role.ADMIN, write_role=Role.ADMIN)
+@require("brand.settings")
 def brand_settings(request):
     form = BrandForm(request.POST or None, request.FILES or None, instance=request.brand)
     if request.method == "POST" and form.is_valid():
@@ -58,9 +58,9 @@ def brand_settings(request):
     return render(request, "brands/settings.html", {"form": form})
 
 
-@member_required(write_role=Role.ADMIN)
+@require("brand.view", write="members.manage")
 def members(request):
-    form = InvitationForm(request.POST or None, inviter_role=request.membership.role)
+    form = InvitationForm(request.POST or None, may_make_owners=request.actor.can("members.make_owner"))
     if request.method == "POST" and form.is_valid():
         services.invite_member(
             brand=request.brand,
@@ -75,12 +75,12 @@ def members(request):
 
 
 @require_POST
-@member_required(Role.ADMIN, write_role=Role.ADMIN)
+@require("members.manage")
 def membership_remove(request, membership_id: int):
-    membership = get_for_brand(request, Membership, pk=membership_id)
-    if membership.role == Role.OWNER and request.membership.role != Role.OWNER:
+    membership = get_for_actor(request, Membership, pk=membership_id)
+    if membership.role == Role.OWNER and not request.actor.can("members.make_owner"):
         messages.error(request, "Only an owner can remove an owner.")
-    elif membership.pk == request.membership.pk:
+    elif membership.pk == request.actor.membership.pk:
         messages.error(request, "You cannot remove yourself.")
     else:
         membership.delete()

@@ -168,6 +168,8 @@ class Code(models.Model):
     first_scanned_in = models.CharField(max_length=160, blank=True)
     last_scanned_at = models.DateTimeField(null=True, blank=True)
     pin_first_used_at = models.DateTimeField(null=True, blank=True)
+    # When the distributor holding this unit confirmed receiving it (its carton or its whole range).
+    received_at = models.DateTimeField(null=True, blank=True)
 
     brand_path = "product__brand"
     objects = BrandOwnedQuerySet.as_manager()

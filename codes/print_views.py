@@ -4,8 +4,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
-from brands.models import Role
-from brands.tenancy import get_for_brand, member_required
+from brands.access import get_for_actor, require
 
 from . import printing
 from .downloads import ranged_file_response
@@ -13,9 +12,9 @@ from .forms import PrintJobForm
 from .models import CodeBatch, PrintDownload, PrintFile, PrintFileState, PrintJob
 
 
-@member_required(write_role=Role.OPERATOR)
+@require("brand.view", write="print.create")
 def print_job_create(request, batch_id: int):
-    batch = get_for_brand(request, CodeBatch.objects.select_related("product", "lot"), pk=batch_id)
+    batch = get_for_actor(request, CodeBatch.objects.select_related("product", "lot"), pk=batch_id)
     form = PrintJobForm(request.POST or None, batch=batch)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -36,9 +35,9 @@ def print_job_create(request, batch_id: int):
     return render(request, "codes/print_job_form.html", {"batch": batch, "form": form})
 
 
-@member_required()  # viewers may download: reading codes is their role; creating print jobs is not
+@require("print.download")  # viewers may download: reading codes is their role; creating print jobs is not
 def print_file_download(request, print_job_id: int, part: int):
-    job = get_for_brand(request, PrintJob.objects.select_related("batch"), pk=print_job_id)
+    job = get_for_actor(request, PrintJob.objects.select_related("batch"), pk=print_job_id)
     if request.method != "GET":  # after the brand check, so an outsider learns nothing from the status
         return HttpResponseNotAllowed(["GET"])
     file = PrintFile.objects.filter(job=job, part=part, state=PrintFileState.DONE).first()

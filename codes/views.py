@@ -4,21 +4,20 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from brands.models import Role
-from brands.tenancy import get_for_brand, member_required
+from brands.access import get_for_actor, require
 
 from . import services
 from .forms import BatchOrderForm, PrintJobForm, ProductForm
 from .models import CodeBatch, Lot, PrintJob, Product
 
 
-@member_required()
+@require("brand.view")
 def product_list(request):
     products = Product.objects.for_brand(request.brand)
     return render(request, "codes/product_list.html", {"products": products})
 
 
-@member_required(write_role=Role.ADMIN)
+@require("brand.view", write="products.manage")
 def product_create(request):
     form = ProductForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -28,14 +27,14 @@ def product_create(request):
     return render(request, "codes/product_form.html", {"form": form})
 
 
-@member_required(write_role=Role.ADMIN)
+@require("brand.view", write="products.manage")
 def product_edit(request, product_id: int):
-    product = get_for_brand(request, Product, pk=product_id)
+    product = get_for_actor(request, Product, pk=product_id)
     if request.method != "POST":
         return render(request, "codes/product_form.html", {"form": ProductForm(instance=product), "product": product})
     with transaction.atomic():
         # Locked and re-read: a batch ordered meanwhile moves the counter and freezes the serial format.
-        product = get_for_brand(request, Product.objects.select_for_update(), pk=product_id)
+        product = get_for_actor(request, Product.objects.select_for_update(), pk=product_id)
         form = ProductForm(request.POST, request.FILES, instance=product)
         if form.is_valid():
             services.update_product(product, changed=form.changed_data)
@@ -44,17 +43,17 @@ def product_edit(request, product_id: int):
     return render(request, "codes/product_form.html", {"form": form, "product": product})
 
 
-@member_required()
+@require("brand.view")
 def product_detail(request, product_id: int):
-    product = get_for_brand(request, Product, pk=product_id)
+    product = get_for_actor(request, Product, pk=product_id)
     lots = Lot.objects.for_brand(request.brand).filter(product=product)
     batches = CodeBatch.objects.for_brand(request.brand).filter(product=product).select_related("lot")
     return render(request, "codes/product_detail.html", {"product": product, "lots": lots, "batches": batches})
 
 
-@member_required(write_role=Role.OPERATOR)
+@require("brand.view", write="codes.order")
 def batch_order(request, product_id: int):
-    product = get_for_brand(request, Product, pk=product_id)
+    product = get_for_actor(request, Product, pk=product_id)
     form = BatchOrderForm(request.POST or None, product=product)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -76,15 +75,15 @@ def batch_order(request, product_id: int):
     return render(request, "codes/batch_order.html", {"form": form, "product": product})
 
 
-@member_required()
+@require("brand.view")
 def batch_list(request):
     batches = CodeBatch.objects.for_brand(request.brand).select_related("product", "lot")[:200]
     return render(request, "codes/batch_list.html", {"batches": batches})
 
 
-@member_required()
+@require("brand.view")
 def batch_detail(request, batch_id: int):
-    batch = get_for_brand(request, CodeBatch.objects.select_related("product", "lot"), pk=batch_id)
+    batch = get_for_actor(request, CodeBatch.objects.select_related("product", "lot"), pk=batch_id)
     print_jobs = list(PrintJob.objects.for_brand(request.brand).filter(batch=batch).prefetch_related("files")[:50])
     context = {
         "batch": batch,
@@ -95,9 +94,9 @@ def batch_detail(request, batch_id: int):
     return render(request, "codes/batch_detail.html", context)
 
 
-@member_required()
+@require("brand.view")
 def batch_progress(request, batch_id: int):
-    batch = get_for_brand(request, CodeBatch, pk=batch_id)
+    batch = get_for_actor(request, CodeBatch, pk=batch_id)
     return JsonResponse(
         {
             "state": batch.state,
@@ -110,9 +109,9 @@ def batch_progress(request, batch_id: int):
 
 
 @require_POST
-@member_required(write_role=Role.OPERATOR)
+@require("codes.order")
 def batch_retry(request, batch_id: int):
-    batch = get_for_brand(request, CodeBatch, pk=batch_id)
+    batch = get_for_actor(request, CodeBatch, pk=batch_id)
     if services.retry_batch(batch):
         messages.success(request, "Generation resumes where it stopped.")
     return redirect("batch_detail", batch.pk)

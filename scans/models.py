@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from brands.models import Brand, BrandOwnedQuerySet
 from codes.models import Code, Product
+from distributors.models import Distributor
 
 
 class ScanSource(models.TextChoices):
@@ -46,6 +47,12 @@ class Scan(models.Model):
     location_source = models.CharField(max_length=3, blank=True, help_text="ip or gps")
     user_agent_family = models.CharField(max_length=60, blank=True)
     ip_hash = models.CharField(max_length=32, blank=True)
+    # The distributor holding the unit when it was scanned, and whether the scan's place (when known) lay
+    # outside that distributor's territory: grey-market evidence the brand sees, never the consumer.
+    distributor = models.ForeignKey(
+        Distributor, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    out_of_territory = models.BooleanField(default=False)
 
     brand_path = "brand"
     objects = BrandOwnedQuerySet.as_manager()

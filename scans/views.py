@@ -12,8 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_device, parse_user_agent
 
+from brands.access import get_for_actor, require
 from brands.models import Brand
-from brands.tenancy import get_for_brand, member_required
 from codes.models import CodeBatch, Product
 
 from . import ratelimit, services
@@ -137,28 +137,28 @@ def counterfeit_report(request):
     return _no_store(render(request, "scans/report_form.html", {"report_form": form}, status=400))
 
 
-@member_required()
+@require("brand.view")
 def scan_list(request):
     scans = Scan.objects.for_brand(request.brand).select_related("product")[:200]
     return render(request, "scans/scan_list.html", {"scans": scans})
 
 
-@member_required()
+@require("brand.view")
 def report_photo(request, report_id: int):
     """A consumer's photo: evidence for the brand's eyes only, so it is served through the tenancy check."""
-    report = get_for_brand(request, CounterfeitReport.objects.exclude(photo=""), pk=report_id)
+    report = get_for_actor(request, CounterfeitReport.objects.exclude(photo=""), pk=report_id)
     response = FileResponse(report.photo.open("rb"))
     response["Cache-Control"] = "private, no-store"
     return response
 
 
-@member_required()
+@require("brand.view")
 def report_list(request):
     reports = CounterfeitReport.objects.for_brand(request.brand)[:200]
     return render(request, "scans/report_list.html", {"reports": reports})
 
 
-@member_required()
+@require("brand.view")
 def dashboard(request):
     return render(request, "brands/dashboard.html", dashboard_context(request.brand))
 

@@ -1,0 +1,121 @@
+"""The one access layer: a request becomes an *actor* (who acts, for which brand, allowed to do what).
+
+Every dashboard view is declared with ``@require("permission", write="permission")``; it then has
+``request.actor`` and ``request.brand`` and reads brand-owned rows only through ``for_actor(request.actor)``
+(or ``get_for_actor``), so an object of another brand, or of a sibling distributor, is a 404, never a 403
+that would admit it exists. Views, templates and commands ask ``actor.can("codes.order")``; none compares
+role names. The API adds API-key actors here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+
+from .models import Brand, Membership, Role
+
+SESSION_KEY = "brand_id"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+_VIEWER = {
+    "brand.view",  # overview, products, batches, scans, reports, distributors
+    "print.download",
+}
+_OPERATOR = _VIEWER | {
+    "codes.order",
+    "print.create",
+    "print.download_pins",
+    "assignments.manage",  # assign, move, return ranges; pack cartons
+    "alerts.manage",
+}
+_ADMIN = _OPERATOR | {
+    "products.manage",
+    "members.manage",
+    "brand.settings",
+    "distributors.manage",
+    "recalls.create",
+}
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.VIEWER: frozenset(_VIEWER),
+    Role.OPERATOR: frozenset(_OPERATOR),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.OWNER: frozenset(_ADMIN | {"members.make_owner"}),
+    # A distributor's people see only their distributor: its assignments, cartons, files and scan counts.
+    Role.DISTRIBUTOR: frozenset({"portal.view", "portal.download", "portal.receive"}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting for which brand; `distributor_id` restricts a distributor's people to their own rows."""
+
+    user: object
+    brand: Brand
+    role: str
+    permissions: frozenset[str]
+    membership: Membership | None = None
+    distributor_id: int | None = None
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    @property
+    def is_distributor(self) -> bool:
+        return self.distributor_id is not None
+
+    @classmethod
+    def of_membership(cls, membership: Membership) -> Actor:
+        return cls(
+            user=membership.user,
+            brand=membership.brand,
+            role=membership.role,
+            permissions=ROLE_PERMISSIONS[membership.role],
+            membership=membership,
+            distributor_id=membership.distributor_id,
+        )
+
+
+def current_actor(request) -> Actor | None:
+    """The actor for the brand chosen in the session, else the user's first membership; cached on the request."""
+    if not hasattr(request, "_actor"):
+        actor = None
+        if request.user.is_authenticated:
+            memberships = Membership.objects.filter(user=request.user).select_related("brand", "user")
+            wanted = request.session.get(SESSION_KEY)
+            membership = (wanted and memberships.filter(brand_id=wanted).first()) or memberships.order_by("pk").first()
+            actor = Actor.of_membership(membership) if membership else None
+        request._actor = actor
+    return request._actor
+
+
+def require(permission: str, *, write: str | None = None):
+    """Declare who may use a view: `permission` to use it at all, and `write` too for unsafe methods (POST …)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            actor = current_actor(request)
+            if actor is None:
+                return redirect("brand_create")
+            needed = [permission] if request.method in SAFE_METHODS or write is None else [permission, write]
+            if not all(actor.can(p) for p in needed):
+                raise PermissionDenied("Your role cannot do this.")
+            request.actor, request.brand = actor, actor.brand
+            return view(request, *args, **kwargs)
+
+        wrapper.required_permissions = (permission, write)
+        return wrapper
+
+    return decorator
+
+
+def get_for_actor(request, queryset_or_model, **lookup):
+    """Fetch one object the request's actor may see, or 404."""
+    queryset = getattr(queryset_or_model, "objects", queryset_or_model)
+    return get_object_or_404(queryset.for_actor(request.actor), **lookup)
