@@ -101,6 +101,28 @@ def gtin_check_digit(body: str) -> str:
     return str(gs1_standard_check_digit(body))
 
 
+_SSCC_PREFIX = re.compile(r"[0-9]{6,12}")
+
+
+def sscc(extension: int, company_prefix: str, serial_reference: int) -> str:
+    """An 18-digit SSCC (AI 00): extension digit, GS1 company prefix, serial reference, mod-10 check digit."""
+    if not _SSCC_PREFIX.fullmatch(company_prefix):
+        raise GS1Error("company_prefix", "A GS1 company prefix is 6 to 12 digits.")
+    if not 0 <= extension <= 9:
+        raise GS1Error("extension", "The SSCC extension digit is 0 to 9.")
+    width = 16 - len(company_prefix)
+    if not 0 <= serial_reference < 10**width:
+        raise GS1Error("serial_reference", f"Serial references under this prefix have at most {width} digits.")
+    body = f"{extension}{company_prefix}{serial_reference:0{width}d}"
+    return body + str(gs1_standard_check_digit(body))
+
+
+def is_valid_sscc(text: str) -> bool:
+    return (
+        len(text) == 18 and text.isascii() and text.isdigit() and text[-1] == str(gs1_standard_check_digit(text[:-1]))
+    )
+
+
 def _gtin14(digits: str) -> str:
     """Validate 8/12/13/14 ASCII digits with their check digit; pad to 14."""
     if not _GTIN.fullmatch(digits):

@@ -31,6 +31,8 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from reportlab.lib.units import mm
 
+from brands.errors import ServiceError
+
 from . import gs1
 from .labels import PAGE_SIZES, Label, SheetLayout, write_label_sheets
 from .models import (
@@ -61,12 +63,8 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "zip": "application/zip", "pd
 CSV_HEADER = ["position", "serial", "verify_url", "gs1_element_string", "gs1_human_readable"]
 
 
-class PrintError(Exception):
+class PrintError(ServiceError):
     """A print request that cannot be made; `field` names what to fix."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
 
 
 # ---------------------------------------------------------------------------------------------------------

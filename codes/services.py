@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 
+from brands.errors import ServiceError
 from brands.models import Brand
 from brands.services import current_key
 
@@ -20,12 +21,8 @@ log = logging.getLogger(__name__)
 MAX_GUESS_PROBABILITY = 1e-6
 
 
-class OrderError(Exception):
+class OrderError(ServiceError):
     """An order that cannot be made; `field` names what to fix."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
 
 
 def capacity_error(fmt: SerialFormat, issued_after: int) -> str | None:
@@ -180,3 +177,13 @@ def retry_batch(batch: CodeBatch) -> bool:
 
 def codec_for(product: Product) -> SerialCodec:
     return SerialCodec(product.key.secret(), product.gtin, product.serial_format)
+
+
+def mark_received(*, batch: CodeBatch, first_position: int, last_position: int, at) -> int:
+    """Record that the units at positions [first, last] of a batch were received: one UPDATE, however many.
+    Units received before keep their first receipt time."""
+    first = batch.first_ordinal + first_position - 1
+    last = batch.first_ordinal + last_position - 1
+    return Code.objects.filter(
+        product_id=batch.product_id, ordinal__gte=first, ordinal__lte=last, received_at__isnull=True
+    ).update(received_at=at)

@@ -22,6 +22,9 @@ from brands.models import Brand
 from codes import gs1
 from codes.models import CodeBatch, Product
 from codes.serials import SerialCodec, pin_matches
+from distributors.models import Distributor
+from distributors.queries import current_ranges
+from distributors.territory import is_outside
 
 from . import rules
 from .geo import Place, default_locator
@@ -69,12 +72,31 @@ class ProductInfo:
 
 
 @dataclass(frozen=True)
+class Holder:
+    """A distributor holding positions [first_position, last_position] of a batch now."""
+
+    first_position: int
+    last_position: int
+    distributor_id: int
+    territory: frozenset[str]
+
+
+@dataclass(frozen=True)
 class BatchInfo:
     first_ordinal: int
     end_ordinal: int
     lot: str
     expires_on: date | None
     with_pin: bool
+    holders: tuple[Holder, ...] = ()  # by first position; current assignments never overlap
+
+    def holder_of(self, ordinal: int) -> Holder | None:
+        """The distributor holding the unit with this ordinal, found without touching the database."""
+        position = ordinal - self.first_ordinal + 1
+        index = bisect.bisect_right(self.holders, position, key=lambda h: h.first_position) - 1
+        if index >= 0 and position <= self.holders[index].last_position:
+            return self.holders[index]
+        return None
 
 
 @dataclass(frozen=True)
@@ -128,8 +150,13 @@ def _load_product(gtin: str) -> ProductInfo | None:
         return None
     key = product.key.secret()
     codec = SerialCodec(key, product.gtin, product.serial_format)
+    holders: dict[int, list[Holder]] = {}
+    for batch_id, first, last, distributor_id, territory in current_ranges(product.pk):
+        holders.setdefault(batch_id, []).append(Holder(first, last, distributor_id, frozenset(territory)))
     batches = tuple(
-        BatchInfo(b.first_ordinal, b.end_ordinal, b.lot.number, b.lot.expires_on, b.with_pin)
+        BatchInfo(
+            b.first_ordinal, b.end_ordinal, b.lot.number, b.lot.expires_on, b.with_pin, tuple(holders.get(b.pk, ()))
+        )
         for b in CodeBatch.objects.filter(product=product).select_related("lot").order_by("first_ordinal")
     )
     return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, batches)
@@ -192,6 +219,7 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
         link.expiry is not None and link.expiry != batch.expires_on
     ):
         return rules.not_recognised()
+    _note_holder(scan, batch.holder_of(ordinal))
     expired = rules.effective_status("active", batch.expires_on, timezone.localdate(now)) != "active"
     counted = pin is None and scan.source != ScanSource.PREVIEW
     if counted:
@@ -231,6 +259,14 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
             else ScanOutcome.PIN_WRONG
         )
     return verdict
+
+
+def _note_holder(scan: Scan, holder: Holder | None) -> None:
+    """Grey-market evidence for the brand: who held the unit, and whether it was scanned outside their
+    territory. The consumer's verdict never depends on it, nor names the distributor."""
+    if holder is not None:
+        scan.distributor_id = holder.distributor_id
+        scan.out_of_territory = is_outside(holder.territory, scan.country_code, scan.region_code)
 
 
 CODE_COLUMNS = "id, status, scan_count, first_scanned_at, first_scanned_in, pin_first_used_at"
@@ -358,7 +394,10 @@ def add_precise_location(*, token: str, lat: float, lon: float) -> Place | None:
         return None
     for name, value in _place_fields(place).items():
         setattr(scan, name, value)
-    scan.save(update_fields=list(_place_fields(place)))
+    if scan.distributor_id:  # the precise place may move the scan into or out of the territory
+        territory = Distributor.objects.filter(pk=scan.distributor_id).values_list("territory", flat=True).first()
+        scan.out_of_territory = is_outside(frozenset(territory or ()), scan.country_code, scan.region_code)
+    scan.save(update_fields=[*_place_fields(place), "out_of_territory"])
     if scan.code_id:  # the code's first place, if this scan was its first
         from codes.models import Code
 

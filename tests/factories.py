@@ -117,3 +117,18 @@ def counterfeit_report_with_photo(brand):
     report.photo.save("label.png", ContentFile(png_bytes()), save=False)
     report.save()
     return report
+
+
+class DistributorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "distributors.Distributor"
+
+    brand = factory.SubFactory(BrandFactory)
+    name = factory.Sequence(lambda n: f"Distributor {n}")
+    code = factory.Sequence(lambda n: f"D{n}")
+    territory = factory.LazyFunction(lambda: ["MY-10", "MY-14"])
+
+
+def distributor_member(distributor, **kwargs):
+    """A login of a distributor's people: a membership restricted to that distributor."""
+    return MembershipFactory(brand=distributor.brand, role=Role.DISTRIBUTOR, distributor=distributor, **kwargs)

@@ -1,0 +1,308 @@
+"""Distributor use cases: territories, range assignment with history, cartons (SSCC), receipt."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from brands.errors import ServiceError
+from brands.models import Brand
+from codes import gs1
+from codes import services as code_services
+from codes.models import CodeBatch
+
+from .models import Assignment, AssignmentEnd, Carton, Distributor, SsccCounter
+from .territory import TerritoryError, parse_territory
+
+_DISTRIBUTOR_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,19}")
+MAX_CARTONS_PER_REQUEST = 10_000
+
+
+class DistributorError(ServiceError):
+    pass
+
+
+# Distributors ---------------------------------------------------------------------------------------------
+
+
+def clean_territory(territory) -> list[str]:
+    try:
+        codes = parse_territory(territory)
+    except TerritoryError as exc:
+        raise DistributorError("territory", str(exc)) from None
+    if not codes:
+        raise DistributorError("territory", "Give at least one country (SG) or subdivision (MY-14).")
+    return codes
+
+
+def _clean_code(brand: Brand, code: str, exclude_pk: int | None = None) -> str:
+    code = code.strip().upper()
+    if not _DISTRIBUTOR_CODE.fullmatch(code):
+        raise DistributorError("code", "Use up to 20 letters, digits, - or _ (e.g. KL-SEL).")
+    if Distributor.objects.for_brand(brand).filter(code=code).exclude(pk=exclude_pk).exists():
+        raise DistributorError("code", f"Another distributor of this brand has the code {code}.")
+    return code
+
+
+def create_distributor(*, brand: Brand, name: str, code: str, territory, **contact) -> Distributor:
+    return Distributor.objects.create(
+        brand=brand, name=name, code=_clean_code(brand, code), territory=clean_territory(territory), **contact
+    )
+
+
+def update_distributor(distributor: Distributor, *, name: str, code: str, territory, **contact) -> Distributor:
+    distributor.name = name
+    distributor.code = _clean_code(distributor.brand, code, exclude_pk=distributor.pk)
+    distributor.territory = clean_territory(territory)
+    for field, value in contact.items():
+        setattr(distributor, field, value)
+    distributor.save()
+    return distributor
+
+
+# Ranges -----------------------------------------------------------------------------------------------------
+
+
+def _check_range(batch: CodeBatch, first: int, last: int) -> None:
+    if not 1 <= first <= batch.quantity:
+        raise DistributorError("first_position", f"From must be between 1 and {batch.quantity:,}.")
+    if not 1 <= last <= batch.quantity:
+        raise DistributorError("last_position", f"To must be between 1 and {batch.quantity:,}.")
+    if first > last:
+        raise DistributorError("last_position", "To must not be before From.")
+
+
+def _check_same_brand(batch: CodeBatch, distributor: Distributor) -> None:
+    if distributor.brand_id != batch.product.brand_id:
+        raise DistributorError("distributor", "No such distributor in this brand.")
+
+
+def _lock_batch(batch: CodeBatch) -> None:
+    """Serialise range changes of one batch: the second of two simultaneous requests waits, then sees the
+    first one's rows and is refused with a reason (PostgreSQL's exclusion constraint is the backstop)."""
+    CodeBatch.objects.select_for_update().filter(pk=batch.pk).values_list("pk", flat=True).get()
+
+
+def current_assignments(batch: CodeBatch):
+    return Assignment.objects.filter(batch=batch, ended_at__isnull=True).select_related("distributor")
+
+
+def _overlapping(batch: CodeBatch, first: int, last: int):
+    return current_assignments(batch).filter(first_position__lte=last, last_position__gte=first)
+
+
+def free_ranges(batch: CodeBatch) -> list[tuple[int, int]]:
+    """Positions of the batch no distributor holds now, as inclusive ranges."""
+    free, start = [], 1
+    for first, last in (
+        current_assignments(batch).order_by("first_position").values_list("first_position", "last_position")
+    ):
+        if first > start:
+            free.append((start, first - 1))
+        start = max(start, last + 1)
+    if start <= batch.quantity:
+        free.append((start, batch.quantity))
+    return free
+
+
+def _refuse_overlap(batch: CodeBatch, first: int, last: int) -> None:
+    clash = _overlapping(batch, first, last).order_by("first_position").first()
+    if clash:
+        a, b = max(first, clash.first_position), min(last, clash.last_position)
+        raise DistributorError(
+            "first_position", f"Positions {a:,}–{b:,} are already assigned to {clash.distributor.name}."
+        )
+
+
+def _create(**fields) -> Assignment:
+    try:
+        with transaction.atomic():  # a savepoint: the constraint's refusal leaves the outer transaction usable
+            return Assignment.objects.create(**fields)
+    except IntegrityError:
+        raise DistributorError("first_position", "Those positions were just assigned by someone else.") from None
+
+
+@transaction.atomic
+def assign_range(
+    *,
+    batch: CodeBatch,
+    distributor: Distributor,
+    first: int,
+    last: int,
+    assigned_by=None,
+    shipment_reference: str = "",
+) -> Assignment:
+    """Give the positions [first, last] (1-based, inclusive) of a batch to a distributor."""
+    _check_same_brand(batch, distributor)
+    _check_range(batch, first, last)
+    _lock_batch(batch)
+    _refuse_overlap(batch, first, last)
+    return _create(
+        batch=batch,
+        distributor=distributor,
+        first_position=first,
+        last_position=last,
+        assigned_by=assigned_by,
+        shipment_reference=shipment_reference[:80],
+    )
+
+
+@transaction.atomic
+def reassign_range(
+    *, batch: CodeBatch, first: int, last: int, to: Distributor | None, by=None, shipment_reference: str = ""
+) -> list[Assignment]:
+    """Move the positions [first, last] to another distributor, or return them to the brand (`to=None`).
+
+    Every assignment they cut through is ended, never edited: what stays with its distributor is written
+    again as new rows pointing back at it, so the history of each unit stays whole.
+    """
+    if to is not None:
+        _check_same_brand(batch, to)
+    _check_range(batch, first, last)
+    _lock_batch(batch)
+    covering = list(_overlapping(batch, first, last).order_by("first_position"))
+    held = sum(min(last, a.last_position) - max(first, a.first_position) + 1 for a in covering)
+    if held != last - first + 1:
+        raise DistributorError("first_position", "Only positions a distributor holds now can be moved or returned.")
+    now = timezone.now()
+    Assignment.objects.filter(pk__in=[a.pk for a in covering]).update(
+        ended_at=now, ended_by=by, end_reason=AssignmentEnd.MOVED if to else AssignmentEnd.RETURNED
+    )
+    created = []
+    for old in covering:
+        keep = [(old.first_position, first - 1), (last + 1, old.last_position)]
+        pieces = [(a, b, old.distributor, False) for a, b in keep if a <= b]
+        if to is not None:
+            pieces.append((max(first, old.first_position), min(last, old.last_position), to, True))
+        for a, b, holder, moved in pieces:
+            created.append(
+                _create(
+                    batch=batch,
+                    distributor=holder,
+                    first_position=a,
+                    last_position=b,
+                    assigned_by=by,
+                    replaces=old,
+                    shipment_reference=shipment_reference[:80] if moved else old.shipment_reference,
+                    received_at=None if moved else old.received_at,
+                    received_by=None if moved else old.received_by,
+                )
+            )
+    return created
+
+
+@transaction.atomic
+def receive_assignment(*, assignment: Assignment, by=None) -> int:
+    """The distributor confirms it has the goods: the assignment and each of its units are marked received."""
+    now = timezone.now()
+    if assignment.received_at is None:
+        Assignment.objects.filter(pk=assignment.pk).update(received_at=now, received_by=by)
+    return code_services.mark_received(
+        batch=assignment.batch, first_position=assignment.first_position, last_position=assignment.last_position, at=now
+    )
+
+
+# Cartons ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CartonPlan:
+    first: int
+    last: int
+    size: int
+
+    @property
+    def count(self) -> int:
+        return (self.last - self.first + 1) // self.size
+
+
+def plan_cartons(batch: CodeBatch, *, first: int, last: int, size: int) -> CartonPlan:
+    _check_range(batch, first, last)
+    units = last - first + 1
+    if not 1 <= size <= units:
+        raise DistributorError("size", f"A carton holds between 1 and {units:,} units of this range.")
+    if units % size:
+        raise DistributorError(
+            "size",
+            f"{units:,} units do not fill cartons of {size}: the last one would hold {units % size}. "
+            f"Choose a size that divides {units:,}, or a range whose length is a multiple of {size}.",
+        )
+    if units // size > MAX_CARTONS_PER_REQUEST:
+        raise DistributorError("size", f"At most {MAX_CARTONS_PER_REQUEST:,} cartons at a time: choose larger cartons.")
+    return CartonPlan(first, last, size)
+
+
+def _check_prefix(batch: CodeBatch, company_prefix: str) -> str:
+    prefix = company_prefix.strip()
+    if not re.fullmatch(r"[0-9]{6,12}", prefix):
+        raise DistributorError("company_prefix", "A GS1 company prefix is 6 to 12 digits.")
+    # A brand's GTINs and SSCCs start with its company prefix: the product's GTIN must carry this one.
+    if batch.product.gtin[1 : 1 + len(prefix)] != prefix:
+        raise DistributorError("company_prefix", f"The product's GTIN {batch.product.gtin} is not under {prefix}.")
+    return prefix
+
+
+def _reserve_references(brand: Brand, prefix: str, count: int) -> int:
+    """Reserve `count` consecutive SSCC serial references under a prefix; returns the first."""
+    SsccCounter.objects.get_or_create(company_prefix=prefix, defaults={"brand": brand})
+    counter = SsccCounter.objects.select_for_update().get(company_prefix=prefix)
+    if counter.brand_id != brand.pk:
+        raise DistributorError("company_prefix", "This company prefix cannot be used.")
+    first = counter.next_reference
+    if first + count > 10 ** (16 - len(prefix)):
+        raise DistributorError("company_prefix", "The SSCC serial references under this prefix are used up.")
+    SsccCounter.objects.filter(pk=counter.pk).update(next_reference=first + count)
+    return first
+
+
+@transaction.atomic
+def pack_cartons(
+    *, batch: CodeBatch, first: int, last: int, size: int, company_prefix: str, extension: int = 0, packed_by=None
+) -> list[Carton]:
+    """Pack the positions [first, last] into cartons of `size` units, each with a new SSCC."""
+    plan = plan_cartons(batch, first=first, last=last, size=size)
+    prefix = _check_prefix(batch, company_prefix)
+    _lock_batch(batch)
+    clash = Carton.objects.filter(batch=batch, first_position__lte=last, last_position__gte=first).first()
+    if clash:
+        raise DistributorError("first_position", f"Some of these units are already packed in carton {clash.sscc}.")
+    reference = _reserve_references(batch.product.brand, prefix, plan.count)
+    try:
+        with transaction.atomic():
+            return Carton.objects.bulk_create(
+                Carton(
+                    batch=batch,
+                    sscc=gs1.sscc(extension, prefix, reference + n),
+                    first_position=start,
+                    last_position=start + size - 1,
+                    packed_by=packed_by,
+                )
+                for n, start in enumerate(range(first, last + 1, size))
+            )
+    except IntegrityError:
+        raise DistributorError("first_position", "Some of these units were just packed by someone else.") from None
+
+
+def assign_carton(*, carton: Carton, distributor: Distributor, assigned_by=None) -> Assignment:
+    return assign_range(
+        batch=carton.batch,
+        distributor=distributor,
+        first=carton.first_position,
+        last=carton.last_position,
+        assigned_by=assigned_by,
+        shipment_reference=carton.sscc,
+    )
+
+
+@transaction.atomic
+def receive_carton(*, carton: Carton, by=None) -> int:
+    """Receiving a carton marks exactly its units received."""
+    now = timezone.now()
+    if carton.received_at is None:
+        Carton.objects.filter(pk=carton.pk).update(received_at=now, received_by=by)
+    return code_services.mark_received(
+        batch=carton.batch, first_position=carton.first_position, last_position=carton.last_position, at=now
+    )
