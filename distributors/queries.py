@@ -28,11 +28,13 @@ def portal_cartons(actor):
     return Carton.objects.for_brand(actor.brand).filter(Exists(_held_by(actor.distributor_id)))
 
 
-def current_ranges(product_id: int) -> list[tuple[int, int, int, int, list[str]]]:
-    """(batch id, first, last, distributor id, territory) of every current assignment of a product's batches,
-    for the verify path's per-process product cache: one indexed query when a product is (re)loaded."""
+def current_ranges(batch_ids: list[int]) -> list[tuple[int, int, int, int, list[str]]]:
+    """(batch id, first, last, distributor id, territory) of every current assignment of these batches, for
+    the verify path's per-process product cache: one query on the partial index of current assignments."""
+    if not batch_ids:
+        return []
     return list(
-        Assignment.objects.filter(batch__product_id=product_id, ended_at__isnull=True)
+        Assignment.objects.filter(batch_id__in=batch_ids, ended_at__isnull=True)
         .order_by("batch_id", "first_position")
         .values_list("batch_id", "first_position", "last_position", "distributor_id", "distributor__territory")
     )

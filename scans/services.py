@@ -150,14 +150,15 @@ def _load_product(gtin: str) -> ProductInfo | None:
         return None
     key = product.key.secret()
     codec = SerialCodec(key, product.gtin, product.serial_format)
+    rows = list(CodeBatch.objects.filter(product=product).select_related("lot").order_by("first_ordinal"))
     holders: dict[int, list[Holder]] = {}
-    for batch_id, first, last, distributor_id, territory in current_ranges(product.pk):
+    for batch_id, first, last, distributor_id, territory in current_ranges([b.pk for b in rows]):
         holders.setdefault(batch_id, []).append(Holder(first, last, distributor_id, frozenset(territory)))
     batches = tuple(
         BatchInfo(
             b.first_ordinal, b.end_ordinal, b.lot.number, b.lot.expires_on, b.with_pin, tuple(holders.get(b.pk, ()))
         )
-        for b in CodeBatch.objects.filter(product=product).select_related("lot").order_by("first_ordinal")
+        for b in rows
     )
     return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, batches)
 
