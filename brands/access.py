@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import wraps
 
+from django.apps import apps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 
 from .models import Brand, Membership, Role
@@ -47,6 +49,24 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # A distributor's people see only their distributor: its assignments, cartons, files and scan counts.
     Role.DISTRIBUTOR: frozenset({"portal.view", "portal.download", "portal.receive"}),
 }
+# Each kind of actor lives in its own world: the brand's back office, or a distributor's portal. A page of the
+# other world does not exist for it (404); a page of its own world that its role may not use is a 403.
+WORLDS = {False: ROLE_PERMISSIONS[Role.OWNER], True: ROLE_PERMISSIONS[Role.DISTRIBUTOR]}
+
+# The model behind each id a dashboard URL takes (None: a number that is not a row id). A refused write looks
+# its ids up first, so that another brand's object is a 404 (it does not exist for you), and only your own
+# brand's object a 403 (your role cannot do this). The URL-walking tenancy test keeps this list complete.
+URL_IDS: dict[str, str | None] = {
+    "membership_id": "brands.Membership",
+    "product_id": "codes.Product",
+    "batch_id": "codes.CodeBatch",
+    "print_job_id": "codes.PrintJob",
+    "part": None,
+    "report_id": "scans.CounterfeitReport",
+    "distributor_id": "distributors.Distributor",
+    "assignment_id": "distributors.Assignment",
+    "carton_id": "distributors.Carton",
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,25 @@ class Actor:
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
+
+    def check(self, *permissions: str, ids: dict | None = None) -> None:
+        """Raise unless the actor has every permission: 404 for a page outside its world or an object it cannot
+        see (`ids`, the URL's), 403 when its role is too low for its own world's object."""
+        missing = [p for p in permissions if not self.can(p)]
+        if not missing:
+            return
+        if any(p not in WORLDS[self.is_distributor] for p in missing) or not self.sees(ids or {}):
+            raise Http404("No such page.")
+        raise PermissionDenied("Your role cannot do this.")
+
+    def sees(self, ids: dict) -> bool:
+        for name, value in ids.items():
+            label = URL_IDS.get(name, "")
+            if label == "":
+                return False  # an id kind nobody declared: never guess
+            if label and not apps.get_model(label).objects.for_actor(self).filter(pk=value).exists():
+                return False
+        return True
 
     @property
     def is_distributor(self) -> bool:
@@ -103,9 +142,7 @@ def require(permission: str, *, write: str | None = None):
             actor = current_actor(request)
             if actor is None:
                 return redirect("brand_create")
-            needed = [permission] if request.method in SAFE_METHODS or write is None else [permission, write]
-            if not all(actor.can(p) for p in needed):
-                raise PermissionDenied("Your role cannot do this.")
+            actor.check(permission, *([write] if write and request.method not in SAFE_METHODS else []), ids=kwargs)
             request.actor, request.brand = actor, actor.brand
             return view(request, *args, **kwargs)
 

@@ -61,13 +61,19 @@ class BrandOwnedQuerySet(models.QuerySet):
         return self.filter(**{self.model.brand_path: brand})
 
     def for_actor(self, actor):
-        """What an actor may see: its brand's rows, and for a distributor's people only their distributor's
-        (a model without a ``distributor_path`` is not theirs to see at all)."""
+        """What an actor may see: its brand's rows, and for a distributor's people only their distributor's.
+
+        A model says which rows are a distributor's with ``distributor_path`` (a field path to it) or
+        ``distributor_scope(distributor_id)`` (a filter, e.g. "inside a range it holds"); a model with
+        neither is not theirs to see at all."""
         rows = self.for_brand(actor.brand)
         if actor.distributor_id is None:
             return rows
         path = getattr(self.model, "distributor_path", None)
-        return rows.filter(**{path: actor.distributor_id}) if path else rows.none()
+        if path:
+            return rows.filter(**{path: actor.distributor_id})
+        scope = getattr(self.model, "distributor_scope", None)
+        return rows.filter(scope(actor.distributor_id)) if scope else rows.none()
 
 
 class Brand(models.Model):

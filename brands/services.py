@@ -36,8 +36,15 @@ def current_key(brand: Brand) -> BrandKey:
 
 
 @transaction.atomic
-def invite_member(*, brand: Brand, email: str, role: str, invited_by: User, accept_url_base: str) -> Invitation:
-    invitation = Invitation.objects.create(brand=brand, email=email.lower(), role=role, invited_by=invited_by)
+def invite_member(
+    *, brand: Brand, email: str, role: str, invited_by: User, accept_url_base: str, distributor=None
+) -> Invitation:
+    """Invite someone by e-mail; a distributor's people come with their distributor (role `distributor`)."""
+    if (role == Role.DISTRIBUTOR) != (distributor is not None) or (distributor and distributor.brand_id != brand.pk):
+        raise InvitationError("A distributor login needs a distributor of this brand, and only it.")
+    invitation = Invitation.objects.create(
+        brand=brand, email=email.lower(), role=role, invited_by=invited_by, distributor=distributor
+    )
     link = accept_url_base.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
     # Sent once the invitation is saved: no mail for a row that was rolled back, no network call inside it.
     transaction.on_commit(
@@ -59,7 +66,7 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     if invitation.email != user.email.lower():
         raise InvitationError("This invitation was sent to another e-mail address.")
     membership, _ = Membership.objects.get_or_create(
-        user=user, brand=invitation.brand, defaults={"role": invitation.role}
+        user=user, brand=invitation.brand, defaults={"role": invitation.role, "distributor": invitation.distributor}
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])

@@ -38,7 +38,12 @@ def print_job_create(request, batch_id: int):
 @require("print.download")  # viewers may download: reading codes is their role; creating print jobs is not
 def print_file_download(request, print_job_id: int, part: int):
     job = get_for_actor(request, PrintJob.objects.select_related("batch"), pk=print_job_id)
-    if request.method != "GET":  # after the brand check, so an outsider learns nothing from the status
+    return serve_print_file(request, job, part)
+
+
+def serve_print_file(request, job: PrintJob, part: int):
+    """Send one part of a print job the caller may see (resumable), and log who took which bytes."""
+    if request.method != "GET":  # after the caller's scope check, so an outsider learns nothing from the status
         return HttpResponseNotAllowed(["GET"])
     file = PrintFile.objects.filter(job=job, part=part, state=PrintFileState.DONE).first()
     if file is None or not job.is_ready:

@@ -131,6 +131,19 @@ class Carton(models.Model):
     def __str__(self):
         return self.sscc
 
+    @staticmethod
+    def distributor_scope(distributor_id: int):
+        """A distributor's people see the cartons inside a range their distributor holds now."""
+        return models.Exists(
+            Assignment.objects.filter(
+                distributor_id=distributor_id,
+                ended_at__isnull=True,
+                batch=models.OuterRef("batch"),
+                first_position__lte=models.OuterRef("first_position"),
+                last_position__gte=models.OuterRef("last_position"),
+            )
+        )
+
     @property
     def quantity(self) -> int:
         return self.last_position - self.first_position + 1

@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef
 
 from codes.models import PrintJob
 
-from .models import Assignment, Carton
+from .models import Assignment
 
 
 def _held_by(distributor_id: int):
@@ -19,13 +19,9 @@ def _held_by(distributor_id: int):
 
 
 def portal_print_jobs(actor):
-    """Print jobs a distributor's people may download: those wholly inside a range their distributor holds."""
+    """Print jobs a distributor's people may download: those wholly inside a range their distributor holds.
+    (PrintJob lives below this app, so it cannot name this scope itself; brand actors read it via for_actor.)"""
     return PrintJob.objects.for_brand(actor.brand).filter(Exists(_held_by(actor.distributor_id)))
-
-
-def portal_cartons(actor):
-    """Cartons inside a range the actor's distributor holds now."""
-    return Carton.objects.for_brand(actor.brand).filter(Exists(_held_by(actor.distributor_id)))
 
 
 def current_ranges(batch_ids: list[int]) -> list[tuple[int, int, int, int, list[str]]]:
@@ -38,3 +34,16 @@ def current_ranges(batch_ids: list[int]) -> list[tuple[int, int, int, int, list[
         .order_by("batch_id", "first_position")
         .values_list("batch_id", "first_position", "last_position", "distributor_id", "distributor__territory")
     )
+
+
+def units_held(brand) -> dict[int, int]:
+    """{distributor id: units it holds now} for a brand (one grouped query)."""
+    from django.db.models import F, Sum
+
+    rows = (
+        Assignment.objects.for_brand(brand)
+        .filter(ended_at__isnull=True)
+        .values("distributor_id")
+        .annotate(units=Sum(F("last_position") - F("first_position") + 1))
+    )
+    return {row["distributor_id"]: row["units"] for row in rows}

@@ -306,3 +306,20 @@ def receive_carton(*, carton: Carton, by=None) -> int:
     return code_services.mark_received(
         batch=carton.batch, first_position=carton.first_position, last_position=carton.last_position, at=now
     )
+
+
+def create_distributor_print_job(*, assignment: Assignment, fmt: str, requested_by=None):
+    """Print files of a range a distributor holds, with the format's default options. Files that would carry
+    scratch PINs (CSV, PDF of a PIN batch) are the brand's to print, never a distributor's."""
+    from codes import printing
+
+    batch = assignment.batch
+    if batch.with_pin and fmt in ("csv", "pdf"):
+        raise printing.PrintError("format", "This batch has scratch PINs: choose a QR or DataMatrix format.")
+    return printing.create_print_job(
+        batch=batch,
+        fmt=fmt,
+        first_position=assignment.first_position,
+        last_position=assignment.last_position,
+        requested_by=requested_by,
+    )

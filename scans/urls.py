@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views
+from . import distributor_views, views
 
 urlpatterns = [
     # Every GS1 Digital Link with primary key 01; the path is parsed strictly by codes.gs1.
@@ -11,4 +11,7 @@ urlpatterns = [
     path("scans/", views.scan_list, name="scan_list"),
     path("reports/", views.report_list, name="report_list"),
     path("reports/<int:report_id>/photo/", views.report_photo, name="report_photo"),
+    path("distributors/", distributor_views.distributor_list, name="distributor_list"),
+    path("distributors/<int:distributor_id>/", distributor_views.distributor_detail, name="distributor_detail"),
+    path("portal/", distributor_views.portal, name="portal"),
 ]

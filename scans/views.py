@@ -4,15 +4,16 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import FileResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_device, parse_user_agent
 
-from brands.access import get_for_actor, require
+from brands.access import current_actor, get_for_actor, require
 from brands.models import Brand
 from codes.models import CodeBatch, Product
 
@@ -158,8 +159,16 @@ def report_list(request):
     return render(request, "scans/report_list.html", {"reports": reports})
 
 
-@require("brand.view")
+@login_required
 def dashboard(request):
+    actor = current_actor(request)
+    if actor is not None and actor.is_distributor:
+        return redirect("portal")  # a distributor's people have a home of their own
+    return _brand_dashboard(request)
+
+
+@require("brand.view")
+def _brand_dashboard(request):
     return render(request, "brands/dashboard.html", dashboard_context(request.brand))
 
 

@@ -7,6 +7,7 @@ from brands.models import Brand, Membership, Role, User
 from codes import services as code_services
 from codes.gs1 import gtin_check_digit
 from codes.models import Lot, Product
+from distributors import services as distributor_services
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -88,6 +89,7 @@ def one_of_everything(brand) -> dict:
     product = ProductFactory(brand=brand)
     batch = ready_batch(product, quantity=5)
     report = counterfeit_report_with_photo(brand)
+    distributor = DistributorFactory(brand=brand, code="HOLDER")
     return {
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
         "product_id": product.pk,
@@ -95,6 +97,12 @@ def one_of_everything(brand) -> dict:
         "report_id": report.pk,
         "print_job_id": ready_print_job(batch).pk,
         "part": 1,
+        "distributor_id": distributor.pk,
+        # The whole batch is this distributor's, packed in one carton: its portal reaches every object here.
+        "assignment_id": distributor_services.assign_range(batch=batch, distributor=distributor, first=1, last=5).pk,
+        "carton_id": distributor_services.pack_cartons(
+            batch=batch, first=1, last=5, size=5, company_prefix=product.gtin[1:8]
+        )[0].pk,
     }
 
 

@@ -1,18 +1,25 @@
-"""Tenancy is sacred: a member of another brand gets 404 for every brand-owned URL that takes an id.
+"""Tenancy is sacred. The URLconf is walked, so a view with an id is covered the day it is added; an id kind
+that `factories.one_of_everything` does not know fails these tests until it is added there.
 
-The URLconf is walked, so a new view with an id is covered the day it is added; an id kind that the
-`brand_a_objects` fixture does not know fails the test until it is added there.
+- Every actor of another brand (owner, viewer, a distributor's login) gets 404 for every id URL of brand A.
+- A distributor's login gets 404 for every id URL of a sibling distributor's objects in the same brand.
+- Every write route answers 403 to a role of its own world that lacks the write permission.
+- The same URLs work for an actor that has the permissions, so a 404 above means scoping, not a typo.
 """
 
+import re
+
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from brands.access import ROLE_PERMISSIONS
+from brands.access import ROLE_PERMISSIONS, URL_IDS, WORLDS
 from brands.models import Role
-from tests.factories import MembershipFactory
+from tests.factories import DistributorFactory, MembershipFactory, distributor_member
 
 # Public URLs whose argument is a capability or a public identifier, not a brand-owned row id.
 PUBLIC_PREFIXES = ("admin/", "accounts/", "invite/", "api/schema")
+BRAND_ROLES = [Role.VIEWER, Role.OPERATOR, Role.ADMIN, Role.OWNER]
 
 
 def walk(patterns, prefix=""):
@@ -28,7 +35,15 @@ def id_routes():
     for route, pattern in walk(get_resolver().url_patterns):
         public = route.startswith(PUBLIC_PREFIXES) or getattr(pattern.callback, "public", False)
         if pattern.pattern.converters and not public:
+            for name in pattern.pattern.converters:
+                assert name in URL_IDS, f"{route}: declare what `{name}` is in brands.access.URL_IDS"
             yield route, pattern
+
+
+def permissions_of(pattern) -> tuple[str | None, str | None]:
+    read, write = getattr(pattern.callback, "required_permissions", (None, None))
+    assert read, f"{pattern.pattern}: every id view declares its permission with brands.access.require"
+    return read, write
 
 
 @pytest.fixture
@@ -41,55 +56,75 @@ def brand_a_objects(brand):
 
 def fill(route: str, objects: dict) -> str:
     url = route
-    for name in list(_names(route)):
+    for name in re.findall(r"<(?:\w+:)?(\w+)>", route):
         assert name in objects, f"{route}: add a `{name}` of brand A to factories.one_of_everything"
-        url = url.replace(_placeholder(route, name), str(objects[name]))
+        url = re.sub(rf"<(?:\w+:)?{name}>", str(objects[name]), url)
     return "/" + url.lstrip("^").rstrip("$")
 
 
-def _names(route):
-    import re
-
-    return re.findall(r"<(?:\w+:)?(\w+)>", route)
-
-
-def _placeholder(route, name):
-    import re
-
-    return re.search(rf"<(?:\w+:)?{name}>", route).group(0)
+def client_of(membership) -> Client:
+    client = Client()
+    client.force_login(membership.user)
+    session = client.session
+    session["brand_id"] = membership.brand_id
+    session.save()
+    return client
 
 
-def test_every_id_url_of_brand_a_is_404_for_brand_b(brand_a_objects, outsider_client):
-    routes = list(id_routes())
-    assert routes, "the walk found no URL with an id"
-    for route, _pattern in routes:
-        url = fill(route, brand_a_objects)
-        # A POST-only view answers GET with 405 whatever the id, which admits nothing.
-        assert outsider_client.get(url).status_code in (404, 405), f"GET {url}"
-        assert outsider_client.post(url).status_code == 404, f"POST {url}"
-
-
-def test_the_same_urls_work_for_brand_a(brand_a_objects, owner_client):
-    """Guards the test above: the ids it uses are real, so a 404 there means scoping, not a typo."""
+def assert_every_id_url_is_404(client, objects, who):
     for route, _pattern in id_routes():
+        url = fill(route, objects)
+        # A POST-only view answers GET with 405 whatever the id, which admits nothing.
+        assert client.get(url).status_code in (404, 405), f"GET {url} as {who}"
+        assert client.post(url).status_code == 404, f"POST {url} as {who}"
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.VIEWER, Role.DISTRIBUTOR])
+def test_every_id_url_of_brand_a_is_404_for_every_actor_of_brand_b(brand_a_objects, other_brand, role):
+    if role == Role.DISTRIBUTOR:
+        actor = distributor_member(DistributorFactory(brand=other_brand))
+    else:
+        actor = MembershipFactory(brand=other_brand, role=role)
+    assert_every_id_url_is_404(client_of(actor), brand_a_objects, f"{role} of brand B")
+
+
+def test_every_id_url_of_a_sibling_distributor_is_404(brand, brand_a_objects):
+    sibling = DistributorFactory(brand=brand, code="SIBLING")
+    assert_every_id_url_is_404(client_of(distributor_member(sibling)), brand_a_objects, "a sibling distributor")
+
+
+@pytest.mark.parametrize("role", [*BRAND_ROLES, Role.DISTRIBUTOR])
+def test_write_routes_are_403_for_roles_of_their_world_below_them(brand, brand_a_objects, role):
+    holder = brand_a_objects["distributor_id"]
+    actor = (
+        MembershipFactory(brand=brand, role=role, distributor_id=holder)
+        if role == Role.DISTRIBUTOR
+        else MembershipFactory(brand=brand, role=role)
+    )
+    client, granted, world = client_of(actor), ROLE_PERMISSIONS[role], WORLDS[role == Role.DISTRIBUTOR]
+    checked = 0
+    for route, pattern in id_routes():
+        needed = {p for p in permissions_of(pattern) if p}
+        if needed <= world and not needed <= granted:
+            url = fill(route, brand_a_objects)
+            assert client.post(url).status_code == 403, f"POST {url} as {role}"
+            checked += 1
+    assert checked or role in (Role.ADMIN, Role.OWNER, Role.DISTRIBUTOR), f"no write route checked for {role}"
+
+
+def test_the_same_urls_work_for_an_actor_allowed_to_use_them(brand, brand_a_objects, owner_client):
+    portal_client = client_of(
+        MembershipFactory(brand=brand, role=Role.DISTRIBUTOR, distributor_id=brand_a_objects["distributor_id"])
+    )
+    for route, pattern in id_routes():
+        read, _write = permissions_of(pattern)
+        client = portal_client if read in WORLDS[True] else owner_client
         url = fill(route, brand_a_objects)
-        response = owner_client.get(url)
+        response = client.get(url)
         assert response.status_code in (200, 302, 405), f"GET {url} gave {response.status_code}"
 
 
-def test_viewer_cannot_reach_admin_only_actions(brand, brand_a_objects, viewer_client):
-    for route, pattern in id_routes():
-        needed = [p for p in getattr(pattern.callback, "required_permissions", ()) if p]
-        if not all(p in ROLE_PERMISSIONS[Role.VIEWER] for p in needed):
-            url = fill(route, brand_a_objects)
-            assert viewer_client.post(url).status_code == 403, url
-    for url in ("/settings/",):
-        assert viewer_client.get(url).status_code == 403
-
-
 def test_member_of_two_brands_sees_only_the_current_ones_objects(brand, other_brand, brand_a_objects):
-    from django.test import Client
-
     both = MembershipFactory(brand=other_brand, role=Role.OWNER)
     MembershipFactory(user=both.user, brand=brand, role=Role.OWNER)
     client = Client()
@@ -97,3 +132,17 @@ def test_member_of_two_brands_sees_only_the_current_ones_objects(brand, other_br
     client.post("/brands/switch/", {"brand": other_brand.pk})
     url = fill("members/<int:membership_id>/remove/", brand_a_objects)
     assert client.post(url).status_code == 404
+
+
+def test_viewer_is_refused_the_settings_page(viewer_client):
+    assert viewer_client.get("/settings/").status_code == 403
+
+
+def test_distributor_login_lands_on_its_portal_and_never_sees_the_back_office(brand, brand_a_objects):
+    client = client_of(
+        MembershipFactory(brand=brand, role=Role.DISTRIBUTOR, distributor_id=brand_a_objects["distributor_id"])
+    )
+    assert client.get("/dashboard/").url == "/portal/"
+    for url in ("/products/", "/batches/", "/scans/", "/reports/", "/members/", "/settings/", "/distributors/"):
+        assert client.get(url).status_code == 404, url
+    assert client.get("/portal/").status_code == 200
