@@ -57,6 +57,7 @@ def test_embedded_mode_migrates_seeds_and_serves_the_demo_owner(tmp_path):
     first = run_manage("seed_demo", env=env).stdout
     again = run_manage("seed_demo", env=env).stdout  # idempotent: a second run adds nothing and does not fail
     password = first.split("owner@demo.example / ")[1].split()[0]
+    distributor_password = first.split("distributor@demo.example / ")[1].split()[0]
     assert "password unchanged" in again
     assert (tmp_path / "db.sqlite3").exists() and (tmp_path / "master_key").exists()
     probe = (
@@ -69,9 +70,13 @@ def test_embedded_mode_migrates_seeds_and_serves_the_demo_owner(tmp_path):
         "from codes.models import Code; code = Code.objects.select_related('batch__lot').first()\n"
         "v = c.get(f'/01/09506000134352/10/{code.batch.lot.number}/21/{code.serial}', HTTP_ACCEPT='application/json')\n"
         "print(v.json()['first_scan'], c.get('/01/09506000134352/21/NOPE').status_code)\n"
+        "from scans.models import Scan; print(Scan.objects.filter(code=code).get().distributor.code)\n"
+        "d = Client(HTTP_HOST='127.0.0.1')\n"
+        f"d.post('/accounts/login/', {{'username': 'distributor@demo.example', 'password': '{distributor_password}'}})\n"
+        "p = d.get('/dashboard/', follow=True); print(p.status_code, 'Lembah Klang Wholesale' in p.content.decode())\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert out.stdout.split()[-4:] == ["200", "True", "True", "404"], out.stderr
+    assert out.stdout.split()[-7:] == ["200", "True", "True", "404", "KL-SEL", "200", "True"], out.stderr
 
 
 def test_error_page_is_friendly_and_leaks_no_secret(db, settings, caplog):

@@ -11,6 +11,12 @@ from brands.models import Brand, Membership, Role, User
 
 DEMO_EMAIL = "owner@demo.example"
 DEMO_GTIN = "09506000134352"  # GS1's own example GTIN
+DISTRIBUTOR_EMAIL = "distributor@demo.example"
+# (code, name, territory, first and last position of the demo batch)
+DEMO_DISTRIBUTORS = [
+    ("KL-SEL", "Lembah Klang Wholesale", "MY-14, MY-10", 1, 400),
+    ("JHR", "Johor Health Supplies", "MY-01", 401, 700),
+]
 
 
 class Command(BaseCommand):
@@ -20,10 +26,15 @@ class Command(BaseCommand):
         with transaction.atomic():
             brand, password = self.demo_brand()
         self.seed_codes(brand)
+        distributor_password = self.seed_distributors(brand)
+        self.say_login("Demo owner", DEMO_EMAIL, password)
+        self.say_login("Demo distributor (Kuala Lumpur and Selangor)", DISTRIBUTOR_EMAIL, distributor_password)
+
+    def say_login(self, who: str, email: str, password: str | None) -> None:
         if password:
-            self.stdout.write(self.style.SUCCESS(f"Demo owner: {DEMO_EMAIL} / {password}"))
+            self.stdout.write(self.style.SUCCESS(f"{who}: {email} / {password}"))
         else:
-            self.stdout.write(f"Demo owner: {DEMO_EMAIL} (password unchanged; reset it with `changepassword`)")
+            self.stdout.write(f"{who}: {email} (password unchanged; reset it with `changepassword`)")
 
     def demo_brand(self) -> tuple[Brand, str | None]:
         user = User.objects.filter(email=DEMO_EMAIL).first()
@@ -67,3 +78,27 @@ class Command(BaseCommand):
         if PrintJob.objects.filter(batch=batch).exists():
             return
         printing.render_job_here(printing.create_print_job(batch=batch, fmt="csv", enqueue=False))
+
+    def seed_distributors(self, brand: Brand) -> str | None:
+        """Two distributors with ranges of the demo batch, and a login for the first one."""
+        from codes.models import Product
+        from distributors import services as distributor_services
+        from distributors.models import Distributor
+
+        batch = Product.objects.get(gtin=DEMO_GTIN).batches.order_by("pk").first()
+        for code, name, territory, first, last in DEMO_DISTRIBUTORS:
+            distributor = Distributor.objects.for_brand(brand).filter(code=code).first()
+            if distributor is None:
+                distributor = distributor_services.create_distributor(
+                    brand=brand, name=name, code=code, territory=territory
+                )
+                distributor_services.assign_range(batch=batch, distributor=distributor, first=first, last=last)
+        holder = Distributor.objects.for_brand(brand).get(code=DEMO_DISTRIBUTORS[0][0])
+        user, password = User.objects.filter(email=DISTRIBUTOR_EMAIL).first(), None
+        if user is None:
+            password = secrets.token_urlsafe(9)
+            user = User.objects.create_user(DISTRIBUTOR_EMAIL, password, first_name="Demo", last_name="Distributor")
+        Membership.objects.get_or_create(
+            user=user, brand=brand, defaults={"role": Role.DISTRIBUTOR, "distributor": holder}
+        )
+        return password
