@@ -194,14 +194,19 @@ def reassign_range(
     return created
 
 
-@transaction.atomic
 def receive_assignment(*, assignment: Assignment, by=None) -> int:
     """The distributor confirms it has the goods: the assignment and each of its units are marked received."""
+    return _receive(assignment, by)
+
+
+@transaction.atomic
+def _receive(row: Assignment | Carton, by) -> int:
+    """Mark an assignment or a carton received, and exactly its units; returns how many units were newly marked."""
     now = timezone.now()
-    if assignment.received_at is None:
-        Assignment.objects.filter(pk=assignment.pk).update(received_at=now, received_by=by)
+    if row.received_at is None:
+        type(row).objects.filter(pk=row.pk).update(received_at=now, received_by=by)
     return code_services.mark_received(
-        batch=assignment.batch, first_position=assignment.first_position, last_position=assignment.last_position, at=now
+        batch=row.batch, first_position=row.first_position, last_position=row.last_position, at=now
     )
 
 
@@ -297,15 +302,9 @@ def assign_carton(*, carton: Carton, distributor: Distributor, assigned_by=None)
     )
 
 
-@transaction.atomic
 def receive_carton(*, carton: Carton, by=None) -> int:
     """Receiving a carton marks exactly its units received."""
-    now = timezone.now()
-    if carton.received_at is None:
-        Carton.objects.filter(pk=carton.pk).update(received_at=now, received_by=by)
-    return code_services.mark_received(
-        batch=carton.batch, first_position=carton.first_position, last_position=carton.last_position, at=now
-    )
+    return _receive(carton, by)
 
 
 def create_distributor_print_job(*, assignment: Assignment, fmt: str, requested_by=None):

@@ -65,7 +65,7 @@ def distributor_edit(request, distributor_id: int):
         data = form.cleaned_data
         try:
             services.update_distributor(
-                Distributor.objects.get(pk=distributor.pk),
+                distributor,
                 name=data["name"],
                 code=data["code"],
                 territory=data["territory"],

@@ -1,10 +1,9 @@
 import os
 
 import pytest
-from django.test import Client
 
 from brands.models import Role
-from tests.factories import BrandFactory, MembershipFactory
+from tests.factories import BrandFactory, MembershipFactory, logged_in_client
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,13 +35,7 @@ def _fresh_product_cache():
     product_cache.clear()
 
 
-def _client_for(membership) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session["brand_id"] = membership.brand_id
-    session.save()
-    return client
+_client_for = logged_in_client
 
 
 @pytest.fixture

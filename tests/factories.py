@@ -127,6 +127,18 @@ def counterfeit_report_with_photo(brand):
     return report
 
 
+def logged_in_client(membership):
+    """A browser session of this member, with the membership's brand chosen."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(membership.user)
+    session = client.session
+    session["brand_id"] = membership.brand_id
+    session.save()
+    return client
+
+
 class DistributorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "distributors.Distributor"

@@ -72,7 +72,8 @@ def test_embedded_mode_migrates_seeds_and_serves_the_demo_owner(tmp_path):
         "print(v.json()['first_scan'], c.get('/01/09506000134352/21/NOPE').status_code)\n"
         "from scans.models import Scan; print(Scan.objects.filter(code=code).get().distributor.code)\n"
         "d = Client(HTTP_HOST='127.0.0.1')\n"
-        f"d.post('/accounts/login/', {{'username': 'distributor@demo.example', 'password': '{distributor_password}'}})\n"
+        f"d.post('/accounts/login/', {{'username': 'distributor@demo.example', "
+        f"'password': '{distributor_password}'}})\n"
         "p = d.get('/dashboard/', follow=True); print(p.status_code, 'Lembah Klang Wholesale' in p.content.decode())\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

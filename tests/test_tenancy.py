@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from brands.access import ROLE_PERMISSIONS, URL_IDS, WORLDS
 from brands.models import Role
 from tests.factories import DistributorFactory, MembershipFactory, distributor_member
+from tests.factories import logged_in_client as client_of
 
 # Public URLs whose argument is a capability or a public identifier, not a brand-owned row id.
 PUBLIC_PREFIXES = ("admin/", "accounts/", "invite/", "api/schema")
@@ -60,15 +61,6 @@ def fill(route: str, objects: dict) -> str:
         assert name in objects, f"{route}: add a `{name}` of brand A to factories.one_of_everything"
         url = re.sub(rf"<(?:\w+:)?{name}>", str(objects[name]), url)
     return "/" + url.lstrip("^").rstrip("$")
-
-
-def client_of(membership) -> Client:
-    client = Client()
-    client.force_login(membership.user)
-    session = client.session
-    session["brand_id"] = membership.brand_id
-    session.save()
-    return client
 
 
 def assert_every_id_url_is_404(client, objects, who):

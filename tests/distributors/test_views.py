@@ -10,7 +10,7 @@ from distributors import services
 from distributors.models import Assignment, Distributor
 from scans.models import Scan
 from tests.factories import DistributorFactory, ProductFactory, distributor_member, ready_batch, ready_print_job
-from tests.test_tenancy import client_of
+from tests.factories import logged_in_client as client_of
 
 
 @pytest.fixture
