@@ -60,7 +60,9 @@ class PackCartonsForm(_RangeForm):
 
 
 class CartonAssignForm(forms.Form):
-    distributor = forms.ModelChoiceField(queryset=Distributor.objects.none())
+    distributor = forms.ModelChoiceField(
+        queryset=Distributor.objects.none(), widget=forms.Select(attrs={"aria-label": "Distributor"})
+    )
 
     def __init__(self, *args, brand, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,4 +74,4 @@ class DistributorInviteForm(forms.Form):
 
 
 class PortalPrintForm(forms.Form):
-    format = forms.ChoiceField(choices=PrintFormat.choices)
+    format = forms.ChoiceField(choices=PrintFormat.choices, widget=forms.Select(attrs={"aria-label": "Print format"}))

@@ -4,6 +4,8 @@ from django.db import models
 from brands.models import Brand, BrandOwnedQuerySet
 from codes.models import CodeBatch
 
+from .territory import describe
+
 
 class Distributor(models.Model):
     """A company that receives ranges of a brand's units and may sell them only inside its territory."""
@@ -28,6 +30,10 @@ class Distributor(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+    @property
+    def territory_names(self) -> str:
+        return describe(self.territory)
 
 
 class AssignmentEnd(models.TextChoices):

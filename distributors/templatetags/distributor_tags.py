@@ -25,9 +25,14 @@ def ranges_panel(context, **forms):
     if actor.can("assignments.manage"):
         prefix = batch.product.gtin[1:8]
         context.update(
-            assign_form=forms.get("assign_form") or AssignRangeForm(brand=actor.brand),
+            assign_form=forms.get("assign_form") or AssignRangeForm(brand=actor.brand, initial=_first_free(context)),
             move_form=forms.get("move_form") or MoveRangeForm(brand=actor.brand),
             pack_form=forms.get("pack_form") or PackCartonsForm(initial={"company_prefix": prefix, "extension": 0}),
             carton_form=CartonAssignForm(brand=actor.brand),
         )
     return context
+
+
+def _first_free(context) -> dict:
+    free = context["free"]
+    return {"first_position": free[0][0], "last_position": free[0][1]} if free else {}
