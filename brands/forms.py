@@ -3,6 +3,7 @@ import unicodedata
 from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm
 
+from .files import clean_image
 from .models import BRAND_ROLES, Brand, Invitation, Role, User
 
 
@@ -48,6 +49,11 @@ class BrandForm(forms.ModelForm):
         name = self.cleaned_data["name"]
         no_control_characters(name)
         return name
+
+    def clean_logo(self):
+        logo = self.cleaned_data.get("logo")
+        # Only a new upload is re-encoded; the stored logo comes back as a FieldFile when unchanged.
+        return clean_image(logo, keep_alpha=True) if logo and hasattr(logo, "content_type") else logo
 
     def clean_colour(self):
         colour = self.cleaned_data["colour"]

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from . import keyring
+from .files import RandomName
 
 
 class UserManager(BaseUserManager):
@@ -81,7 +82,7 @@ class Brand(models.Model):
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
-    logo = models.ImageField(upload_to="brand-logos/", blank=True)
+    logo = models.ImageField(upload_to=RandomName("brand-logos"), blank=True)
     colour = models.CharField(max_length=7, default="#1f6feb", help_text="Hex colour for the verify page")
     clone_scan_threshold = models.PositiveIntegerField(
         default=5, help_text="Distinct places after which a code is flagged as a likely clone"

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils import timezone
 
+from brands.files import clean_image
+
 from . import gs1
 from .models import ALPHABETS, DEFAULT_LENGTHS, MAX_BATCH_QUANTITY, PrintFormat, Product, SerialAlphabet
 from .printing import PrintError, clean_options, clean_range
@@ -33,6 +35,10 @@ class ProductForm(forms.ModelForm):
             # Codes already printed depend on these: changing them would orphan every label.
             for name in ("gtin", "serial_alphabet", "serial_length"):
                 self.fields[name].disabled = True
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        return clean_image(image, keep_alpha=True) if image and hasattr(image, "content_type") else image
 
     def clean_gtin(self):
         try:

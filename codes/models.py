@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from brands.files import RandomName
 from brands.models import Brand, BrandKey, BrandOwnedQuerySet
 
 from .serials import CROCKFORD32, DIGITS, SerialFormat
@@ -26,7 +27,7 @@ class Product(models.Model):
     variant = models.CharField(max_length=120, blank=True)
     gtin = models.CharField("GTIN", max_length=14, unique=True)
     ndc = models.CharField("NDC", max_length=12, blank=True)
-    image = models.ImageField(upload_to="products/", blank=True)
+    image = models.ImageField(upload_to=RandomName("products"), blank=True)
     serial_alphabet = models.CharField(max_length=10, choices=SerialAlphabet.choices, default=SerialAlphabet.ALNUM)
     serial_length = models.PositiveSmallIntegerField(default=12)
     key = models.ForeignKey(BrandKey, on_delete=models.PROTECT, related_name="products")

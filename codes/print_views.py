@@ -5,9 +5,10 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from brands.access import get_for_actor, require
+from brands.files import presigned_url
 
 from . import printing
-from .downloads import ranged_file_response
+from .downloads import Unsatisfiable, parse_range, ranged_file_response
 from .forms import PrintJobForm
 from .models import CodeBatch, PrintDownload, PrintFile, PrintFileState, PrintJob
 
@@ -49,16 +50,25 @@ def serve_print_file(request, job: PrintJob, part: int):
     if file is None or not job.is_ready:
         raise Http404("No such file, or the print job is not ready.")
     extension = "json" if file.is_manifest else printing.EXTENSIONS[job.format]
-    response = ranged_file_response(
-        request,
-        printing.storage(),
-        file.name,
-        size=file.size,
-        filename=printing.part_filename(job.batch_id, file.part, extension),
-        content_type="application/json" if file.is_manifest else printing.CONTENT_TYPES[extension],
-        etag=f'"{file.sha256}"',
-    )
-    first, last = _logged_range(response)
+    filename = printing.part_filename(job.batch_id, file.part, extension)
+    content_type = "application/json" if file.is_manifest else printing.CONTENT_TYPES[extension]
+    # On S3 the client fetches the bytes (and any Range of them) from S3 itself: no web worker holds a part.
+    url = presigned_url(printing.storage(), file.name, filename=filename, content_type=content_type)
+    if url is not None:
+        response = redirect(url)
+        response["Cache-Control"] = "private, no-store"
+        first, last = _asked_range(request, file.size)
+    else:
+        response = ranged_file_response(
+            request,
+            printing.storage(),
+            file.name,
+            size=file.size,
+            filename=filename,
+            content_type=content_type,
+            etag=f'"{file.sha256}"',
+        )
+        first, last = _logged_range(response)
     PrintDownload.objects.create(
         job=job, file=file, user=request.user, first_byte=first, last_byte=last, status=response.status_code
     )
@@ -70,3 +80,12 @@ def _logged_range(response) -> tuple[int | None, int | None]:
         return None, None
     first, last = response["Content-Range"].removeprefix("bytes ").split("/")[0].split("-")
     return int(first), int(last)
+
+
+def _asked_range(request, size: int) -> tuple[int | None, int | None]:
+    """The byte range a redirected client asks for (it sends the same Range to S3): logged like a 206."""
+    try:
+        wanted = parse_range(request.headers.get("Range"), size)
+    except Unsatisfiable:
+        wanted = None
+    return wanted or (None, None)

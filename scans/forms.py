@@ -1,8 +1,8 @@
 from django import forms
 
-from .models import CounterfeitReport
+from brands.files import clean_image
 
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
+from .models import CounterfeitReport
 
 
 class CounterfeitReportForm(forms.ModelForm):
@@ -14,10 +14,9 @@ class CounterfeitReportForm(forms.ModelForm):
         fields = ["gtin", "serial", "where_bought", "notes", "contact_email", "photo"]
 
     def clean_photo(self):
+        """Re-encoded here, at the edge: the stored photo has no EXIF (a phone writes its GPS position there)."""
         photo = self.cleaned_data.get("photo")
-        if photo and photo.size > MAX_PHOTO_BYTES:
-            raise forms.ValidationError("The photo is larger than 5 MB.")
-        return photo
+        return clean_image(photo) if photo else photo
 
 
 class PreciseLocationForm(forms.Form):

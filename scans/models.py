@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from brands.files import RandomName
 from brands.models import Brand, BrandOwnedQuerySet
 from codes.models import Code, Product
 from distributors.models import Distributor
@@ -74,7 +75,8 @@ class CounterfeitReport(models.Model):
     where_bought = models.CharField("where did you buy it?", max_length=300)
     notes = models.TextField(blank=True, max_length=2000)
     contact_email = models.EmailField(blank=True)
-    photo = models.ImageField(upload_to="counterfeit-reports/%Y/%m/", blank=True)
+    # Re-encoded without metadata (brands.files.clean_image), under a random name: never the consumer's.
+    photo = models.ImageField(upload_to=RandomName("counterfeit-reports", dated=True), blank=True)
     ip_hash = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

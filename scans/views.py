@@ -1,6 +1,8 @@
 """Public verify pages: hostile territory. Every failure is cheap, looks the same, and never a 500."""
 
+import mimetypes
 from datetime import timedelta
+from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_device, parse_user_agent
 
 from brands.access import current_actor, get_for_actor, require
+from brands.files import presigned_url
 from brands.models import Brand
 from codes.models import CodeBatch, Product
 
@@ -148,7 +151,10 @@ def scan_list(request):
 def report_photo(request, report_id: int):
     """A consumer's photo: evidence for the brand's eyes only, so it is served through the tenancy check."""
     report = get_for_actor(request, CounterfeitReport.objects.exclude(photo=""), pk=report_id)
-    response = FileResponse(report.photo.open("rb"))
+    kind = mimetypes.guess_type(report.photo.name)[0] or "application/octet-stream"
+    name = f"report-{report.pk}{PurePosixPath(report.photo.name).suffix}"
+    url = presigned_url(report.photo.storage, report.photo.name, filename=name, content_type=kind, inline=True)
+    response = redirect(url) if url else FileResponse(report.photo.open("rb"), content_type=kind)
     response["Cache-Control"] = "private, no-store"
     return response
 

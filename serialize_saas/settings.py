@@ -151,8 +151,47 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+S3_BACKEND = "storages.backends.s3.S3Storage"
+# Presigned download links (print files, photos on S3) are valid this long: enough to start a download, too
+# short to be worth forwarding.
+DOWNLOAD_URL_SECONDS = int(env("DOWNLOAD_URL_SECONDS", "60"))
+
+
+def file_storage(environ) -> dict:
+    """The `default` storage from the environment: the filesystem, or S3 / an S3-compatible server from the
+    standard django-storages names. Files are private, never overwritten, and presigned for a short time."""
+    backend = environ.get("FILE_STORAGE_BACKEND") or "django.core.files.storage.FileSystemStorage"
+    if backend != S3_BACKEND:
+        return {"BACKEND": backend}
+    bucket = environ.get("AWS_STORAGE_BUCKET_NAME", "")
+    if not bucket:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("FILE_STORAGE_BACKEND is S3: set AWS_STORAGE_BUCKET_NAME (and the other AWS_*).")
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": environ.get("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": environ.get("AWS_S3_REGION_NAME") or None,
+        "custom_domain": environ.get("AWS_S3_CUSTOM_DOMAIN") or None,
+        "access_key": environ.get("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": environ.get("AWS_SECRET_ACCESS_KEY") or None,
+        "security_token": environ.get("AWS_SESSION_TOKEN") or None,
+        "location": environ.get("AWS_LOCATION", ""),
+        "addressing_style": environ.get("AWS_S3_ADDRESSING_STYLE") or None,
+        "signature_version": environ.get("AWS_S3_SIGNATURE_VERSION") or "s3v4",
+        # Evidence photos and print files are private: no public-read ACL, ever; links are presigned.
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": int(environ.get("DOWNLOAD_URL_SECONDS") or DOWNLOAD_URL_SECONDS),
+        # Never replace an object that has the name asked for (upload names are random anyway).
+        "file_overwrite": False,
+        "object_parameters": {"CacheControl": "private, no-store"},
+    }
+    return {"BACKEND": S3_BACKEND, "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": env("FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "default": file_storage(os.environ),
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -192,6 +231,11 @@ CELERY_RESULT_EXPIRES = 24 * 60 * 60
 # With acks_late, Redis hands an unacknowledged task to another worker after this many seconds: longer
 # than any task may run, so only a dead worker's task is redelivered (and tasks are safe to run twice).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900"))}
+# `celery beat`: daily housekeeping (retention of personal data, brands whose deletion is due).
+CELERY_BEAT_SCHEDULE = {
+    "apply-retention": {"task": "scans.tasks.apply_retention_task", "schedule": 24 * 60 * 60},
+    "delete-offboarded-brands": {"task": "brands.tasks.delete_due_brands_task", "schedule": 60 * 60},
+}
 
 # Public verify routes: requests per IP per window ("60/m", "1000/h"); "0" turns limiting off (load tests).
 VERIFY_RATE_LIMIT = env("VERIFY_RATE_LIMIT", "60/m")
@@ -203,8 +247,24 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 GEOIP_CITY_DB = env("GEOIP_CITY_DB") or None
 
 # Print files: codes per output file (a 1M batch gives 10 parts) and codes read from the database at once.
-PRINT_PART_SIZE = int(env("PRINT_PART_SIZE", "100000"))
+# No part may exceed PRINT_PART_SIZE_MAX codes, whatever a job or the command asks for.
+PRINT_PART_SIZE_MAX = int(env("PRINT_PART_SIZE_MAX", "250000"))
+PRINT_PART_SIZE = min(int(env("PRINT_PART_SIZE", "100000")), PRINT_PART_SIZE_MAX)
 PRINT_CHUNK_SIZE = int(env("PRINT_CHUNK_SIZE", "10000"))
+
+# Personal data is kept only this many days (0 keeps it forever), enforced daily by `scans.tasks.apply_retention`:
+# a scan's IP hash (the scan itself stays as evidence, anonymous), consumers' counterfeit reports (with their
+# photos; a photo may go earlier), and the log of who downloaded which print file.
+RETENTION_SCAN_IP_HASH_DAYS = int(env("RETENTION_SCAN_IP_HASH_DAYS", "90"))
+RETENTION_REPORT_DAYS = int(env("RETENTION_REPORT_DAYS", "730"))
+RETENTION_REPORT_PHOTO_DAYS = int(env("RETENTION_REPORT_PHOTO_DAYS", "365"))
+RETENTION_DOWNLOAD_LOG_DAYS = int(env("RETENTION_DOWNLOAD_LOG_DAYS", "365"))
+# An owner's request to delete a brand waits this long (the export stays downloadable; it can be cancelled).
+BRAND_DELETION_GRACE_DAYS = int(env("BRAND_DELETION_GRACE_DAYS", "14"))
+# Uploaded images are re-encoded (metadata dropped) and refused beyond these limits.
+UPLOAD_IMAGE_MAX_BYTES = int(env("UPLOAD_IMAGE_MAX_BYTES", str(5 * 1024 * 1024)))
+UPLOAD_IMAGE_MAX_PIXELS = int(env("UPLOAD_IMAGE_MAX_PIXELS", str(40_000_000)))
+UPLOAD_IMAGE_MAX_SIDE = int(env("UPLOAD_IMAGE_MAX_SIDE", "2048"))
 
 # Codes per transaction when generating a batch: bounds memory and the work lost to a killed worker.
 CODES_CHUNK_SIZE = int(env("CODES_CHUNK_SIZE", "50000"))

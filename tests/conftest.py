@@ -26,6 +26,31 @@ def _test_settings(settings, _media_root):
     }
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server in its own process, behind a proxy that counts the bytes it sends."""
+    from tests.s3 import CountingProxy, MotoServer, without_aws_environment
+
+    without_aws_environment()
+    server = MotoServer()
+    proxy = CountingProxy(server.port)
+    yield server, proxy
+    proxy.close()
+    server.stop()
+
+
+@pytest.fixture
+def s3(settings, s3_server):
+    """default_storage becomes a fresh bucket on the S3-compatible server, configured by the same function that
+    reads the deployment's environment (standard AWS_* names)."""
+    from serialize_saas.settings import file_storage
+    from tests.s3 import new_bucket
+
+    bucket = new_bucket(*s3_server)
+    settings.STORAGES = {**settings.STORAGES, "default": file_storage(bucket.environ())}
+    return bucket
+
+
 @pytest.fixture(autouse=True)
 def _fresh_product_cache():
     from scans.services import product_cache
