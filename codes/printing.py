@@ -16,7 +16,6 @@ import json
 import logging
 import tempfile
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -47,6 +46,7 @@ from .models import (
 )
 from .serials import scratch_pin
 from .symbols import QrRenderer, datamatrix_png
+from .ziparchive import ZipWriter
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,16 @@ def default_part_size() -> int:
     return settings.PRINT_PART_SIZE
 
 
+def clean_part_size(part_size: int | None) -> int:
+    """Codes per part: PRINT_PART_SIZE by default, never more than PRINT_PART_SIZE_MAX (a part is one file
+    a worker writes and a person downloads; its size must stay bounded whatever is asked)."""
+    if part_size is None:
+        return default_part_size()
+    if not 1 <= part_size <= settings.PRINT_PART_SIZE_MAX:
+        raise PrintError("part_size", f"Codes per file must be between 1 and {settings.PRINT_PART_SIZE_MAX:,}.")
+    return part_size
+
+
 def _parts(first: int, last: int, part_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + part_size - 1, last)) for start in range(first, last + 1, part_size)]
 
@@ -277,7 +287,7 @@ def _write_zip(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
         def render(serial: str) -> bytes:
             return datamatrix_png(text.element_string(serial), module_size=size)
 
-        suffix, compression = "png", zipfile.ZIP_STORED
+        suffix, compress = "png", False
     else:
         renderer = QrRenderer(_sample_url(spec, text), error=options["error_level"], scale=options["module_size"])
         write = renderer.svg if fmt == PrintFormat.QR_SVG else renderer.png
@@ -287,17 +297,16 @@ def _write_zip(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
 
         # PNGs are compressed already; SVG text shrinks several times with deflate.
         svg = fmt == PrintFormat.QR_SVG
-        suffix, compression = ("svg", zipfile.ZIP_DEFLATED) if svg else ("png", zipfile.ZIP_STORED)
+        suffix, compress = ("svg", True) if svg else ("png", False)
     width = len(str(spec.batch.quantity))
     # A fixed timestamp: the same part always gives the same bytes, so its SHA-256 is reproducible.
     stamp = spec.batch.created_at.timetuple()[:6]
-    with zipfile.ZipFile(out, "w", compression=compression, compresslevel=6) as archive:
+    # ZipWriter spills the central directory to disk: memory stays flat however many codes a part holds.
+    with ZipWriter(out, date_time=stamp) as archive:
         for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
             text.check(rows[0][1])
             for position, serial in rows:
-                info = zipfile.ZipInfo(f"{position:0{width}d}.{suffix}", date_time=stamp)
-                info.compress_type = compression
-                archive.writestr(info, render(serial))
+                archive.add(f"{position:0{width}d}.{suffix}", render(serial), compress=compress)
 
 
 def _write_pdf(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
@@ -424,7 +433,7 @@ def create_print_job(
     _check_batch(batch)
     options = clean_options(fmt, options)
     first, last = clean_range(batch, first_position, last_position)
-    part_size = part_size or default_part_size()
+    part_size = clean_part_size(part_size)
     job = PrintJob.objects.create(
         batch=batch,
         format=fmt,
@@ -611,7 +620,7 @@ def export_batch(
     _check_batch(batch)
     options = clean_options(fmt, options)
     first, last = clean_range(batch, first_position, last_position)
-    part_size = part_size or default_part_size()
+    part_size = clean_part_size(part_size)
     extension = EXTENSIONS[PrintFormat(fmt)]
     written: list[str] = []
     files = []

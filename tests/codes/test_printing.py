@@ -228,6 +228,8 @@ def test_export_batch_command_writes_a_range_as_zip(db, tmp_path):
         (["--format", "csv", "--columns", "3"], "--columns"),
         (["--format", "pdf", "--margin-mm", "49", "--rows", "30"], "--rows"),
         (["--format", "pdf", "--margin-mm", "-1"], "--margin-mm"),
+        (["--format", "csv", "--part-size", "0"], "--part-size"),
+        (["--format", "csv", "--part-size", "250001"], "--part-size"),
     ],
 )
 def test_export_batch_command_names_the_bad_argument_and_writes_nothing(db, tmp_path, arguments, named):
@@ -236,6 +238,18 @@ def test_export_batch_command_names_the_bad_argument_and_writes_nothing(db, tmp_
     with pytest.raises(CommandError, match=f"^{named}:"):
         call_command("export_batch", batch.pk, *arguments, "--out", str(out))
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_parts_are_never_larger_than_the_configured_maximum(db, settings):
+    from codes import printing
+
+    settings.PRINT_PART_SIZE_MAX = 10
+    batch = ready_batch(quantity=30)
+    with pytest.raises(printing.PrintError) as refused:
+        printing.create_print_job(batch=batch, fmt="csv", part_size=11, enqueue=False)
+    assert refused.value.field == "part_size"
+    job = printing.create_print_job(batch=batch, fmt="csv", part_size=10, enqueue=False)
+    assert job.files.filter(part__gt=0).count() == 3
 
 
 def test_a_batch_not_ready_cannot_be_printed(db):

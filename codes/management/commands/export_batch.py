@@ -35,14 +35,13 @@ class Command(BaseCommand):
         batch = CodeBatch.objects.select_related("product__key", "lot").filter(pk=options["batch_id"]).first()
         if batch is None:
             raise CommandError(f"batch_id: no batch {options['batch_id']}.")
-        if options["part_size"] is not None and options["part_size"] < 1:
-            raise CommandError("--part-size: must be at least 1.")
         out = Path(options["out"])
         given = {name: options[name] for name in OPTION_ARGUMENTS if options[name] is not None}
         try:
             # Validate everything before creating anything.
             printing.clean_options(options["fmt"], given)
             printing.clean_range(batch, options["from_position"], options["to_position"])
+            printing.clean_part_size(options["part_size"])
             out.mkdir(parents=True, exist_ok=True)
             data = printing.export_batch(
                 batch=batch,
