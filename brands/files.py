@@ -59,15 +59,17 @@ def clean_image(upload, *, keep_alpha: bool = False) -> ContentFile:
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
         raise ValidationError("Upload a photo (JPEG or PNG).") from None
     upright.thumbnail((settings.UPLOAD_IMAGE_MAX_SIDE, settings.UPLOAD_IMAGE_MAX_SIDE))
+    alpha = keep_alpha and upright.mode in ("RGBA", "LA", "P")
+    pixels = upright.convert("RGBA" if alpha else "RGB")
+    # Only the pixels are carried over: a new image has no `info`, so Pillow cannot write EXIF, XMP, ICC or a
+    # comment of the original back, whatever its version does by default.
+    bare = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
     buffer = io.BytesIO()
-    if keep_alpha and upright.mode in ("RGBA", "LA", "P"):
-        upright.convert("RGBA").save(buffer, format="PNG", optimize=True)
-        extension = "png"
+    if alpha:
+        bare.save(buffer, format="PNG", optimize=True)
     else:
-        upright.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
-        extension = "jpg"
-    # A fresh image object carries no `info`, so nothing of the original's metadata is written back.
-    return ContentFile(buffer.getvalue(), name=f"image.{extension}")
+        bare.save(buffer, format="JPEG", quality=85, optimize=True)
+    return ContentFile(buffer.getvalue(), name="image.png" if alpha else "image.jpg")
 
 
 def is_s3(storage: Storage) -> bool:
