@@ -40,12 +40,14 @@ _ADMIN = _OPERATOR | {
     "brand.settings",
     "distributors.manage",
     "recalls.create",
+    "reports.erase",  # a consumer's report and photo, on the consumer's request (PDPA / GDPR erasure)
 }
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset(_VIEWER),
     Role.OPERATOR: frozenset(_OPERATOR),
     Role.ADMIN: frozenset(_ADMIN),
-    Role.OWNER: frozenset(_ADMIN | {"members.make_owner"}),
+    # Deleting the brand with all its data is the owners' alone.
+    Role.OWNER: frozenset(_ADMIN | {"members.make_owner", "brand.offboard"}),
     # A distributor's people see only their distributor: its assignments, cartons, files and scan counts.
     Role.DISTRIBUTOR: frozenset({"portal.view", "portal.download", "portal.receive"}),
 }

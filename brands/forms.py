@@ -71,3 +71,24 @@ class InvitationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Distributor people are invited from their distributor's page; only owners make owners.
         self.fields["role"].choices = [c for c in BRAND_ROLES if may_make_owners or c[0] != Role.OWNER]
+
+
+class PasswordConfirmationForm(forms.Form):
+    """Destructive actions ask for the password again: a session left open is not consent."""
+
+    password = forms.CharField(widget=forms.PasswordInput, help_text="Your password, to confirm.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password
+
+
+class BrandDeletionForm(PasswordConfirmationForm):
+    confirm_slug = forms.CharField(label="Brand short name", max_length=60)
+    field_order = ["confirm_slug", "password"]

@@ -151,6 +151,7 @@ class Invitation(models.Model):
 
     VALID_FOR = timedelta(days=7)
     brand_path = "brand"
+    export_exclude = ("token",)  # a live capability, not data
     objects = BrandOwnedQuerySet.as_manager()
 
     def __str__(self):
@@ -167,6 +168,7 @@ class BrandKey(models.Model):
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="keys")
     sealed = models.BinaryField()
+    export_exclude = ("sealed",)  # sealed under our MASTER_KEY: useless outside, and never to leave
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
@@ -187,3 +189,27 @@ class BrandKey(models.Model):
         return keyring.unseal(
             keyring.parse_master_key(settings.MASTER_KEY), bytes(self.sealed), self.associated_data(self.brand_id)
         )
+
+
+class BrandDeletion(models.Model):
+    """An owner's request to delete a brand with everything it owns: the export is made first, the deletion
+    runs once `delete_after` has passed (the grace period, during which the owner may cancel)."""
+
+    brand = models.OneToOneField(Brand, on_delete=models.CASCADE, related_name="deletion")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    delete_after = models.DateTimeField()
+    export_name = models.CharField(max_length=255, blank=True, help_text="The export ZIP in storage")
+    export_size = models.BigIntegerField(null=True, blank=True)
+    exported_at = models.DateTimeField(null=True, blank=True)
+
+    brand_path = "brand"
+    storage_name_fields = ("export_name",)  # CharFields holding storage names: deleted with the brand
+    objects = BrandOwnedQuerySet.as_manager()
+
+    def __str__(self):
+        return f"deletion of {self.brand_id} after {self.delete_after:%Y-%m-%d}"
+
+    @property
+    def is_due(self) -> bool:
+        return self.exported_at is not None and self.delete_after <= timezone.now()

@@ -71,3 +71,21 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     return membership
+
+
+class AccountError(Exception):
+    pass
+
+
+@transaction.atomic
+def delete_account(*, user: User) -> None:
+    """Delete a person's account: memberships and invitations to their address go with it; logs that named
+    them keep the event without the person (SET_NULL). Refused while a brand would be left without an owner."""
+    owned = Membership.objects.filter(user=user, role=Role.OWNER).values("brand_id")
+    others = Membership.objects.filter(brand_id__in=owned, role=Role.OWNER).exclude(user=user).values("brand_id")
+    orphaned = Brand.objects.filter(pk__in=owned).exclude(pk__in=others).order_by("name")
+    if orphaned.exists():
+        names = ", ".join(b.name for b in orphaned)
+        raise AccountError(f"You are the only owner of {names}: make another member owner, or delete the brand first.")
+    Invitation.objects.filter(email__iexact=user.email).delete()
+    user.delete()

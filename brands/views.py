@@ -1,17 +1,19 @@
 import re
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import offboarding, services
 from .access import SESSION_KEY, get_for_actor, require
-from .forms import BrandForm, InvitationForm, InvitedSignupForm, SignupForm
-from .models import Brand, Invitation, Membership, Role
+from .files import presigned_url
+from .forms import BrandDeletionForm, BrandForm, InvitationForm, InvitedSignupForm, PasswordConfirmationForm, SignupForm
+from .models import Brand, BrandDeletion, Invitation, Membership, Role
 
 
 def signup(request):
@@ -128,3 +130,54 @@ def brand_logo(request, slug: str):
 
 
 brand_logo.public = True
+
+
+@require("brand.offboard")
+def brand_delete(request):
+    """Owners only: ask for the brand's deletion (export first, grace period), or cancel it."""
+    deletion = BrandDeletion.objects.filter(brand=request.brand).first()
+    form = BrandDeletionForm(request.POST or None, user=request.user)
+    if request.method == "POST" and request.POST.get("action") == "cancel":
+        offboarding.cancel_deletion(brand=request.brand)
+        messages.success(request, "The deletion is cancelled; nothing was deleted.")
+        return redirect("brand_delete")
+    if request.method == "POST" and deletion is None and form.is_valid():
+        try:
+            offboarding.request_deletion(
+                brand=request.brand, requested_by=request.user, confirm_slug=form.cleaned_data["confirm_slug"]
+            )
+        except offboarding.OffboardingError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, "Deletion scheduled. The export is being prepared.")
+            return redirect("brand_delete")
+    return render(request, "brands/brand_delete.html", {"form": form, "deletion": deletion})
+
+
+@require("brand.offboard")
+def brand_export_download(request):
+    deletion = BrandDeletion.objects.filter(brand=request.brand).exclude(export_name="").first()
+    if deletion is None:
+        raise Http404("No export yet.")
+    filename = f"{request.brand.slug}-export.zip"
+    url = presigned_url(default_storage, deletion.export_name, filename=filename, content_type="application/zip")
+    if url:
+        return redirect(url)
+    response = FileResponse(default_storage.open(deletion.export_name, "rb"), as_attachment=True, filename=filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def account_delete(request):
+    """A person deletes their own account (their right under PDPA/GDPR), after typing their password."""
+    form = PasswordConfirmationForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.delete_account(user=request.user)
+        except services.AccountError as exc:
+            form.add_error(None, str(exc))
+        else:
+            logout(request)
+            return render(request, "brands/account_deleted.html")
+    return render(request, "brands/account_delete.html", {"form": form})

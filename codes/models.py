@@ -266,6 +266,7 @@ class PrintFile(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     brand_path = "job__batch__product__brand"
+    storage_name_fields = ("name",)  # deleted from storage with the brand (brands/offboarding.py)
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:

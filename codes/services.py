@@ -187,3 +187,18 @@ def mark_received(*, batch: CodeBatch, first_position: int, last_position: int, 
     return Code.objects.filter(
         product_id=batch.product_id, ordinal__gte=first, ordinal__lte=last, received_at__isnull=True
     ).update(received_at=at)
+
+
+RETENTION_CHUNK = 10_000
+
+
+def forget_downloads(*, before) -> int:
+    """Delete the download log older than `before` (who downloaded what is personal data, kept for a while)."""
+    from .models import PrintDownload
+
+    total = 0
+    while ids := list(
+        PrintDownload.objects.filter(created_at__lt=before).values_list("pk", flat=True)[:RETENTION_CHUNK]
+    ):
+        total += PrintDownload.objects.filter(pk__in=ids).delete()[0]
+    return total

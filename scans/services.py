@@ -10,7 +10,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -28,7 +28,7 @@ from distributors.territory import is_outside
 
 from . import rules
 from .geo import Place, default_locator
-from .models import Scan, ScanOutcome, ScanSource
+from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
 
 PRODUCT_CACHE_SECONDS = 30
 REFRESH_SECONDS = 2
@@ -433,3 +433,64 @@ def report_counterfeit(*, form, ip_hash: str):
     report.ip_hash = ip_hash
     report.save()
     return report
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Retention and erasure of personal data (Malaysia PDPA, GDPR): settings say how long, a beat task enforces it
+# ---------------------------------------------------------------------------------------------------------
+
+RETENTION_CHUNK = 10_000
+
+
+def forget_ip_hashes(*, before: datetime) -> int:
+    """Blank the IP hash of scans and reports older than `before`; the scans stay, anonymous, as evidence.
+    In chunks of ids, each its own short UPDATE, so a year of scans does not lock the table for long."""
+    total = 0
+    for model, stamp in ((Scan, "scanned_at"), (CounterfeitReport, "created_at")):
+        old = model.objects.filter(**{f"{stamp}__lt": before}).exclude(ip_hash="")
+        while ids := list(old.values_list("pk", flat=True)[:RETENTION_CHUNK]):
+            total += model.objects.filter(pk__in=ids).update(ip_hash="")
+    return total
+
+
+def erase_report(*, report: CounterfeitReport) -> None:
+    """Erase a consumer's report on request: the photo file first (no file outlives its row), then the row."""
+    if report.photo:
+        report.photo.storage.delete(report.photo.name)
+    report.delete()
+
+
+def delete_reports(*, before: datetime) -> int:
+    """Delete counterfeit reports older than `before`, with their photo files."""
+    count = 0
+    for report in CounterfeitReport.objects.filter(created_at__lt=before).iterator(chunk_size=500):
+        erase_report(report=report)
+        count += 1
+    return count
+
+
+def delete_report_photos(*, before: datetime) -> int:
+    """Delete the photos of reports older than `before`, keeping the reports' text."""
+    count = 0
+    for report in CounterfeitReport.objects.filter(created_at__lt=before).exclude(photo="").iterator(chunk_size=500):
+        report.photo.storage.delete(report.photo.name)
+        CounterfeitReport.objects.filter(pk=report.pk).update(photo="")
+        count += 1
+    return count
+
+
+def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete what is past its time under the RETENTION_* settings (0 days: kept forever)."""
+    from codes.services import forget_downloads
+
+    now = now or timezone.now()
+    done: dict[str, int] = {}
+    for key, days, purge in (
+        ("ip_hashes", settings.RETENTION_SCAN_IP_HASH_DAYS, forget_ip_hashes),
+        ("reports", settings.RETENTION_REPORT_DAYS, delete_reports),
+        ("report_photos", settings.RETENTION_REPORT_PHOTO_DAYS, delete_report_photos),
+        ("downloads", settings.RETENTION_DOWNLOAD_LOG_DAYS, forget_downloads),
+    ):
+        if days > 0:
+            done[key] = purge(before=now - timedelta(days=days))
+    return done

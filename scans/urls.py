@@ -14,4 +14,5 @@ urlpatterns = [
     path("distributors/", distributor_views.distributor_list, name="distributor_list"),
     path("distributors/<int:distributor_id>/", distributor_views.distributor_detail, name="distributor_detail"),
     path("portal/", distributor_views.portal, name="portal"),
+    path("reports/<int:report_id>/erase/", views.report_erase, name="report_erase"),
 ]

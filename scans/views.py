@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
 from django.http import FileResponse, JsonResponse
@@ -157,6 +158,16 @@ def report_photo(request, report_id: int):
     response = redirect(url) if url else FileResponse(report.photo.open("rb"), content_type=kind)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_POST
+@require("reports.erase")
+def report_erase(request, report_id: int):
+    """Erase a consumer's report and its photo on the consumer's request (the brand is the controller)."""
+    report = get_for_actor(request, CounterfeitReport, pk=report_id)
+    services.erase_report(report=report)
+    messages.success(request, "The report and its photo are erased.")
+    return redirect("report_list")
 
 
 @require("brand.view")

@@ -1,0 +1,19 @@
+import logging
+
+from celery import shared_task
+
+from . import offboarding
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def export_brand_task(brand_id: int) -> None:
+    """The export ZIP of a brand whose deletion was requested (idempotent: a second run finds it made)."""
+    offboarding.export_brand(brand_id)
+
+
+@shared_task(acks_late=True)
+def delete_due_brands_task() -> list[int]:
+    """Beat, hourly: delete the brands whose grace period is over (each deletion resumes after a crash)."""
+    return offboarding.delete_due_brands()
