@@ -1,5 +1,6 @@
 """Public verify pages: hostile territory. Every failure is cheap, looks the same, and never a 500."""
 
+import logging
 import mimetypes
 from datetime import timedelta
 from pathlib import PurePosixPath
@@ -12,6 +13,7 @@ from django.db.models import Sum
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_device, parse_user_agent
@@ -19,12 +21,15 @@ from ua_parser import parse_device, parse_user_agent
 from brands.access import current_actor, get_for_actor, require
 from brands.files import presigned_url
 from brands.models import Brand
+from codes import gs1
 from codes.models import CodeBatch, Product
 
 from . import ratelimit, services
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash, rate_limit_subject
 from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
+
+log = logging.getLogger(__name__)
 
 
 def _ip(request) -> str:
@@ -72,14 +77,69 @@ def _scan_context(request, ip: str, hashed_ip: str, source: str) -> services.Sca
     )
 
 
-def _raw_path(request) -> str:
-    """The path as sent: gunicorn keeps it percent-encoded, so a lot like A/B (A%2FB) stays one value."""
-    raw = request.META.get("RAW_URI")
+def _raw_path(request) -> str | None:
+    """The path as sent, still percent-encoded, so a lot like A/B (A%2FB) stays one value.
+
+    WSGI's PATH_INFO is decoded; servers keep the original request target in an extra variable: RAW_URI
+    (gunicorn), REQUEST_URI (uWSGI, mod_wsgi, Waitress). None when the server gives neither."""
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
     if not raw:
-        return request.get_full_path().split("?", 1)[0]
+        return None
     path = urlsplit(raw).path  # absolute-form requests ("GET http://host/01/...") carry scheme and host
     script = request.META.get("SCRIPT_NAME", "")
     return path[len(script) :] if script and path.startswith(script) else path
+
+
+def _verify_path(request) -> str | None:
+    """The Digital Link path to verify; None when it cannot be read faithfully (see `_cannot_read_path`).
+
+    Without a raw path only PATH_INFO is left, where A%2FB arrived as A/B; a proxy configured with a URI part
+    decodes it before gunicorn sees it. Either is fine for every path that parses, but one that would parse
+    with some "/" read as "%2F" may be a lot with a "/": it must not be answered "not recognised" (a genuine
+    product called a fake), so it is refused, saying so."""
+    path = _raw_path(request) or request.path_info
+    try:
+        gs1.parse_digital_link(path, "")
+    except gs1.GS1Error:
+        if _could_hold_an_encoded_slash(path):
+            return None
+    return path
+
+
+def _could_hold_an_encoded_slash(path: str) -> bool:
+    """Whether joining some run of segments (after /01/gtin) with %2F makes a Digital Link that parses."""
+    segments = path.strip("/").split("/")
+    if len(segments) > 12:  # longer than any Digital Link we issue: not worth the parses
+        return False
+    for first in range(2, len(segments)):
+        for last in range(first + 1, len(segments)):
+            joined = [*segments[:first], "%2F".join(segments[first : last + 1]), *segments[last + 1 :]]
+            try:
+                gs1.parse_digital_link("/" + "/".join(joined), "")
+            except gs1.GS1Error:
+                continue
+            return True
+    return False
+
+
+_warned_no_raw_path = False
+
+
+def _cannot_read_path(request):
+    """Refuse clearly, and tell the operator once per process what to fix (README, Reverse proxy)."""
+    global _warned_no_raw_path
+    if not _warned_no_raw_path:
+        _warned_no_raw_path = True
+        log.error(
+            "A Digital Link arrived with its %%2F decoded into '/' (raw path: %s), so lots containing '/' cannot "
+            "be verified: run gunicorn or another WSGI server that sets RAW_URI or REQUEST_URI, and let the proxy "
+            "pass the path unchanged (nginx: proxy_pass without a URI part). See README, Reverse proxy.",
+            "RAW_URI" if request.META.get("RAW_URI") else "REQUEST_URI" if request.META.get("REQUEST_URI") else "none",
+        )
+    message = _("This code cannot be checked on this server right now. Please try again later.")
+    if _wants_json(request):
+        return _no_store(JsonResponse({"error": "raw_path_unavailable", "message": message}, status=400))
+    return _no_store(render(request, "scans/unavailable.html", {"message": message}, status=400))
 
 
 @csrf_exempt  # public and sessionless: there is no logged-in state for a forged request to ride on
@@ -92,15 +152,16 @@ def verify(request, rest: str = ""):
     wants_json = _wants_json(request)
     context = _scan_context(request, ip, hashed_ip, ScanSource.API if wants_json else ScanSource.QR)
     query = request.META.get("QUERY_STRING", "")
+    path = _verify_path(request)
+    if path is None:
+        return _cannot_read_path(request)
     if request.method == "POST" and "pin" in request.POST:
         # Per code too: PIN guesses from many addresses must not find a 7-digit PIN (and burn it).
-        if not ratelimit.allow("pin", _raw_path(request), settings.PIN_RATE_LIMIT):
+        if not ratelimit.allow("pin", path, settings.PIN_RATE_LIMIT):
             return _too_many(request)
-        verdict, scan = services.check_pin(
-            path=_raw_path(request), query=query, pin=request.POST["pin"][:20], context=context
-        )
+        verdict, scan = services.check_pin(path=path, query=query, pin=request.POST["pin"][:20], context=context)
     else:
-        verdict, scan = services.verify(path=_raw_path(request), query=query, context=context)
+        verdict, scan = services.verify(path=path, query=query, context=context)
     status = 200 if verdict.authentic else 404
     if wants_json:
         return _no_store(JsonResponse(verdict.as_json(), status=status))

@@ -355,3 +355,34 @@ def test_absolute_form_request_target_verifies(code):
         qr_path(code), HTTP_ACCEPT="application/json", RAW_URI="http://verify.example.com" + qr_path(code)
     )
     assert response.status_code == 200
+
+
+@pytest.fixture
+def slash_code(brand):
+    product = ProductFactory(brand=brand)
+    batch = ready_batch(product, quantity=3, lot=LotFactory(product=product, number="L/2026"))
+    return Code.objects.select_related("batch__lot", "product").filter(batch=batch).first()
+
+
+def test_a_lot_with_a_slash_verifies_from_gunicorns_raw_uri_or_request_uri(slash_code):
+    path = qr_path(slash_code)
+    assert "/10/L%2F2026/" in path
+    for variable in ("RAW_URI", "REQUEST_URI"):
+        response = Client().get(path, HTTP_ACCEPT="application/json", **{variable: path})
+        assert response.status_code == 200, variable
+
+
+def test_without_a_raw_path_a_lot_with_a_slash_is_refused_clearly_not_called_a_fake(slash_code, caplog):
+    from scans import views
+
+    views._warned_no_raw_path = False
+    response = Client().get(qr_path(slash_code), HTTP_ACCEPT="application/json")  # PATH_INFO only, decoded
+    assert response.status_code == 400 and response.json()["error"] == "raw_path_unavailable"
+    assert "README, Reverse proxy" in caplog.text
+    page = Client().get(qr_path(slash_code))
+    assert page.status_code == 400 and "could not verify" not in page.content.decode()
+    assert not Scan.objects.filter(outcome=ScanOutcome.NOT_RECOGNISED).exists()
+
+
+def test_without_a_raw_path_ordinary_codes_still_verify(code):
+    assert scan(qr_path(code), json=True).status_code == 200
