@@ -45,6 +45,7 @@ __all__ = [
     "default_locator",
     "ip_hash",
     "rate_limit_subject",
+    "rate_limit_subjects",
     "packaged_city_db_path",
 ]
 
@@ -206,6 +207,16 @@ def rate_limit_subject(ip: str) -> str:
     if addr.version == 6:
         return str(ipaddress.ip_network(f"{addr}/64", strict=False))
     return str(addr)
+
+
+def rate_limit_subjects(ip: str) -> tuple[str, ...]:
+    """Everything a rate limit counts for one address, narrowest first: an IPv4 address alone; for IPv6 the
+    /64 (one subscriber's LAN) and the /56 around it, since ISPs delegate a /56 (or a /48) to one customer,
+    who could otherwise rotate through 256 /64s."""
+    addr = _parse_ip(ip)
+    if addr is None or addr.version == 4:
+        return (rate_limit_subject(ip),)
+    return tuple(str(ipaddress.ip_network(f"{addr}/{bits}", strict=False)) for bits in (64, 56))
 
 
 def ip_hash(ip: str, salt: bytes) -> str:

@@ -18,6 +18,16 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
     return (int(count), UNITS[unit]) if int(count) else None
 
 
+def scale(rate: str, factor: int) -> str:
+    """'60/m' scaled by 4 -> '240/m'; no limit stays no limit."""
+    limit = parse_rate(rate)
+    if limit is None:
+        return "0"
+    count, window = limit
+    unit = next(u for u, seconds in UNITS.items() if seconds == window)
+    return f"{count * factor}/{unit}"
+
+
 def allow(scope: str, key: str, rate: str) -> bool:
     """Count one hit for `key`; False once it is over `rate` in the current window."""
     limit = parse_rate(rate)

@@ -26,7 +26,7 @@ from codes.models import CodeBatch, Product
 
 from . import ratelimit, services
 from .forms import CounterfeitReportForm, PreciseLocationForm
-from .geo import client_ip, default_locator, ip_hash, rate_limit_subject
+from .geo import client_ip, default_locator, ip_hash, rate_limit_subjects
 from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,15 @@ def _ip_hash(request) -> str:
     return ip_hash(_ip(request), settings.SECRET_KEY.encode())
 
 
-def _limit_key(ip: str) -> str:
-    """Rate limits count per client network: one IPv6 customer gets a whole /64 to rotate through."""
-    return ip_hash(rate_limit_subject(ip), settings.SECRET_KEY.encode())
+def _allow(scope: str, ip: str, rate: str) -> bool:
+    """Count a hit per client network: an IPv4 address; an IPv6 /64 at `rate` and its /56 (one customer's
+    delegation) at IPV6_PREFIX_RATE_FACTOR times `rate`, so many phones of a carrier's /56 are not one client."""
+    allowed = True
+    for n, subject in enumerate(rate_limit_subjects(ip)):
+        key = ip_hash(subject, settings.SECRET_KEY.encode())
+        limit = rate if n == 0 else ratelimit.scale(rate, settings.IPV6_PREFIX_RATE_FACTOR)
+        allowed = ratelimit.allow(scope, key, limit) and allowed  # every level counts the hit
+    return allowed
 
 
 def _wants_json(request) -> bool:
@@ -147,7 +153,7 @@ def _cannot_read_path(request):
 def verify(request, rest: str = ""):
     ip = _ip(request)
     hashed_ip = ip_hash(ip, settings.SECRET_KEY.encode())
-    if not ratelimit.allow("verify", _limit_key(ip), settings.VERIFY_RATE_LIMIT):
+    if not _allow("verify", ip, settings.VERIFY_RATE_LIMIT):
         return _too_many(request)  # before any lookup: a limited client costs one Redis round trip
     wants_json = _wants_json(request)
     context = _scan_context(request, ip, hashed_ip, ScanSource.API if wants_json else ScanSource.QR)
@@ -182,7 +188,7 @@ verify.public = True
 @csrf_exempt
 @require_POST
 def precise_location(request):
-    if not ratelimit.allow("verify", _limit_key(_ip(request)), settings.VERIFY_RATE_LIMIT):
+    if not _allow("verify", _ip(request), settings.VERIFY_RATE_LIMIT):
         return _too_many(request)
     form = PreciseLocationForm(request.POST)
     place = services.add_precise_location(**form.cleaned_data) if form.is_valid() else None
@@ -194,7 +200,7 @@ def precise_location(request):
 @csrf_exempt
 @require_POST
 def counterfeit_report(request):
-    if not ratelimit.allow("report", _limit_key(_ip(request)), settings.COUNTERFEIT_REPORT_RATE_LIMIT):
+    if not _allow("report", _ip(request), settings.COUNTERFEIT_REPORT_RATE_LIMIT):
         return _too_many(request)
     form = CounterfeitReportForm(request.POST, request.FILES)
     if form.is_valid():

@@ -241,6 +241,8 @@ CELERY_BEAT_SCHEDULE = {
 VERIFY_RATE_LIMIT = env("VERIFY_RATE_LIMIT", "60/m")
 COUNTERFEIT_REPORT_RATE_LIMIT = env("COUNTERFEIT_REPORT_RATE_LIMIT", "5/h")
 PIN_RATE_LIMIT = env("PIN_RATE_LIMIT", "10/h")  # PIN attempts per code, from anywhere
+# IPv6 clients are limited per /64 at the rates above and per /56 (one customer's delegation) at this many times.
+IPV6_PREFIX_RATE_FACTOR = int(env("IPV6_PREFIX_RATE_FACTOR", "4"))
 # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # A current GeoLite2/GeoIP2 City database; the packaged 2019 GeoLite2 file is used when unset.

@@ -425,3 +425,11 @@ def test_ip_hash_of_non_address_still_hashes() -> None:
 def test_ip_hash_requires_salt() -> None:
     with pytest.raises(ValueError, match="salt"):
         ip_hash("198.51.100.7", b"")
+
+
+def test_ipv6_rate_limit_subjects_are_the_64_and_the_56():
+    from scans.geo import rate_limit_subjects
+
+    assert rate_limit_subjects("2001:db8:1:2a3::1") == ("2001:db8:1:2a3::/64", "2001:db8:1:200::/56")
+    assert rate_limit_subjects("175.139.1.1") == ("175.139.1.1",)
+    assert rate_limit_subjects("::ffff:175.139.1.1") == ("175.139.1.1",)

@@ -386,3 +386,13 @@ def test_without_a_raw_path_a_lot_with_a_slash_is_refused_clearly_not_called_a_f
 
 def test_without_a_raw_path_ordinary_codes_still_verify(code):
     assert scan(qr_path(code), json=True).status_code == 200
+
+
+def test_ipv6_clients_rotating_through_one_56_are_limited_too(code, settings):
+    settings.VERIFY_RATE_LIMIT, settings.IPV6_PREFIX_RATE_FACTOR = "2/m", 4
+    prefix = f"2001:db8:{secrets.randbelow(9999):x}:{secrets.randbelow(200):x}"  # a /56: 2001:db8:x:yy00::/56
+    customer = [f"{prefix}{n:02x}::1" for n in range(12)]  # twelve different /64s of that /56
+    statuses = [scan(qr_path(code), ip=ip).status_code for ip in customer]
+    assert statuses == [200] * 8 + [429] * 4
+    neighbour = f"2001:db8:{secrets.randbelow(9999):x}:ff00::1"  # another customer's /56 is not affected
+    assert scan(qr_path(code), ip=neighbour).status_code == 200
