@@ -17,13 +17,13 @@ from brands import offboarding
 from brands.models import Brand, BrandDeletion, Invitation, Role, User
 from codes import gs1
 from codes.models import Code, PrintDownload
-from distributors.models import Assignment, Carton, Distributor, SsccCounter
 from scans.models import Scan
 from tests.factories import MembershipFactory, png_bytes
 
 
 def populate(brand) -> dict:
-    """One of everything a brand can own, including scans, a download log, distributor ranges and files."""
+    """One of everything a brand can own (one_of_everything has its distributor, range and carton), with a
+    scan, a download log, an invitation and files."""
     from tests.factories import one_of_everything
 
     objects = one_of_everything(brand)
@@ -35,10 +35,6 @@ def populate(brand) -> dict:
     downloader = Client()
     downloader.force_login(member.user)
     assert downloader.get(f"/print-jobs/{objects['print_job_id']}/files/1/").status_code in (200, 302)
-    distributor = Distributor.objects.create(brand=brand, name="KL Sdn Bhd", code=f"KL{brand.pk}")
-    Assignment.objects.create(batch_id=objects["batch_id"], distributor=distributor, first_position=1, last_position=2)
-    Carton.objects.create(batch_id=objects["batch_id"], sscc=f"{brand.pk:018d}", first_position=1, last_position=2)
-    SsccCounter.objects.create(brand=brand, company_prefix=f"95{brand.pk:06d}")
     Invitation.objects.create(brand=brand, email=f"new{brand.pk}@example.com")
     return objects
 
