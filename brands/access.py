@@ -68,6 +68,7 @@ URL_IDS: dict[str, str | None] = {
     "distributor_id": "distributors.Distributor",
     "assignment_id": "distributors.Assignment",
     "carton_id": "distributors.Carton",
+    "claim_id": "brands.PrefixClaim",
 }
 
 

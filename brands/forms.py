@@ -2,6 +2,7 @@ import unicodedata
 
 from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm
+from django.core.validators import FileExtensionValidator
 
 from .files import clean_image
 from .models import BRAND_ROLES, Brand, Invitation, Role, User
@@ -42,7 +43,7 @@ class InvitedSignupForm(BaseUserCreationForm):
 class BrandForm(forms.ModelForm):
     class Meta:
         model = Brand
-        fields = ["name", "logo", "colour", "clone_scan_threshold"]
+        fields = ["name", "logo", "colour", "clone_scan_threshold", "require_two_factor"]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
 
     def clean_name(self):
@@ -92,3 +93,28 @@ class PasswordConfirmationForm(forms.Form):
 class BrandDeletionForm(PasswordConfirmationForm):
     confirm_slug = forms.CharField(label="Brand short name", max_length=60)
     field_order = ["confirm_slug", "password"]
+
+
+class PrefixClaimForm(forms.Form):
+    prefix = forms.CharField(
+        label="GS1 Company Prefix",
+        max_length=16,
+        help_text="6 to 12 digits, from your GS1 licence: the digits after a GTIN-14's first (indicator) digit.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    evidence = forms.FileField(
+        required=False,
+        help_text="Your GS1 licence or membership certificate (PDF, PNG or JPEG, up to 5 MB).",
+        validators=[FileExtensionValidator(["pdf", "png", "jpg", "jpeg"])],
+    )
+
+    def clean_evidence(self):
+        evidence = self.cleaned_data.get("evidence")
+        if evidence and evidence.size > 5 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        return evidence
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,4 +1,5 @@
-"""/healthz: is the database, and Redis when configured, answering? For load balancers and compose."""
+"""/healthz: is the database answering, does MASTER_KEY open its keys, and is Redis (when configured)
+answering? For load balancers and compose: 503 names the failed part."""
 
 from django.conf import settings
 from django.db import connection
@@ -7,6 +8,10 @@ from django.http import JsonResponse
 
 def healthz(request):
     checks = {"database": _check_database()}
+    if checks["database"] == "ok":
+        from .masterkey import master_key_state
+
+        checks["master_key"] = master_key_state()
     if settings.REDIS_URL:
         checks["redis"] = _check_redis()
     healthy = all(state == "ok" for state in checks.values())

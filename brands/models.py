@@ -87,6 +87,12 @@ class Brand(models.Model):
     clone_scan_threshold = models.PositiveIntegerField(
         default=5, help_text="Distinct places after which a code is flagged as a likely clone"
     )
+    plan = models.CharField(max_length=20, default="trial", help_text="A name in brands.plans.PLANS")
+    require_two_factor = models.BooleanField(
+        "require two-factor sign-in", default=False, help_text="Owners and admins must confirm a TOTP code"
+    )
+    # Set when the name reads like an approved brand's: operators review it before approving its prefixes.
+    lookalike_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "pk"
@@ -213,3 +219,54 @@ class BrandDeletion(models.Model):
     @property
     def is_due(self) -> bool:
         return self.exported_at is not None and self.delete_after <= timezone.now()
+
+
+class ClaimState(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class PrefixClaim(models.Model):
+    """A brand's claim to a GS1 Company Prefix: its GTINs may be registered at once (for trial prints), but
+    its codes are vouched for on the verify page only once a platform operator approved the claim."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="prefix_claims")
+    prefix = models.CharField("GS1 Company Prefix", max_length=12)
+    state = models.CharField(max_length=10, choices=ClaimState.choices, default=ClaimState.PENDING)
+    evidence = models.FileField(upload_to=RandomName("prefix-evidence", dated=True), blank=True)
+    note = models.TextField(blank=True, help_text="The operator's reason, shown to the brand")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["brand", "prefix"], name="one_claim_per_brand_and_prefix")]
+
+    def __str__(self):
+        return f"{self.prefix} by {self.brand} ({self.state})"
+
+    def covers(self, gtin: str) -> bool:
+        return prefix_covers(self.prefix, gtin)
+
+
+def prefix_covers(prefix: str, gtin14: str) -> bool:
+    """GS1: a GTIN-14 is indicator digit + Company Prefix + item reference + check digit, so the prefix is
+    matched after the indicator digit (cases and pallets of a product share its prefix)."""
+    return len(gtin14) == 14 and gtin14[1:13].startswith(prefix)
+
+
+class KeyCheck(models.Model):
+    """One row: a known value sealed under MASTER_KEY, so a wrong MASTER_KEY is caught at start-up and in
+    /healthz instead of turning every verify into an error."""
+
+    sealed = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"key check of {self.created_at:%Y-%m-%d}"

@@ -1,13 +1,18 @@
-"""Brand use cases: sign-up, keys, invitations."""
+"""Brand use cases: sign-up, keys, invitations, GS1 prefix claims."""
+
+import re
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from rapidfuzz import fuzz
+from unidecode import unidecode
 
 from . import keyring
-from .models import Brand, BrandKey, Invitation, Membership, Role, User
+from .models import Brand, BrandKey, ClaimState, Invitation, Membership, PrefixClaim, Role, User
 
 
 class InvitationError(Exception):
@@ -20,6 +25,7 @@ def create_brand(*, name: str, owner: User, slug: str | None = None) -> Brand:
     brand = Brand.objects.create(name=name, slug=slug or Brand.unique_slug(name))
     Membership.objects.create(user=owner, brand=brand, role=Role.OWNER)
     add_brand_key(brand=brand)
+    flag_lookalike(brand)
     return brand
 
 
@@ -89,3 +95,121 @@ def delete_account(*, user: User) -> None:
         raise AccountError(f"You are the only owner of {names}: make another member owner, or delete the brand first.")
     Invitation.objects.filter(email__iexact=user.email).delete()
     user.delete()
+
+
+class ServiceError(Exception):
+    """A use case refused; `field` names what to fix (forms attach the message there)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+# --- GS1 Company Prefix claims: a brand is trusted on the verify page only under an approved prefix ---
+
+PREFIX_DIGITS = range(6, 13)  # GS1 Company Prefixes have 6 to 12 digits (GS1 General Specifications 1.4.4)
+
+
+def clean_prefix(prefix: str) -> str:
+    prefix = prefix.strip().replace(" ", "")
+    if not prefix.isdigit() or len(prefix) not in PREFIX_DIGITS:
+        raise ServiceError("prefix", "A GS1 Company Prefix has 6 to 12 digits.")
+    return prefix
+
+
+def _overlapping(prefix: str):
+    """Claims whose prefix is this one, starts it or starts with it: they would share GTINs."""
+    candidates = [prefix[:n] for n in PREFIX_DIGITS if n <= len(prefix)]
+    return PrefixClaim.objects.filter(Q(prefix__in=candidates) | Q(prefix__startswith=prefix))
+
+
+@transaction.atomic
+def claim_prefix(*, brand: Brand, prefix: str, evidence=None, submitted_by: User | None = None) -> PrefixClaim:
+    """Claim a prefix for review; its GTINs can be registered (and printed for trials) at once."""
+    prefix = clean_prefix(prefix)
+    if _overlapping(prefix).filter(state=ClaimState.APPROVED).exclude(brand=brand).exists():
+        raise ServiceError("prefix", "This prefix belongs to another verified brand.")
+    if PrefixClaim.objects.for_brand(brand).filter(prefix=prefix).exists():
+        raise ServiceError("prefix", "You have already claimed this prefix.")
+    return PrefixClaim.objects.create(brand=brand, prefix=prefix, evidence=evidence or "", submitted_by=submitted_by)
+
+
+@transaction.atomic
+def approve_claim(*, claim: PrefixClaim, reviewed_by: User | None = None, note: str = "") -> PrefixClaim:
+    """An operator vouches that the brand owns the prefix; its codes then verify as authentic."""
+    claim = PrefixClaim.objects.select_for_update().get(pk=claim.pk)
+    if _overlapping(claim.prefix).filter(state=ClaimState.APPROVED).exclude(brand_id=claim.brand_id).exists():
+        raise ServiceError("prefix", f"{claim.prefix} overlaps a prefix already approved for another brand.")
+    claim.state, claim.reviewed_by, claim.reviewed_at, claim.note = (
+        ClaimState.APPROVED,
+        reviewed_by,
+        timezone.now(),
+        note,
+    )
+    claim.save(update_fields=["state", "reviewed_by", "reviewed_at", "note"])
+    return claim
+
+
+@transaction.atomic
+def reject_claim(*, claim: PrefixClaim, reviewed_by: User | None = None, note: str = "") -> PrefixClaim:
+    claim.state, claim.reviewed_by, claim.reviewed_at, claim.note = (
+        ClaimState.REJECTED,
+        reviewed_by,
+        timezone.now(),
+        note,
+    )
+    claim.save(update_fields=["state", "reviewed_by", "reviewed_at", "note"])
+    return claim
+
+
+@transaction.atomic
+def approve_brand_prefix(*, brand: Brand, prefix: str, reviewed_by: User | None = None) -> PrefixClaim:
+    """Claim and approve in one step (the operator's shell command)."""
+    prefix = clean_prefix(prefix)
+    claim = PrefixClaim.objects.for_brand(brand).filter(prefix=prefix).first()
+    claim = claim or claim_prefix(brand=brand, prefix=prefix, submitted_by=reviewed_by)
+    return approve_claim(claim=claim, reviewed_by=reviewed_by, note="Approved by an operator.")
+
+
+def claim_covering(brand: Brand, gtin: str, *, approved_only: bool = False) -> PrefixClaim | None:
+    """The brand's claim (pending or approved; approved only if asked) under which a GTIN-14 lies."""
+    states = [ClaimState.APPROVED] if approved_only else [ClaimState.APPROVED, ClaimState.PENDING]
+    claims = PrefixClaim.objects.for_brand(brand).filter(state__in=states)
+    return next((c for c in claims if c.covers(gtin)), None)
+
+
+def is_verified_for(brand: Brand, gtin: str) -> bool:
+    """Does the platform vouch for this brand's codes of this GTIN (an approved claim covers it)?"""
+    return claim_covering(brand, gtin, approved_only=True) is not None
+
+
+# --- Look-alike names: "Alpha Co" next to an approved "Alpha Company" is flagged for review ---
+
+LOOKALIKE_SCORE = 88
+_LEGAL_WORDS = {"co", "company", "corp", "corporation", "inc", "ltd", "limited", "llc", "gmbh", "sdn", "bhd", "plc"}
+
+
+def name_key(name: str) -> str:
+    """A brand name reduced to what a shopper reads: ASCII, lower case, no legal suffixes or punctuation."""
+    words = re.findall(r"[a-z0-9]+", unidecode(name).lower().replace("0", "o").replace("1", "l"))
+    return "".join(w for w in words if w not in _LEGAL_WORDS)
+
+
+def lookalike_of(brand: Brand) -> Brand | None:
+    """The approved brand whose name this brand's name imitates, if any."""
+    key = name_key(brand.name)
+    if not key:
+        return None
+    approved = Brand.objects.filter(prefix_claims__state=ClaimState.APPROVED).exclude(pk=brand.pk).distinct()
+    for other in approved.only("pk", "name"):
+        if fuzz.ratio(key, name_key(other.name)) >= LOOKALIKE_SCORE:
+            return other
+    return None
+
+
+def flag_lookalike(brand: Brand) -> Brand | None:
+    """Record (or clear) the look-alike flag after a brand is created or renamed."""
+    original = lookalike_of(brand)
+    Brand.objects.filter(pk=brand.pk).update(lookalike_of=original)
+    brand.lookalike_of = original
+    return original

@@ -1,4 +1,5 @@
 import re
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -6,14 +7,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from . import offboarding, services
 from .access import SESSION_KEY, get_for_actor, require
 from .files import presigned_url
-from .forms import BrandDeletionForm, BrandForm, InvitationForm, InvitedSignupForm, PasswordConfirmationForm, SignupForm
-from .models import Brand, BrandDeletion, Invitation, Membership, Role
+from .forms import (
+    BrandDeletionForm,
+    BrandForm,
+    InvitationForm,
+    InvitedSignupForm,
+    PasswordConfirmationForm,
+    PrefixClaimForm,
+    ReviewForm,
+    SignupForm,
+)
+from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role
 
 
 def signup(request):
@@ -54,10 +64,96 @@ def brand_switch(request):
 def brand_settings(request):
     form = BrandForm(request.POST or None, request.FILES or None, instance=request.brand)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        brand = form.save()
+        if "name" in form.changed_data:
+            services.flag_lookalike(brand)
         messages.success(request, "Brand settings saved.")
         return redirect("brand_settings")
-    return render(request, "brands/settings.html", {"form": form})
+    return render(request, "brands/settings.html", _settings_page(request, form, PrefixClaimForm()))
+
+
+def _settings_page(request, form, claim_form) -> dict:
+    claims = PrefixClaim.objects.for_brand(request.brand)
+    return {"form": form, "claim_form": claim_form, "claims": claims}
+
+
+@require_POST
+@require("brand.settings")
+def prefix_claim(request):
+    """A brand claims a GS1 Company Prefix, with evidence for the operators who review it."""
+    form = PrefixClaimForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.claim_prefix(brand=request.brand, submitted_by=request.user, **form.cleaned_data)
+        except services.ServiceError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, "Prefix claimed. You can register its GTINs now; an operator will review it.")
+            return redirect("brand_settings")
+    page = _settings_page(request, BrandForm(instance=request.brand), form)
+    return render(request, "brands/settings.html", page, status=400)
+
+
+@require("brand.settings")
+def prefix_evidence(request, claim_id: int):
+    claim = get_for_actor(request, PrefixClaim.objects.exclude(evidence=""), pk=claim_id)
+    return _private_file(claim)
+
+
+def _private_file(claim):
+    """Evidence for the brand's and the operators' eyes only: a short-lived S3 link, or streamed."""
+    name = f"prefix-{claim.prefix}-evidence"
+    url = presigned_url(
+        claim.evidence.storage, claim.evidence.name, filename=name, content_type="application/octet-stream"
+    )
+    response = redirect(url) if url else FileResponse(claim.evidence.open("rb"), as_attachment=True, filename=name)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def staff_only(view):
+    """Platform operators' pages: for everyone else they do not exist (404, as for another brand's rows)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not (request.user.is_authenticated and request.user.is_staff):
+            raise Http404("No such page")
+        return view(request, *args, **kwargs)
+
+    wrapper.staff_only = True
+    return wrapper
+
+
+@staff_only
+def review_list(request):
+    claims = PrefixClaim.objects.select_related("brand", "brand__lookalike_of", "submitted_by")
+    pending = claims.filter(state=ClaimState.PENDING).order_by("created_at")
+    lookalikes = Brand.objects.filter(lookalike_of__isnull=False).select_related("lookalike_of")[:100]
+    recent = claims.exclude(state=ClaimState.PENDING).order_by("-reviewed_at")[:50]
+    return render(request, "brands/review_list.html", {"pending": pending, "recent": recent, "lookalikes": lookalikes})
+
+
+@staff_only
+def review_claim(request, claim_id: int):
+    claim = get_object_or_404(PrefixClaim.objects.select_related("brand", "brand__lookalike_of"), pk=claim_id)
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        decide = services.approve_claim if form.cleaned_data["decision"] == "approve" else services.reject_claim
+        try:
+            decide(claim=claim, reviewed_by=request.user, note=form.cleaned_data["note"])
+        except services.ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"{claim.prefix} for {claim.brand}: {form.cleaned_data['decision']}d.")
+            return redirect("review_list")
+    others = PrefixClaim.objects.filter(prefix=claim.prefix).exclude(pk=claim.pk).select_related("brand")
+    return render(request, "brands/review_claim.html", {"claim": claim, "form": form, "others": others})
+
+
+@staff_only
+def review_evidence(request, claim_id: int):
+    claim = get_object_or_404(PrefixClaim.objects.exclude(evidence=""), pk=claim_id)
+    return _private_file(claim)
 
 
 @require("brand.view", write="members.manage")

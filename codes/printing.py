@@ -32,7 +32,7 @@ from reportlab.lib.units import mm
 
 from brands.errors import ServiceError
 
-from . import gs1
+from . import gs1, quotas
 from .labels import PAGE_SIZES, Label, SheetLayout, write_label_sheets
 from .models import (
     BatchState,
@@ -431,6 +431,9 @@ def create_print_job(
 ) -> PrintJob:
     """Validate a print request, record the job and its parts, and queue one render task per part."""
     _check_batch(batch)
+    problem = quotas.print_problem(batch.product.brand)
+    if problem:
+        raise PrintError("format", problem)
     options = clean_options(fmt, options)
     first, last = clean_range(batch, first_position, last_position)
     part_size = clean_part_size(part_size)
@@ -618,6 +621,9 @@ def export_batch(
     Files are written under their final names; on any error the files written so far are deleted.
     """
     _check_batch(batch)
+    problem = quotas.print_problem(batch.product.brand)
+    if problem:
+        raise PrintError("format", problem)
     options = clean_options(fmt, options)
     first, last = clean_range(batch, first_position, last_position)
     part_size = clean_part_size(part_size)

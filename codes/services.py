@@ -10,8 +10,9 @@ from django.db.models.functions import Coalesce, Now
 
 from brands.errors import ServiceError
 from brands.models import Brand
-from brands.services import current_key
+from brands.services import claim_covering, current_key
 
+from . import quotas
 from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product
 from .serials import SerialCodec, SerialFormat
 
@@ -36,9 +37,22 @@ def capacity_error(fmt: SerialFormat, issued_after: int) -> str | None:
     return None
 
 
+def gtin_problem(brand: Brand, gtin: str) -> str | None:
+    """A brand registers only GTINs under a GS1 Company Prefix it has claimed (approved or under review)."""
+    if claim_covering(brand, gtin) is None:
+        return (
+            "This GTIN is not under a GS1 Company Prefix you have claimed. Claim your prefix in Settings first; "
+            "a GTIN belongs to the owner of its prefix."
+        )
+    return None
+
+
 def create_product(
     *, brand: Brand, name: str, gtin: str, serial_alphabet: str, serial_length: int, **fields
 ) -> Product:
+    problem = gtin_problem(brand, gtin)
+    if problem:
+        raise OrderError("gtin", problem)
     return Product.objects.create(
         brand=brand,
         name=name,
@@ -57,6 +71,9 @@ def update_product(product: Product, *, changed: list[str]) -> Product:
     """Save what a person edited, never the ordinal counter: batches move it with F() under a row lock,
     and writing back a stale value would hand out ordinals (serials) twice."""
     fields = [name for name in changed if name in EDITABLE_PRODUCT_FIELDS]
+    problem = gtin_problem(product.brand, product.gtin) if "gtin" in fields else None
+    if problem:
+        raise OrderError("gtin", problem)
     if fields:
         product.save(update_fields=fields)
     return product
@@ -82,7 +99,12 @@ def order_batch(
         raise OrderError("quantity", f"Quantity must be between 1 and {MAX_BATCH_QUANTITY:,}.")
     if lot.product_id != product.pk:
         raise OrderError("lot", "That lot belongs to another product.")
-    # The row lock makes concurrent orders for one product queue up, so their blocks never overlap.
+    # Locks, always brand then product: orders of one brand queue up so two cannot both pass the plan's
+    # limits, and orders for one product get blocks of ordinals that never overlap.
+    brand = Brand.objects.select_for_update().get(pk=product.brand_id)
+    problem = quotas.order_problem(brand, quantity)
+    if problem:
+        raise OrderError("quantity", problem)
     locked = Product.objects.select_for_update().get(pk=product.pk)
     problem = capacity_error(locked.serial_format, locked.next_ordinal + quantity)
     if problem:

@@ -21,9 +21,13 @@ def product_list(request):
 def product_create(request):
     form = ProductForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        product = services.create_product(brand=request.brand, **form.cleaned_data)
-        messages.success(request, f"{product} added.")
-        return redirect("product_detail", product.pk)
+        try:
+            product = services.create_product(brand=request.brand, **form.cleaned_data)
+        except services.OrderError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            messages.success(request, f"{product} added.")
+            return redirect("product_detail", product.pk)
     return render(request, "codes/product_form.html", {"form": form})
 
 
@@ -37,9 +41,14 @@ def product_edit(request, product_id: int):
         product = get_for_actor(request, Product.objects.select_for_update(), pk=product_id)
         form = ProductForm(request.POST, request.FILES, instance=product)
         if form.is_valid():
-            services.update_product(product, changed=form.changed_data)
-            messages.success(request, "Product saved.")
-            return redirect("product_detail", product.pk)
+            try:
+                services.update_product(product, changed=form.changed_data)
+            except services.OrderError as exc:
+                form.add_error(exc.field, exc.message)
+                transaction.set_rollback(True)
+            else:
+                messages.success(request, "Product saved.")
+                return redirect("product_detail", product.pk)
     return render(request, "codes/product_form.html", {"form": form, "product": product})
 
 
@@ -58,21 +67,26 @@ def batch_order(request, product_id: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            lot = services.get_or_create_lot(
-                product=product,
-                number=data["lot_number"],
-                expires_on=data["expires_on"],
-                manufactured_on=data["manufactured_on"],
-            )
-            batch = services.order_batch(
-                product=product, lot=lot, quantity=data["quantity"], with_pin=data["with_pin"], ordered_by=request.user
-            )
+            with transaction.atomic():  # a refused order leaves nothing behind, not even its new lot
+                batch = _order(request, product, data)
         except services.OrderError as exc:
             form.add_error({"expiry": "expires_on", "lot": "lot_number"}.get(exc.field, exc.field), exc.message)
         else:
             messages.success(request, f"Batch of {batch.quantity:,} codes ordered.")
             return redirect("batch_detail", batch.pk)
     return render(request, "codes/batch_order.html", {"form": form, "product": product})
+
+
+def _order(request, product, data):
+    lot = services.get_or_create_lot(
+        product=product,
+        number=data["lot_number"],
+        expires_on=data["expires_on"],
+        manufactured_on=data["manufactured_on"],
+    )
+    return services.order_batch(
+        product=product, lot=lot, quantity=data["quantity"], with_pin=data["with_pin"], ordered_by=request.user
+    )
 
 
 @require("brand.view")

@@ -21,6 +21,7 @@ class ScanOutcome(models.TextChoices):
     PIN_OK = "pin_ok", "PIN verified"
     PIN_REUSED = "pin_reused", "PIN already used"
     PIN_WRONG = "pin_wrong", "PIN wrong"
+    UNVERIFIED_BRAND = "unverified_brand", "Brand not yet verified"
 
 
 class Scan(models.Model):

@@ -103,5 +103,14 @@ def not_recognised() -> Verdict:
     return Verdict(authentic=False)
 
 
+UNVERIFIED_BRAND = "unverified_brand"
+
+
+def unverified_brand() -> Verdict:
+    """The GTIN is registered, but by a brand no operator has verified as its prefix's owner: whatever
+    brand, product or lot it claims, the platform cannot vouch for it (never `authentic`)."""
+    return Verdict(authentic=False, status=UNVERIFIED_BRAND)
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from brands.models import Brand
+from brands.services import is_verified_for
 from codes import gs1
 from codes.models import CodeBatch, Product
 from codes.serials import SerialCodec, pin_matches
@@ -62,6 +63,7 @@ class ProductInfo:
     key: bytes = field(repr=False)
     codec: SerialCodec = field(repr=False)
     batches: tuple["BatchInfo", ...] = ()  # by first ordinal: batches are contiguous ordinal blocks
+    verified_brand: bool = False  # an operator approved the brand's claim to this GTIN's GS1 prefix
 
     def batch_of(self, ordinal: int) -> "BatchInfo | None":
         """The batch an ordinal was issued in, found without touching the database."""
@@ -160,7 +162,8 @@ def _load_product(gtin: str) -> ProductInfo | None:
         )
         for b in rows
     )
-    return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, batches)
+    verified = is_verified_for(product.brand, product.gtin)
+    return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, batches, verified)
 
 
 def verify(*, path: str, query: str, context: ScanContext) -> tuple[rules.Verdict, Scan]:
@@ -203,6 +206,9 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
     if info is None or link.serial is None:
         return rules.not_recognised()
     scan.brand, scan.product_id = info.brand, info.product_id
+    if not info.verified_brand:
+        scan.outcome = ScanOutcome.UNVERIFIED_BRAND
+        return rules.unverified_brand()
     serial = info.codec.format.normalise(link.serial)
     ordinal = info.codec.ordinal(serial)
     if ordinal is None:

@@ -46,14 +46,20 @@ REDIS_URL = env("REDIS_URL")
 EMBEDDED = not DATABASE_URL
 
 DEBUG = env_bool("DEBUG", EMBEDDED)
-SECRET_KEY = env("SECRET_KEY") or _local_secret("secret_key", lambda: secrets.token_urlsafe(50))
+# Only the embedded mode makes its own secrets (under var/). A deployment must set them: web and worker
+# would each make different ones, and a restart would lose them. brands/checks.py stops start-up with a
+# message when they are missing; the placeholder only keeps Django importable until the check says so.
+UNSET_SECRET_KEY = "unset-secret-key-set-SECRET_KEY-in-the-environment-" + "x" * 20
+SECRET_KEY = env("SECRET_KEY") or (
+    _local_secret("secret_key", lambda: secrets.token_urlsafe(50)) if EMBEDDED else UNSET_SECRET_KEY
+)
 # MASTER_KEY wraps every brand's serial key (AES-256-GCM): 32 bytes, base64-encoded.
-MASTER_KEY = env("MASTER_KEY") or _local_secret(
-    "master_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+MASTER_KEY = env("MASTER_KEY") or (
+    _local_secret("master_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()) if EMBEDDED else ""
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-VERIFY_BASE_URL = env("VERIFY_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+VERIFY_BASE_URL = env("VERIFY_BASE_URL", "http://127.0.0.1:8000" if EMBEDDED else "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

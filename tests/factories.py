@@ -3,11 +3,13 @@ from datetime import date
 import factory
 
 from brands import services as brand_services
-from brands.models import Brand, Membership, Role, User
+from brands.models import Brand, ClaimState, Membership, PrefixClaim, Role, User
 from codes import services as code_services
 from codes.gs1 import gtin_check_digit
 from codes.models import Lot, Product
 from distributors import services as distributor_services
+
+EXAMPLE_PREFIX = "9506000"  # GS1's example GS1 Company Prefix (GTIN 09506000134352)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -25,11 +27,20 @@ class BrandFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Brand {n}")
     slug = factory.Sequence(lambda n: f"brand-{n}")
+    plan = "unlimited"  # quota tests choose their plan
 
     @factory.post_generation
     def key(brand, create, extracted, **kwargs):
         if create:
             brand_services.add_brand_key(brand=brand)
+
+    @factory.post_generation
+    def prefix(brand, create, extracted, **kwargs):
+        """An approved claim to GS1's example prefix, which every ProductFactory GTIN lies under (rows made
+        directly: several test brands share it, which the approval service would refuse).
+        `BrandFactory(prefix="")` makes a brand with no claim at all, an impostor's state."""
+        if create and extracted != "":
+            PrefixClaim.objects.create(brand=brand, prefix=extracted or EXAMPLE_PREFIX, state=ClaimState.APPROVED)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
@@ -104,7 +115,17 @@ def one_of_everything(brand) -> dict:
         "carton_id": distributor_services.pack_cartons(
             batch=batch, first=1, last=5, size=5, company_prefix=product.gtin[1:13]
         )[0].pk,
+        "claim_id": prefix_claim_with_evidence(brand).pk,
     }
+
+
+def prefix_claim_with_evidence(brand, prefix="9521234"):
+    from django.core.files.base import ContentFile
+
+    claim = PrefixClaim(brand=brand, prefix=prefix)
+    claim.evidence.save("licence.pdf", ContentFile(b"%PDF-1.4 GS1 licence"), save=False)
+    claim.save()
+    return claim
 
 
 def png_bytes() -> bytes:

@@ -5,6 +5,7 @@ that `factories.one_of_everything` does not know fails these tests until it is a
 - A distributor's login gets 404 for every id URL of a sibling distributor's objects in the same brand.
 - Every write route answers 403 to a role of its own world that lacks the write permission.
 - The same URLs work for an actor that has the permissions, so a 404 above means scoping, not a typo.
+- Platform operators' pages (staff only) are 404 for every brand member and work for staff.
 """
 
 import re
@@ -35,7 +36,8 @@ def walk(patterns, prefix=""):
 def id_routes():
     for route, pattern in walk(get_resolver().url_patterns):
         public = route.startswith(PUBLIC_PREFIXES) or getattr(pattern.callback, "public", False)
-        if pattern.pattern.converters and not public:
+        staff = getattr(pattern.callback, "staff_only", False)  # operators' pages: see their own test
+        if pattern.pattern.converters and not public and not staff:
             for name in pattern.pattern.converters:
                 assert name in URL_IDS, f"{route}: declare what `{name}` is in brands.access.URL_IDS"
             yield route, pattern
@@ -114,6 +116,21 @@ def test_the_same_urls_work_for_an_actor_allowed_to_use_them(brand, brand_a_obje
         url = fill(route, brand_a_objects)
         response = client.get(url)
         assert response.status_code in (200, 302, 405), f"GET {url} gave {response.status_code}"
+
+
+def test_operator_pages_are_404_for_members_and_work_for_staff(brand_a_objects, owner_client):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True))
+    routes = [(r, p) for r, p in walk(get_resolver().url_patterns) if getattr(p.callback, "staff_only", False)]
+    assert routes, "no operator pages found"
+    for route, _pattern in routes:
+        url = fill(route, brand_a_objects)
+        assert owner_client.get(url).status_code == 404, url
+        assert staff.get(url).status_code == 200, url
 
 
 def test_member_of_two_brands_sees_only_the_current_ones_objects(brand, other_brand, brand_a_objects):

@@ -1,14 +1,25 @@
+import base64
+import os
+
+
 def test_healthz_reports_database_and_redis_ok(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "master_key": "ok", "redis": "ok"}}
 
 
 def test_healthz_is_503_naming_redis_when_redis_is_down(client, db, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "redis": "fail"}
+    assert response.json()["checks"] == {"database": "ok", "master_key": "ok", "redis": "fail"}
+
+
+def test_healthz_is_503_naming_the_master_key_when_it_is_not_the_databases(client, brand, settings):
+    client.get("/healthz")  # records the key check under the right key
+    settings.MASTER_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["checks"]["master_key"] == "fail"
 
 
 def test_healthz_answers_probes_whatever_their_host_header(client, db):

@@ -17,6 +17,8 @@ DEMO_DISTRIBUTORS = [
     ("KL-SEL", "Lembah Klang Wholesale", "MY-14, MY-10", 1, 400),
     ("JHR", "Johor Health Supplies", "MY-01", 401, 700),
 ]
+# Its GS1 Company Prefix: the digits after the GTIN-14's indicator digit (0), as GS1 assigns them.
+DEMO_PREFIX = "9506000"
 
 
 class Command(BaseCommand):
@@ -46,6 +48,11 @@ class Command(BaseCommand):
         if brand is None:
             brand = services.create_brand(name="Demo Nutrition", owner=user, slug="demo")
         Membership.objects.get_or_create(user=user, brand=brand, defaults={"role": Role.OWNER})
+        # The README's examples order and verify freely: the demo is a verified brand on no quota.
+        Brand.objects.filter(pk=brand.pk).update(plan="unlimited")
+        if not services.is_verified_for(brand, DEMO_GTIN):
+            services.approve_brand_prefix(brand=brand, prefix=DEMO_PREFIX)
+        brand.refresh_from_db()
         return brand, password
 
     def seed_codes(self, brand: Brand) -> None:

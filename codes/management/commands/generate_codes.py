@@ -4,6 +4,7 @@ import json
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from brands.models import Brand
 from codes import services
@@ -42,10 +43,13 @@ class Command(BaseCommand):
         data = form.cleaned_data
         started = time.perf_counter()
         try:
-            lot = services.get_or_create_lot(product=product, number=data["lot_number"], expires_on=data["expires_on"])
-            batch = services.order_batch(
-                product=product, lot=lot, quantity=data["quantity"], with_pin=data["with_pin"], enqueue=False
-            )
+            with transaction.atomic():  # a refused order leaves nothing behind, not even its new lot
+                lot = services.get_or_create_lot(
+                    product=product, number=data["lot_number"], expires_on=data["expires_on"]
+                )
+                batch = services.order_batch(
+                    product=product, lot=lot, quantity=data["quantity"], with_pin=data["with_pin"], enqueue=False
+                )
         except services.OrderError as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from exc
         batch = services.generate_batch(batch.pk)
