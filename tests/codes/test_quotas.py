@@ -27,9 +27,8 @@ def test_new_brands_start_on_the_trial_plan(db):
 
 
 def test_form_refuses_a_batch_larger_than_the_plan_allows_and_writes_nothing(owner_client, trial_product):
-    response = owner_client.post(
-        f"/products/{trial_product.pk}/batches/new/", {"lot_number": "L1", "expires_on": "2030-01-31", "quantity": 50_001}
-    )
+    order = {"lot_number": "L1", "expires_on": "2030-01-31", "quantity": 50_001}
+    response = owner_client.post(f"/products/{trial_product.pk}/batches/new/", order)
     assert response.status_code == 200 and "batches of at most 50,000" in response.content.decode()
     assert not CodeBatch.objects.exists() and not Lot.objects.exists()
 
