@@ -17,6 +17,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from .models import Brand, Membership, Role
 
@@ -146,6 +148,8 @@ def require(permission: str, *, write: str | None = None):
             if actor is None:
                 return redirect("brand_create")
             actor.check(permission, *([write] if write and request.method not in SAFE_METHODS else []), ids=kwargs)
+            if needs_second_factor(request, actor):
+                return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")
             request.actor, request.brand = actor, actor.brand
             return view(request, *args, **kwargs)
 
@@ -153,6 +157,20 @@ def require(permission: str, *, write: str | None = None):
         return wrapper
 
     return decorator
+
+
+# Who must confirm a second factor when their brand requires it: whoever can change the brand's settings
+# (owners and admins), asked as a permission like everything else.
+TWO_FACTOR_PERMISSION = "brand.settings"
+
+
+def needs_second_factor(request, actor: Actor) -> bool:
+    is_verified = getattr(request.user, "is_verified", None)  # set by django-otp's middleware
+    return (
+        actor.brand.require_two_factor
+        and actor.can(TWO_FACTOR_PERMISSION)
+        and not (is_verified is not None and is_verified())
+    )
 
 
 def get_for_actor(request, queryset_or_model, **lookup):

@@ -1,6 +1,7 @@
 import unicodedata
 
 from django import forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.validators import FileExtensionValidator
 
@@ -14,18 +15,45 @@ def no_control_characters(value: str) -> None:
         raise forms.ValidationError("Use letters, digits and punctuation only (no line breaks or tabs).")
 
 
-class SignupForm(BaseUserCreationForm):
+class SignupForm(forms.Form):
+    """Step one: where to send the link. Whether the address has an account is never said here."""
+
+    email = forms.EmailField(label="E-mail address", max_length=254)
     brand_name = forms.CharField(label="Brand name", max_length=120, validators=[no_control_characters])
 
     def clean_email(self):
-        email = self.cleaned_data["email"].lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this e-mail address already exists.")
-        return email
+        return self.cleaned_data["email"].lower()
 
-    class Meta:
-        model = User
-        fields = ["email"]
+
+class ChoosePasswordForm(forms.Form):
+    """Step two, from the e-mailed link: the password, checked by the site's password validators."""
+
+    password1 = forms.CharField(label="Password", strip=False, widget=forms.PasswordInput)
+    password2 = forms.CharField(label="Password again", strip=False, widget=forms.PasswordInput)
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            try:
+                password_validation.validate_password(first, User(email=self.email))
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code from your authenticator app",
+        max_length=8,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
 
 
 class InvitedSignupForm(BaseUserCreationForm):

@@ -3,6 +3,7 @@
 import re
 
 from django.conf import settings
+from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
@@ -213,3 +214,43 @@ def flag_lookalike(brand: Brand) -> Brand | None:
     Brand.objects.filter(pk=brand.pk).update(lookalike_of=original)
     brand.lookalike_of = original
     return original
+
+
+# --- Sign-up by e-mail link: the page answers the same whether or not the address has an account ---
+
+SIGNUP_SALT = "brands.signup"
+
+
+def start_signup(*, email: str, brand_name: str, link_base: str) -> None:
+    """Mail a link that finishes sign-up, or, for an address that has an account, a note saying so (with
+    the log-in and reset links): the page that follows is the same, so it tells nobody who has an account."""
+    email = email.strip().lower()
+    base = link_base.rstrip("/")
+    if User.objects.filter(email__iexact=email).exists():
+        subject = "You already have a Serialize account"
+        body = (
+            "Someone (you, we hope) tried to sign up with this address, which already has an account.\n\n"
+            f"Log in: {base}{reverse('login')}\nForgot your password? {base}{reverse('password_reset')}\n"
+        )
+    else:
+        token = signing.dumps({"email": email, "brand": brand_name}, salt=SIGNUP_SALT)
+        subject = f"Finish creating {brand_name} on Serialize"
+        body = f"Choose your password to create your workspace:\n\n{base}{reverse('signup_finish', args=[token])}\n"
+    send_mail(subject=subject, message=body, from_email=None, recipient_list=[email])
+
+
+def read_signup(token: str) -> dict | None:
+    try:
+        data = signing.loads(token, salt=SIGNUP_SALT, max_age=settings.SIGNUP_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return data if isinstance(data, dict) and {"email", "brand"} <= data.keys() else None
+
+
+@transaction.atomic
+def finish_signup(*, email: str, brand_name: str, password: str) -> Brand:
+    """The address is proven (the link reached its mailbox): create the account and its workspace."""
+    if User.objects.filter(email__iexact=email).exists():
+        raise ServiceError("email", "This address already has an account: log in instead.")
+    user = User.objects.create_user(email, password)
+    return create_brand(name=brand_name, owner=user)

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
+    path("signup/finish/<str:token>/", views.signup_finish, name="signup_finish"),
     path("brands/new/", views.brand_create, name="brand_create"),
     path("brands/switch/", views.brand_switch, name="brand_switch"),
     path("settings/", views.brand_settings, name="brand_settings"),

@@ -1,11 +1,12 @@
 import re
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordResetView
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -16,6 +17,7 @@ from .files import presigned_url
 from .forms import (
     BrandDeletionForm,
     BrandForm,
+    ChoosePasswordForm,
     InvitationForm,
     InvitedSignupForm,
     PasswordConfirmationForm,
@@ -24,19 +26,63 @@ from .forms import (
     SignupForm,
 )
 from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role
+from .throttle import client_of, over_limit
 
 
 def signup(request):
+    """Step one: an address and a brand name; the same answer whether or not the address has an account."""
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        if over_limit(request, group="signup", key=client_of(request), rate=settings.SIGNUP_RATE_LIMIT):
+            return render(request, "registration/throttled.html", status=429)
+        if form.is_valid():
+            email = form.cleaned_data["email"]
+            if not over_limit(request, group="signup-address", key=email, rate=settings.SIGNUP_RATE_LIMIT):
+                services.start_signup(
+                    email=email, brand_name=form.cleaned_data["brand_name"], link_base=request.build_absolute_uri("/")
+                )
+            return render(request, "brands/signup_sent.html", {"email": email})
+    return render(request, "brands/signup.html", {"form": form})
+
+
+def signup_finish(request, token: str):
+    """Step two, from the e-mailed link: choose a password; the account and its workspace are created."""
+    data = services.read_signup(token)
+    if data is None:
+        raise Http404("This sign-up link is not valid any more.")
+    form = ChoosePasswordForm(request.POST or None, email=data["email"])
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = form.save()
-            brand = services.create_brand(name=form.cleaned_data["brand_name"], owner=user)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        try:
+            brand = services.finish_signup(
+                email=data["email"], brand_name=data["brand"], password=form.cleaned_data["password1"]
+            )
+        except services.ServiceError as exc:
+            messages.error(request, exc.message)
+            return redirect("login")
+        login(request, brand.memberships.get().user, backend="django.contrib.auth.backends.ModelBackend")
         request.session[SESSION_KEY] = brand.pk
         messages.success(request, f"Welcome to Serialize. {brand.name} is ready.")
         return redirect("dashboard")
-    return render(request, "brands/signup.html", {"form": form})
+    return render(request, "brands/signup_finish.html", {"form": form, "email": data["email"], "brand": data["brand"]})
+
+
+signup_finish.public = True  # the argument is a signed capability, not a row id
+
+
+class ThrottledPasswordResetView(PasswordResetView):
+    """Per client and per address: 20 requests no longer send 20 mails. The page that follows is the same
+    whether a mail went out or not (and whether the address has an account: Django's own behaviour)."""
+
+    def post(self, request, *args, **kwargs):
+        if over_limit(request, group="reset", key=client_of(request), rate=settings.PASSWORD_RESET_RATE_LIMIT):
+            return render(request, "registration/throttled.html", status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"].strip().lower()
+        if over_limit(self.request, group="reset-address", key=email, rate=settings.PASSWORD_RESET_ADDRESS_RATE_LIMIT):
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 @login_required

@@ -1,6 +1,7 @@
 """Print jobs on the batch page: order one (operators), download its files (any member, logged)."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
@@ -46,6 +47,9 @@ def serve_print_file(request, job: PrintJob, part: int):
     """Send one part of a print job the caller may see (resumable), and log who took which bytes."""
     if request.method != "GET":  # after the caller's scope check, so an outsider learns nothing from the status
         return HttpResponseNotAllowed(["GET"])
+    if job.batch.with_pin and not request.actor.can("print.download_pins"):
+        # A file with scratch PINs lets its holder pass every PIN check: operators and up only.
+        raise PermissionDenied("Print files with PINs are for operators and above.")
     file = PrintFile.objects.filter(job=job, part=part, state=PrintFileState.DONE).first()
     if file is None or not job.is_ready:
         raise Http404("No such file, or the print job is not ready.")

@@ -12,6 +12,7 @@ class ScanSource(models.TextChoices):
     API = "api", "API (JSON)"
     PIN = "pin", "PIN check"
     PREVIEW = "preview", "Link preview or crawler (not counted)"
+    PAGE = "page", "Page view the browser did not confirm (not counted)"
 
 
 class ScanOutcome(models.TextChoices):

@@ -1,8 +1,14 @@
-"""Fixed-window rate limits in the shared cache (Redis in production): one round trip per hit."""
+"""Fixed-window rate limits in the shared cache (Redis in production): one round trip per hit.
 
+With the cache down, limits fail open: verify keeps answering (and logging scans), and says so in the log.
+"""
+
+import logging
 import time
 
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -35,16 +41,22 @@ def allow(scope: str, key: str, rate: str) -> bool:
         return True
     count, window = limit
     bucket = f"rl:{scope}:{key}:{int(time.time()) // window}"
+    try:
+        return _hit(bucket, window) <= count
+    except Exception:  # noqa: BLE001 - any cache failure: let the request through, loudly
+        log.warning("rate limit unavailable, request let through", extra={"scope": scope})
+        return True
+
+
+def _hit(bucket: str, window: int) -> int:
     client = _redis_client()
     if client is not None:
         pipe = client.pipeline(transaction=False)
         pipe.incr(bucket)
         pipe.expire(bucket, window + 1)
-        hits = pipe.execute()[0]
-    else:
-        cache.add(bucket, 0, window + 1)
-        hits = cache.incr(bucket)
-    return hits <= count
+        return pipe.execute()[0]
+    cache.add(bucket, 0, window + 1)
+    return cache.incr(bucket)
 
 
 def _redis_client():

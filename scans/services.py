@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -228,19 +228,29 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
         return rules.not_recognised()
     _note_holder(scan, batch.holder_of(ordinal))
     expired = rules.effective_status("active", batch.expires_on, timezone.localdate(now)) != "active"
-    counted = pin is None and scan.source != ScanSource.PREVIEW
+    counted = pin is None and scan.source not in (ScanSource.PREVIEW, ScanSource.PAGE)
     if counted:
         row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired)
     else:
         row = _read_code(info.product_id, ordinal, serial)
     if row is None:
         return rules.not_recognised()
+    predicted = pin is None and scan.source == ScanSource.PAGE
+    if predicted:  # what the page says once its script confirms the view (confirm_page_view counts it)
+        row = CodeRow(
+            row.code_id,
+            row.status,
+            row.scan_count + 1,
+            row.first_scanned_at or scan.scanned_at,
+            row.first_scanned_in or scan.place,
+            row.pin_first_used_at,
+        )
     scan.code_id = row.code_id
     status = rules.effective_status(row.status, batch.expires_on, timezone.localdate(now))
     verdict = rules.Verdict(
         authentic=True,
         status=status,
-        first_scan=row.scan_count == 1 and counted,
+        first_scan=row.scan_count == 1 and (counted or predicted),
         scan_count=row.scan_count,
         first_scanned_at=row.first_scanned_at,
         first_scanned_in=row.first_scanned_in or None,
@@ -385,6 +395,47 @@ def _word(warning: rules.VerdictWarning) -> str:
 
 def locate_token(scan: Scan) -> str:
     return signing.dumps(scan.pk, salt="scans.locate")
+
+
+def confirm_token(scan: Scan) -> str:
+    return signing.dumps(scan.pk, salt="scans.confirm")
+
+
+COUNT_CONFIRMED = COUNT_SCAN.replace("WHERE " + CODE_MATCH, "WHERE id = %s")
+
+
+def confirm_page_view(*, token: str) -> CodeRow | None:
+    """Count a page view its browser confirmed: once per scan (the conditional UPDATE claims it), on the
+    code the page showed. None for a bad, old or already used token."""
+    try:
+        scan_id = signing.loads(token, salt="scans.confirm", max_age=LOCATE_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scans_scan SET source = %s WHERE id = %s AND source = %s AND code_id IS NOT NULL "
+            "RETURNING code_id, scanned_at, place",
+            [ScanSource.QR, scan_id, ScanSource.PAGE],
+        )
+        claimed = cursor.fetchone()
+        if claimed is None:
+            return None
+        code_id, scanned_at, place = claimed
+        cursor.execute(COUNT_CONFIRMED, [_aware(scanned_at), place, _aware(scanned_at), code_id])
+        return _code_row(cursor.fetchone())
+
+
+def code_identity(*, path: str, query: str) -> str | None:
+    """A code as GTIN + serial in its product's canonical spelling, whatever the path looked like:
+    what per-code limits count on. None when the path names no code of ours (no database read)."""
+    try:
+        link = gs1.parse_digital_link(path, query)
+    except gs1.GS1Error:
+        return None
+    info = product_cache.get(link.gtin) if link.serial else None
+    if info is None:
+        return None
+    return f"{info.gtin}:{info.codec.format.normalise(link.serial)}"
 
 
 def add_precise_location(*, token: str, lat: float, lon: float) -> Place | None:

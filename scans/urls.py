@@ -6,6 +6,7 @@ urlpatterns = [
     # Every GS1 Digital Link with primary key 01; the path is parsed strictly by codes.gs1.
     re_path(r"^01/(?P<rest>.*)$", views.verify, name="verify"),
     path("verify/locate/", views.precise_location, name="verify_locate"),
+    path("verify/confirm/", views.confirm_page_view, name="verify_confirm"),
     path("verify/report/", views.counterfeit_report, name="counterfeit_report"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("scans/", views.scan_list, name="scan_list"),

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
+from crawlerdetect import CrawlerDetect
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -28,6 +29,7 @@ from . import ratelimit, services
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash, rate_limit_subjects
 from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
+from .salts import daily_salt
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ def _ip(request) -> str:
 
 
 def _ip_hash(request) -> str:
-    return ip_hash(_ip(request), settings.SECRET_KEY.encode())
+    return ip_hash(_ip(request), daily_salt())
 
 
 def _allow(scope: str, ip: str, rate: str) -> bool:
@@ -47,10 +49,24 @@ def _allow(scope: str, ip: str, rate: str) -> bool:
     delegation) at IPV6_PREFIX_RATE_FACTOR times `rate`, so many phones of a carrier's /56 are not one client."""
     allowed = True
     for n, subject in enumerate(rate_limit_subjects(ip)):
-        key = ip_hash(subject, settings.SECRET_KEY.encode())
+        key = ip_hash(subject, daily_salt())
         limit = rate if n == 0 else ratelimit.scale(rate, settings.IPV6_PREFIX_RATE_FACTOR)
         allowed = ratelimit.allow(scope, key, limit) and allowed  # every level counts the hit
     return allowed
+
+
+_crawlers = CrawlerDetect()  # CrawlerDetect's maintained list of bots and link-preview fetchers
+
+
+def is_preview(request, device) -> bool:
+    """HEAD requests, prefetches, crawlers and chat apps' link previews (which fetch the URL before the
+    person does) see the verdict but are not scans."""
+    if request.method == "HEAD" or "prefetch" in request.META.get(
+        "HTTP_SEC_PURPOSE", request.META.get("HTTP_PURPOSE", "")
+    ):
+        return True
+    agent = request.META.get("HTTP_USER_AGENT", "")[:500]
+    return (device is not None and device.family == "Spider") or (bool(agent) and _crawlers.isCrawler(agent))
 
 
 def _wants_json(request) -> bool:
@@ -72,8 +88,7 @@ def _scan_context(request, ip: str, hashed_ip: str, source: str) -> services.Sca
     agent = request.META.get("HTTP_USER_AGENT", "")[:500]
     family = parse_user_agent(agent) if agent else None
     device = parse_device(agent) if agent else None
-    # HEAD requests and crawlers (chat apps' link previews fetch the URL before the person does) are not scans.
-    if request.method == "HEAD" or (device is not None and device.family == "Spider"):
+    if is_preview(request, device):
         source = ScanSource.PREVIEW
     return services.ScanContext(
         ip_hash=hashed_ip,
@@ -152,18 +167,18 @@ def _cannot_read_path(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 def verify(request, rest: str = ""):
     ip = _ip(request)
-    hashed_ip = ip_hash(ip, settings.SECRET_KEY.encode())
+    hashed_ip = ip_hash(ip, daily_salt())
     if not _allow("verify", ip, settings.VERIFY_RATE_LIMIT):
         return _too_many(request)  # before any lookup: a limited client costs one Redis round trip
     wants_json = _wants_json(request)
-    context = _scan_context(request, ip, hashed_ip, ScanSource.API if wants_json else ScanSource.QR)
+    # A JSON request is a scan (brands' own apps use it); a page view counts once the browser confirms it.
+    context = _scan_context(request, ip, hashed_ip, ScanSource.API if wants_json else ScanSource.PAGE)
     query = request.META.get("QUERY_STRING", "")
     path = _verify_path(request)
     if path is None:
         return _cannot_read_path(request)
     if request.method == "POST" and "pin" in request.POST:
-        # Per code too: PIN guesses from many addresses must not find a 7-digit PIN (and burn it).
-        if not ratelimit.allow("pin", path, settings.PIN_RATE_LIMIT):
+        if not _pin_attempt_allowed(path, query, hashed_ip):
             return _too_many(request)
         verdict, scan = services.check_pin(path=path, query=query, pin=request.POST["pin"][:20], context=context)
     else:
@@ -175,6 +190,7 @@ def verify(request, rest: str = ""):
         "verdict": verdict,
         "brand": scan.brand if verdict.authentic else None,
         "locate_token": services.locate_token(scan),
+        "confirm_token": services.confirm_token(scan) if scan.source == ScanSource.PAGE and scan.code_id else "",
         "report_form": None
         if verdict.authentic
         else CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial}),
@@ -183,6 +199,31 @@ def verify(request, rest: str = ""):
 
 
 verify.public = True
+
+
+def _pin_attempt_allowed(path: str, query: str, hashed_ip: str) -> bool:
+    """PIN guesses are counted on the code itself (GTIN + serial as parsed, so no spelling of the path
+    escapes the count): per code and client, so a stranger's wrong guesses cannot lock the buyer out, and
+    per code from anywhere at a higher limit, so many addresses together still cannot search the PINs."""
+    identity = services.code_identity(path=path, query=query) or path
+    return ratelimit.allow("pin", f"{identity}:{hashed_ip}", settings.PIN_RATE_LIMIT) and ratelimit.allow(
+        "pin-code", identity, settings.PIN_CODE_RATE_LIMIT
+    )
+
+
+@csrf_exempt  # a signed, single-use token from the page is the whole of the request's power
+@require_POST
+def confirm_page_view(request):
+    """The verify page's script confirms that a browser (a person) opened it: the scan is counted now."""
+    agent = request.META.get("HTTP_USER_AGENT", "")[:500]
+    if agent and _crawlers.isCrawler(agent):
+        return _no_store(JsonResponse({"counted": False}))
+    result = services.confirm_page_view(token=request.POST.get("token", "")[:200])
+    if result is None:
+        return _no_store(JsonResponse({"counted": False}))
+    return _no_store(
+        JsonResponse({"counted": True, "first_scan": result.scan_count == 1, "scan_count": result.scan_count})
+    )
 
 
 @csrf_exempt

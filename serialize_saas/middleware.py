@@ -1,9 +1,50 @@
-"""Cross-cutting request guards that must run before Django's own host and body handling."""
+"""Cross-cutting request guards that must run before Django's own host and body handling, and the
+request id every log line of a request carries."""
+
+import logging
+import re
+import time
+import uuid
 
 from django.conf import settings
 from django.http import HttpResponse
 
 from brands.health import healthz
+
+from .logs import request_id_var
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+request_log = logging.getLogger("serialize.request")
+
+
+class RequestIdMiddleware:
+    """Take the proxy's X-Request-ID (when it looks like one) or make one; echo it; log one JSON line per
+    request with method, route, status and duration (never the query string or the client address)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            route = getattr(getattr(request, "resolver_match", None), "route", "") or ""
+            request_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
 
 
 class HealthCheckMiddleware:

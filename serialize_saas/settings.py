@@ -8,9 +8,11 @@ Redis as Celery broker and cache, as in production.
 import base64
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -71,6 +73,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
+    "django_prometheus",
     "brands",
     "codes",
     "distributors",
@@ -78,6 +85,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "serialize_saas.middleware.RequestIdMiddleware",
     "serialize_saas.middleware.HealthCheckMiddleware",
     "serialize_saas.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -87,8 +96,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "serialize_saas.urls"
@@ -133,6 +146,26 @@ AUTH_USER_MODEL = "brands.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes counts failed log-ins (the site's and the admin's) per client address and per account, in
+# the database, and refuses more for a while: a guessed password no longer works after 60 tries.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "serialize_saas.clients.client_ip_for_axes"
+AXES_USERNAME_CALLABLE = "serialize_saas.clients.username_for_axes"
+AXES_VERBOSE = False
+# Sign-up and password reset: per client and per address (django-ratelimit, in the shared cache).
+SIGNUP_RATE_LIMIT = env("SIGNUP_RATE_LIMIT", "10/h")
+PASSWORD_RESET_RATE_LIMIT = env("PASSWORD_RESET_RATE_LIMIT", "10/h")  # per client
+PASSWORD_RESET_ADDRESS_RATE_LIMIT = env("PASSWORD_RESET_ADDRESS_RATE_LIMIT", "3/h")  # mails per address
+RATELIMIT_FAIL_OPEN = True
+SIGNUP_LINK_MAX_AGE = 2 * 24 * 3600
+OTP_TOTP_ISSUER = "Serialize"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -141,9 +174,20 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Short timeouts: with Redis down, verify must still answer (rate limits fail open), not hang.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    # Django's own RedisCache increments atomically; django-ratelimit only lists django-redis by name.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One process in the embedded mode: its own memory is the whole of the "shared" cache.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ms", "Bahasa Melayu")]
@@ -196,6 +240,11 @@ def file_storage(environ) -> dict:
     return {"BACKEND": S3_BACKEND, "OPTIONS": options}
 
 
+# Print files hold serials and scratch PINs, reports hold consumers' photos: readable by this user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+
 STORAGES = {
     "default": file_storage(os.environ),
     "staticfiles": {
@@ -246,7 +295,8 @@ CELERY_BEAT_SCHEDULE = {
 # Public verify routes: requests per IP per window ("60/m", "1000/h"); "0" turns limiting off (load tests).
 VERIFY_RATE_LIMIT = env("VERIFY_RATE_LIMIT", "60/m")
 COUNTERFEIT_REPORT_RATE_LIMIT = env("COUNTERFEIT_REPORT_RATE_LIMIT", "5/h")
-PIN_RATE_LIMIT = env("PIN_RATE_LIMIT", "10/h")  # PIN attempts per code, from anywhere
+PIN_RATE_LIMIT = env("PIN_RATE_LIMIT", "10/h")  # PIN attempts per code and client
+PIN_CODE_RATE_LIMIT = env("PIN_CODE_RATE_LIMIT", "100/d")  # PIN attempts per code, from anywhere
 # IPv6 clients are limited per /64 at the rates above and per /56 (one customer's delegation) at this many times.
 IPV6_PREFIX_RATE_FACTOR = int(env("IPV6_PREFIX_RATE_FACTOR", "4"))
 # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.
@@ -296,17 +346,34 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# Content Security Policy: scripts only from our own static files (no inline script or handler anywhere);
+# the one inline style element (the brand colour on the verify page) carries the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "filters": {"request_id": {"()": "serialize_saas.logs.RequestIdFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     # 4xx responses are not worth a log line each: every made-up serial is a 404 on the public route.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "django.request": {"level": "ERROR"}},

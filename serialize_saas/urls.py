@@ -3,12 +3,16 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from brands.health import healthz
+from brands.two_factor import two_factor
+from brands.views import ThrottledPasswordResetView
 
 urlpatterns = [
     path("", include("scans.urls")),  # first: the public verify route is by far the busiest
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
     path("healthz", healthz, name="healthz"),  # also answered early by HealthCheckMiddleware
     path("admin/", admin.site.urls),
+    path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
+    path("accounts/two-factor/", two_factor, name="two_factor"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("brands.urls")),
     path("", include("codes.urls")),

@@ -19,7 +19,9 @@ def _test_settings(settings, _media_root):
     settings.MEDIA_ROOT = _media_root
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.VERIFY_RATE_LIMIT = settings.COUNTERFEIT_REPORT_RATE_LIMIT = settings.PIN_RATE_LIMIT = "0"
+    settings.VERIFY_RATE_LIMIT = settings.COUNTERFEIT_REPORT_RATE_LIMIT = "0"
+    settings.PIN_RATE_LIMIT = settings.PIN_CODE_RATE_LIMIT = "0"
+    settings.SIGNUP_RATE_LIMIT = settings.PASSWORD_RESET_RATE_LIMIT = settings.PASSWORD_RESET_ADDRESS_RATE_LIMIT = "0"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -174,3 +174,15 @@ class DistributorFactory(factory.django.DjangoModelFactory):
 def distributor_member(distributor, **kwargs):
     """A login of a distributor's people: a membership restricted to that distributor."""
     return MembershipFactory(brand=distributor.brand, role=Role.DISTRIBUTOR, distributor=distributor, **kwargs)
+
+
+def sign_up(client, email: str, brand_name: str, password: str = "a-long pass 123"):
+    """The whole sign-up as a person does it: the form, the e-mailed link, the password."""
+    import re
+
+    from django.core import mail
+
+    client.post("/signup/", {"email": email, "brand_name": brand_name})
+    link = re.search(r"https?://[^/\s]+(/signup/finish/\S+/)", mail.outbox[-1].body)
+    assert link, mail.outbox[-1].body
+    return client.post(link.group(1), {"password1": password, "password2": password})

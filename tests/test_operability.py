@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from brands.models import BrandKey
+from tests.factories import sign_up
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,15 +95,7 @@ def test_error_page_is_friendly_and_leaks_no_secret(db, settings, caplog):
 
 def test_brand_keys_never_reach_the_logs(client, db, caplog):
     with caplog.at_level(logging.DEBUG):
-        client.post(
-            "/signup/",
-            {
-                "email": "k@example.com",
-                "brand_name": "Keys",
-                "password1": "a-long pass 123",
-                "password2": "a-long pass 123",
-            },
-        )
+        sign_up(client, "k@example.com", "Keys")
     raw = BrandKey.objects.get().secret()
     for form in (raw.hex(), base64.b64encode(raw).decode(), repr(raw)):
         assert form not in caplog.text

@@ -1,5 +1,9 @@
 // Live progress while a worker generates or renders: polls the JSON progress URL until finished.
 (function () {
+  // Widths come from data attributes: the CSP allows no inline style attributes.
+  document.querySelectorAll(".progress > div[data-percent]").forEach(function (bar) {
+    bar.style.width = bar.dataset.percent + "%";
+  });
   var box = document.getElementById("progress");
   if (!box || box.dataset.finished === "1") return;
   function poll() {

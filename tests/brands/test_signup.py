@@ -2,34 +2,41 @@ from django.core import mail
 from django.test import Client
 
 from brands.models import Brand, BrandKey, Membership, Role, User
+from tests.factories import sign_up
 
 
 def test_signup_creates_brand_with_its_owner_and_a_sealed_key(client, db, settings):
-    response = client.post(
-        "/signup/",
-        {
-            "email": "Ana@Example.com",
-            "brand_name": "Nutri Labs",
-            "password1": "a-long pass 123",
-            "password2": "a-long pass 123",
-        },
-    )
+    response = sign_up(client, "Ana@Example.com", "Nutri Labs")
     assert response.status_code == 302 and response["Location"] == "/dashboard/"
     brand = Brand.objects.get(name="Nutri Labs")
     assert Membership.objects.get(brand=brand).role == Role.OWNER
+    assert Membership.objects.get(brand=brand).user.email == "ana@example.com"
     key = BrandKey.objects.get(brand=brand)
     assert len(key.secret()) == 32
     assert key.secret() not in bytes(key.sealed)
     assert client.get("/dashboard/").status_code == 200
 
 
-def test_signup_with_mismatched_passwords_shows_form_error_and_creates_nothing(client, db):
-    response = client.post(
-        "/signup/", {"email": "a@example.com", "brand_name": "X", "password1": "a-long pass 123", "password2": "other"}
-    )
+def test_signup_answers_the_same_whether_or_not_the_address_has_an_account(client, owner):
+    new = Client().post("/signup/", {"email": "new@example.com", "brand_name": "X"})
+    taken = Client().post("/signup/", {"email": owner.user.email.upper(), "brand_name": "X"})
+    assert new.status_code == taken.status_code == 200
+    assert new.content.decode().replace("new@example.com", "@") == taken.content.decode().replace(owner.user.email, "@")
+    assert "already has an account" in mail.outbox[1].body and "/signup/finish/" not in mail.outbox[1].body
+    assert User.objects.count() == 1 and Brand.objects.count() == 1
+
+
+def test_signup_link_with_mismatched_passwords_shows_form_error_and_creates_nothing(client, db):
+    client.post("/signup/", {"email": "a@example.com", "brand_name": "X"})
+    link = "/signup/" + mail.outbox[0].body.split("/signup/")[1].split()[0]
+    response = client.post(link, {"password1": "a-long pass 123", "password2": "other"})
     assert response.status_code == 200
     assert "password2" in response.context["form"].errors
     assert not User.objects.exists() and not Brand.objects.exists()
+
+
+def test_a_forged_signup_link_is_404(client, db):
+    assert client.get("/signup/finish/not-a-token/").status_code == 404
 
 
 def test_login_logout_round_trip(client, owner):
@@ -53,16 +60,10 @@ def test_dashboard_requires_login(client, db):
 
 
 def test_email_is_case_insensitive_for_sign_up_and_log_in(client, db):
-    data = {
-        "email": "Ana@Example.com",
-        "brand_name": "Nutri",
-        "password1": "a-long pass 123",
-        "password2": "a-long pass 123",
-    }
-    client.post("/signup/", data)
+    sign_up(client, "Ana@Example.com", "Nutri")
     assert User.objects.get().email == "ana@example.com"
-    again = Client().post("/signup/", {**data, "email": "ANA@example.com", "brand_name": "Other"})
-    assert "email" in again.context["form"].errors and User.objects.count() == 1
+    Client().post("/signup/", {"email": "ANA@example.com", "brand_name": "Other"})
+    assert "already has an account" in mail.outbox[-1].body and User.objects.count() == 1
     assert (
         Client().post("/accounts/login/", {"username": "ANA@EXAMPLE.COM", "password": "a-long pass 123"}).status_code
         == 302

@@ -9,7 +9,7 @@ from brands import services
 from brands.models import Brand, ClaimState, PrefixClaim
 from codes.models import Code, Product
 from scans.models import Scan
-from tests.factories import BrandFactory, ProductFactory, UserFactory, ready_batch
+from tests.factories import BrandFactory, ProductFactory, UserFactory, ready_batch, sign_up
 
 
 def _code_of(brand, gtin="09506000134352"):
@@ -115,15 +115,7 @@ def test_approve_brand_command_explains_a_prefix_read_with_the_indicator_digit(d
 
 def test_a_look_alike_of_an_approved_brand_is_flagged_at_sign_up(client, db):
     original = BrandFactory(name="Alpha Company")
-    client.post(
-        "/signup/",
-        {
-            "email": "x@example.com",
-            "brand_name": "ALPHA  Co.",
-            "password1": "a-long pass 123",
-            "password2": "a-long pass 123",
-        },
-    )
+    sign_up(client, "x@example.com", "ALPHA  Co.")
     assert Brand.objects.get(name="ALPHA  Co.").lookalike_of == original
     assert BrandFactory(name="Bravo Foods").lookalike_of is None
 

@@ -48,16 +48,20 @@ def code(batch):
     return Code.objects.select_related("batch__lot", "product").filter(batch=batch).order_by("ordinal")[3]
 
 
-def scan(path, ip=KUALA_LUMPUR_IP, json=False, **extra):
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
+    "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+
+
+def scan(path, ip=KUALA_LUMPUR_IP, json=False, confirm=True, **extra):
+    """A person's scan: the page, then (as its script does in a browser) the confirmation that counts it."""
     headers = {"HTTP_ACCEPT": "application/json"} if json else {}
-    return Client().get(
-        path,
-        REMOTE_ADDR=ip,
-        HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
-        "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
-        **headers,
-        **extra,
-    )
+    response = Client().get(path, REMOTE_ADDR=ip, HTTP_USER_AGENT=IPHONE, **headers, **extra)
+    token = response.context.get("confirm_token") if confirm and response.context else None
+    if token:
+        Client().post("/verify/confirm/", {"token": token}, REMOTE_ADDR=ip, HTTP_USER_AGENT=IPHONE)
+    return response
 
 
 def test_first_scan_says_authentic_first_scan_and_where(code):
@@ -341,7 +345,7 @@ def test_ipv6_clients_are_limited_per_64_network(code, settings):
 
 
 def test_pin_guesses_are_limited_per_code_whatever_the_address(pin_code, settings):
-    settings.PIN_RATE_LIMIT = "3/h"
+    settings.PIN_CODE_RATE_LIMIT = "3/h"
     wrong = str((int(pin_code.pin) + 1) % 10**7).zfill(7)
     statuses = [
         Client().post(qr_path(pin_code), {"pin": wrong}, REMOTE_ADDR=random_public_ip()).status_code for _ in range(4)

@@ -1,0 +1,17 @@
+"""Who is asking, as the sign-in throttle sees it: the same client address as the verify limits use."""
+
+from django.conf import settings
+
+from scans.geo import client_ip
+
+
+def client_ip_for_axes(request) -> str:
+    return client_ip(
+        request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR"), settings.TRUSTED_PROXIES
+    )
+
+
+def username_for_axes(request, credentials) -> str:
+    """Addresses are case-insensitive at log-in, so the per-account count must be too."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    return username.strip().lower()
