@@ -25,7 +25,7 @@ from brands.models import Brand
 from codes import gs1
 from codes.models import CodeBatch, Product
 
-from . import ratelimit, services
+from . import metrics, ratelimit, services
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash, rate_limit_subjects
 from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
@@ -166,6 +166,14 @@ def _cannot_read_path(request):
 @csrf_exempt  # public and sessionless: there is no logged-in state for a forged request to ride on
 @require_http_methods(["GET", "HEAD", "POST"])
 def verify(request, rest: str = ""):
+    with metrics.VERIFY_SECONDS.time():
+        return _verify(request)
+
+
+verify.public = True
+
+
+def _verify(request):
     ip = _ip(request)
     hashed_ip = ip_hash(ip, daily_salt())
     if not _allow("verify", ip, settings.VERIFY_RATE_LIMIT):
@@ -183,6 +191,7 @@ def verify(request, rest: str = ""):
         verdict, scan = services.check_pin(path=path, query=query, pin=request.POST["pin"][:20], context=context)
     else:
         verdict, scan = services.verify(path=path, query=query, context=context)
+    metrics.SCANS.labels(scan.source, scan.outcome).inc()
     status = 200 if verdict.authentic else 404
     if wants_json:
         return _no_store(JsonResponse(verdict.as_json(), status=status))
@@ -202,6 +211,7 @@ verify.public = True
 
 
 def _pin_attempt_allowed(path: str, query: str, hashed_ip: str) -> bool:
+    metrics.SCANS.labels(scan.source, scan.outcome).inc()
     """PIN guesses are counted on the code itself (GTIN + serial as parsed, so no spelling of the path
     escapes the count): per code and client, so a stranger's wrong guesses cannot lock the buyer out, and
     per code from anywhere at a higher limit, so many addresses together still cannot search the PINs."""

@@ -6,10 +6,13 @@ from brands.health import healthz
 from brands.two_factor import two_factor
 from brands.views import ThrottledPasswordResetView
 
+from .metrics import metrics
+
 urlpatterns = [
     path("", include("scans.urls")),  # first: the public verify route is by far the busiest
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
     path("healthz", healthz, name="healthz"),  # also answered early by HealthCheckMiddleware
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/two-factor/", two_factor, name="two_factor"),

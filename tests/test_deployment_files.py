@@ -17,7 +17,10 @@ def test_compose_has_the_five_services_with_commands_env_and_healthchecks():
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
         assert service["environment"]["REDIS_URL"].startswith("redis://")
         assert service["depends_on"]["db"]["condition"] == "service_healthy"
-    assert "gunicorn serialize_saas.wsgi" in " ".join(services["web"]["command"])
+    assert services["web"]["command"] == ["bin/serve"]
+    serve = (ROOT / "bin/serve").read_text()
+    for step in ("migrate --noinput", "collectstatic --noinput", "gunicorn serialize_saas.wsgi"):
+        assert step in serve
     assert services["worker"]["command"][:3] == ["celery", "-A", "serialize_saas"]
 
 
@@ -31,3 +34,9 @@ def test_env_example_names_every_setting_the_app_reads():
     example = (ROOT / ".env.example").read_text()
     for name in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "MASTER_KEY", "VERIFY_BASE_URL"):
         assert f"{name}=" in example
+
+
+def test_dockerignore_keeps_secrets_state_and_the_virtualenv_out_of_the_image():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".env", "var/", ".venv/", ".git/"):
+        assert entry in ignored
