@@ -13,6 +13,7 @@ from rapidfuzz import fuzz
 from unidecode import unidecode
 
 from . import keyring
+from .errors import ServiceError
 from .models import Brand, BrandKey, ClaimState, Invitation, Membership, PrefixClaim, Role, User
 
 
@@ -96,14 +97,6 @@ def delete_account(*, user: User) -> None:
         raise AccountError(f"You are the only owner of {names}: make another member owner, or delete the brand first.")
     Invitation.objects.filter(email__iexact=user.email).delete()
     user.delete()
-
-
-class ServiceError(Exception):
-    """A use case refused; `field` names what to fix (forms attach the message there)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
 
 
 # --- GS1 Company Prefix claims: a brand is trusted on the verify page only under an approved prefix ---
