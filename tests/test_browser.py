@@ -32,6 +32,10 @@ def browser():
         "--disable-component-update",
         "--disable-sync",
         "--window-size=412,915",
+        # A phone's browser: headless Chromium's own user agent says "HeadlessChrome", which the verify page
+        # rightly treats as a bot (CrawlerDetect) whose visit is not a scan.
+        "--user-agent=Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
@@ -64,6 +68,8 @@ def test_consumer_shares_location_and_the_scan_moves_to_that_city(browser, live_
     )
     browser.get(f"{live_server.url}/01/{product.gtin}/21/{code.serial}")
     assert "Authentic. First scan." in browser.find_element(By.CSS_SELECTOR, ".verdict h1").text
+    # The page's script confirmed that a person opened it: only now is the first scan used up.
+    WebDriverWait(browser, 10).until(lambda b: Code.objects.get(pk=code.pk).scan_count == 1)
     browser.find_element(By.ID, "locate").click()
     WebDriverWait(browser, 10).until(lambda b: b.find_element(By.ID, "locate").text.endswith(", MY"))
     assert Scan.objects.get().region_code == "MY-01"
