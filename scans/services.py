@@ -229,8 +229,8 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
     _note_holder(scan, batch.holder_of(ordinal))
     expired = rules.effective_status("active", batch.expires_on, timezone.localdate(now)) != "active"
     counted = pin is None and scan.source not in (ScanSource.PREVIEW, ScanSource.PAGE)
-    if counted:
-        row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired)
+    if pin is None:  # page views and previews only read the code, but log the scan in the same statement
+        row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired, count=counted)
     else:
         row = _read_code(info.product_id, ordinal, serial)
     if row is None:
@@ -303,17 +303,21 @@ def _read_code(product_id: int, ordinal: int, serial: str) -> CodeRow | None:
         return _code_row(cursor.fetchone())
 
 
-def _count_scan(product_id: int, ordinal: int, serial: str, scan: Scan, *, expired: bool) -> CodeRow | None:
-    """Count the scan on the code row (one UPDATE … RETURNING) and, on PostgreSQL, log it in the same
-    statement: one round trip and one commit for the whole hot path.
+def _count_scan(
+    product_id: int, ordinal: int, serial: str, scan: Scan, *, expired: bool, count: bool = True
+) -> CodeRow | None:
+    """Count the scan on the code row (one UPDATE … RETURNING; a plain read when `count` is off) and, on
+    PostgreSQL, log it in the same statement: one round trip and one commit for the whole hot path.
 
     Two phones scanning a fresh code at once: the row lock serialises the UPDATEs, so exactly one of
     them gets scan_count = 1, the first scan.
     """
-    count_params = [scan.scanned_at, scan.place, scan.scanned_at, product_id, ordinal, serial]
+    hit_sql = COUNT_SCAN if count else f"SELECT {CODE_COLUMNS} FROM codes_code WHERE {CODE_MATCH}"  # noqa: S608
+    count_params = [scan.scanned_at, scan.place, scan.scanned_at] if count else []
+    count_params += [product_id, ordinal, serial]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
-            cursor.execute(COUNT_SCAN, count_params)
+            cursor.execute(hit_sql, count_params)
             return _code_row(cursor.fetchone())  # the caller logs the scan
         fields = [
             f for f in Scan._meta.concrete_fields if not f.primary_key and f.attname not in ("code_id", "outcome")
@@ -322,7 +326,7 @@ def _count_scan(product_id: int, ordinal: int, serial: str, scan: Scan, *, expir
         values = [f.get_db_prep_save(getattr(scan, f.attname), connection) for f in fields]
         placeholders = ", ".join(["%s"] * len(values))
         cursor.execute(
-            f"WITH hit AS ({COUNT_SCAN}), "  # noqa: S608 - model column names and placeholders only
+            f"WITH hit AS ({hit_sql}), "  # noqa: S608 - model column names and placeholders only
             f"logged AS (INSERT INTO scans_scan (code_id, outcome, {columns}) "
             "SELECT hit.id, CASE WHEN hit.id IS NULL THEN %s WHEN hit.status = 'active' AND NOT %s THEN %s "
             f"ELSE %s END, {placeholders} FROM (SELECT 1) AS one LEFT JOIN hit ON true RETURNING id) "
@@ -402,6 +406,18 @@ def confirm_token(scan: Scan) -> str:
 
 
 COUNT_CONFIRMED = COUNT_SCAN.replace("WHERE " + CODE_MATCH, "WHERE id = %s")
+CLAIM_PAGE_VIEW = (
+    "UPDATE scans_scan SET source = %s WHERE id = %s AND source = %s AND code_id IS NOT NULL "
+    "RETURNING code_id, scanned_at, place"
+)
+# PostgreSQL: claim the scan and count it on its code in one statement (the CTE runs exactly once).
+CONFIRM_IN_ONE = (  # fixed text; every value is a parameter
+    f"WITH claimed AS ({CLAIM_PAGE_VIEW}) UPDATE codes_code SET scan_count = scan_count + 1, "  # noqa: S608
+    "first_scanned_at = COALESCE(first_scanned_at, claimed.scanned_at), "
+    "first_scanned_in = CASE WHEN scan_count = 0 THEN claimed.place ELSE first_scanned_in END, "
+    "last_scanned_at = claimed.scanned_at FROM claimed WHERE codes_code.id = claimed.code_id RETURNING "
+    + ", ".join("codes_code." + column for column in CODE_COLUMNS.split(", "))
+)
 
 
 def confirm_page_view(*, token: str) -> CodeRow | None:
@@ -411,18 +427,19 @@ def confirm_page_view(*, token: str) -> CodeRow | None:
         scan_id = signing.loads(token, salt="scans.confirm", max_age=LOCATE_TOKEN_MAX_AGE)
     except signing.BadSignature:
         return None
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE scans_scan SET source = %s WHERE id = %s AND source = %s AND code_id IS NOT NULL "
-            "RETURNING code_id, scanned_at, place",
-            [ScanSource.QR, scan_id, ScanSource.PAGE],
-        )
-        claimed = cursor.fetchone()
-        if claimed is None:
-            return None
-        code_id, scanned_at, place = claimed
-        cursor.execute(COUNT_CONFIRMED, [_aware(scanned_at), place, _aware(scanned_at), code_id])
-        return _code_row(cursor.fetchone())
+    claim = [ScanSource.QR, scan_id, ScanSource.PAGE]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(CONFIRM_IN_ONE, claim)
+            return _code_row(cursor.fetchone())
+        with transaction.atomic():
+            cursor.execute(CLAIM_PAGE_VIEW, claim)
+            claimed = cursor.fetchone()
+            if claimed is None:
+                return None
+            code_id, scanned_at, place = claimed
+            cursor.execute(COUNT_CONFIRMED, [_aware(scanned_at), place, _aware(scanned_at), code_id])
+            return _code_row(cursor.fetchone())
 
 
 def code_identity(*, path: str, query: str) -> str | None:

@@ -145,3 +145,12 @@ def test_with_redis_down_verify_still_answers_and_logs_the_scan(code, settings, 
     assert response.status_code == 200 and response.json()["first_scan"] is True
     assert Scan.objects.count() == 1
     assert "rate limit unavailable" in caplog.text
+
+
+def test_a_page_view_is_one_statement_and_so_is_its_confirmation(code, django_assert_num_queries):
+    scan(qr_path(code), json=True)  # warms the product cache
+    with django_assert_num_queries(1):  # read the code and log the scan, in one statement
+        page = scan(qr_path(code), confirm=False)
+    with django_assert_num_queries(1):  # claim the scan and count it on the code
+        Client().post("/verify/confirm/", {"token": page.context["confirm_token"]}, HTTP_USER_AGENT=IPHONE)
+    assert Code.objects.get(pk=code.pk).scan_count == 2
