@@ -12,19 +12,17 @@ import resource
 import time
 import uuid
 
-from _setup import setup_django
+from _setup import bench_brand, setup_django
 
 
 def run_service(quantity: int) -> tuple[float, int]:
-    from brands.models import User
-    from brands.services import create_brand
     from codes import services
 
     tag = uuid.uuid4().hex[:8]
-    owner = User.objects.create_user(f"bench-{tag}@example.com", None)
-    brand = create_brand(name=f"Bench {tag}", owner=owner)
     gtin_body = f"0{int(tag, 16) % 10**12:012d}"
     from codes.gs1 import gtin_check_digit
+
+    brand = bench_brand(tag, gtin_body + gtin_check_digit(gtin_body))
 
     product = services.create_product(
         brand=brand,

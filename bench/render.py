@@ -30,21 +30,18 @@ import warnings
 import zipfile
 from pathlib import Path
 
-from _setup import ROOT, setup_django
+from _setup import ROOT, bench_brand, setup_django
 
 TARGETS = {"qr-png": 2.0, "qr-svg": 2.0, "datamatrix": 0.8, "pdf": 0.8}
 
 
 def make_batch(quantity: int):
-    from brands.models import User
-    from brands.services import create_brand
     from codes import services
     from codes.gs1 import gtin_check_digit
 
     tag = uuid.uuid4().hex[:8]
-    owner = User.objects.create_user(f"bench-{tag}@example.com", None)
-    brand = create_brand(name=f"Bench {tag}", owner=owner)
     body = f"0{int(tag, 16) % 10**12:012d}"
+    brand = bench_brand(tag, body + gtin_check_digit(body))
     product = services.create_product(
         brand=brand, name="Bench", gtin=body + gtin_check_digit(body), serial_alphabet="alnum", serial_length=12
     )

@@ -45,13 +45,17 @@ end
 
 
 def million_code_batch(quantity: int):
+    from brands.services import approve_brand_prefix, is_verified_for
     from codes.models import CodeBatch
 
-    batch = CodeBatch.objects.filter(quantity__gte=quantity, state="ready").select_related("product", "lot").first()
-    if batch:
-        return batch
-    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--quantity", str(quantity)], check=True)
-    return CodeBatch.objects.filter(quantity__gte=quantity, state="ready").select_related("product", "lot").first()
+    ready = CodeBatch.objects.filter(quantity__gte=quantity, state="ready").select_related("product__brand", "lot")
+    if not ready.exists():
+        subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--quantity", str(quantity)], check=True)
+    batch = ready.first()
+    product = batch.product
+    if not is_verified_for(product.brand, product.gtin):  # a batch from before brand verification existed
+        approve_brand_prefix(brand=product.brand, prefix=product.gtin[1:13])
+    return batch
 
 
 def write_paths(batch, count: int, folder: Path) -> tuple[Path, Path]:

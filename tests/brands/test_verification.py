@@ -126,3 +126,8 @@ def test_seed_demo_makes_a_verified_unlimited_demo_brand(db):
     assert demo.plan == "unlimited" and services.is_verified_for(demo, "09506000134352")
     code = Code.objects.select_related("product").first()
     assert _verify(code, HTTP_ACCEPT="application/json").json()["authentic"] is True
+
+
+def test_the_not_yet_verified_page_speaks_malay_when_the_phone_does(impostor):
+    page = _verify(_code_of(impostor), HTTP_ACCEPT_LANGUAGE="ms").content.decode()
+    assert "Jenama belum disahkan" in page
