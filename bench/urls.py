@@ -19,8 +19,8 @@ def baseline(request, product_id: int, ordinal: int):
         # The same row shape as a real scan log entry.
         cursor.execute(
             "INSERT INTO bench_scans (code_id, brand_id, product_id, gtin, serial, scanned_at, source, outcome, place,"
-            " city, region_code, country_code, location_source, user_agent_family, ip_hash)"
-            " VALUES (%s, NULL, %s, '', '', %s, 'api', %s, '', '', '', '', '', '', '')",
+            " city, region_code, country_code, location_source, user_agent_family, ip_hash, out_of_territory)"
+            " VALUES (%s, NULL, %s, '', '', %s, 'api', %s, '', '', '', '', '', '', '', false)",
             [row[0] if row else None, product_id, now, "authentic" if row else "not_recognised"],
         )
     return JsonResponse({"authentic": row is not None, "scan_count": row[2] if row else 0}, status=200 if row else 404)
