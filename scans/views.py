@@ -207,11 +207,7 @@ def _verify(request):
     return _no_store(render(request, "scans/verify.html", page, status=status))
 
 
-verify.public = True
-
-
 def _pin_attempt_allowed(path: str, query: str, hashed_ip: str) -> bool:
-    metrics.SCANS.labels(scan.source, scan.outcome).inc()
     """PIN guesses are counted on the code itself (GTIN + serial as parsed, so no spelling of the path
     escapes the count): per code and client, so a stranger's wrong guesses cannot lock the buyer out, and
     per code from anywhere at a higher limit, so many addresses together still cannot search the PINs."""
