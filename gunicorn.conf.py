@@ -22,11 +22,19 @@ accesslog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s'
 
 
-def when_ready(server):
-    """After the app is loaded and before any worker is forked: warm up (serialize_saas/warmup.py)."""
+def on_starting(server):
+    """After the app is loaded (preload_app) and before the port opens or any worker is forked: warm up
+    (serialize_saas/warmup.py), so that no request ever queues behind it."""
     from serialize_saas.warmup import warm
 
     server.log.info("warmed up in %.2f s", warm())
+
+
+def post_worker_init(worker):
+    """A new worker connects to the database and cache before it accepts its first request."""
+    from serialize_saas.warmup import connect_worker
+
+    connect_worker()
 
 
 def child_exit(server, worker):

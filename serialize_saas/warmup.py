@@ -25,6 +25,7 @@ def warm() -> float:
 
     import scans.views  # noqa: F401 - builds the crawler detector
     from scans.geo import default_locator
+    from scans.salts import daily_salt
 
     locator = default_locator(settings.GEOIP_CITY_DB)
     locator.preload()
@@ -33,6 +34,7 @@ def warm() -> float:
     agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile"
     parse_user_agent(agent), parse_device(agent)  # ua-parser compiles its regexes on first use
     resolve("/01/09506000134352/21/WARMUP")
+    daily_salt()  # memoised per process: forked workers inherit today's IP-hash salt
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             get_template("scans/verify.html")
@@ -43,3 +45,15 @@ def warm() -> float:
     seconds = time.perf_counter() - started
     log.info("warmed up", extra={"seconds": round(seconds, 3)})
     return seconds
+
+
+def connect_worker() -> None:
+    """In each new worker, before its first request: open its database and cache connections."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    connection.ensure_connection()
+    try:
+        cache.get("serialize:warm-up")
+    except Exception:  # noqa: BLE001 - the cache being down must not stop a worker; verify fails open without it
+        log.warning("cache unavailable at worker start")
