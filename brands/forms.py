@@ -71,7 +71,7 @@ class InvitedSignupForm(BaseUserCreationForm):
 class BrandForm(forms.ModelForm):
     class Meta:
         model = Brand
-        fields = ["name", "logo", "colour", "clone_scan_threshold", "require_two_factor"]
+        fields = ["name", "logo", "colour", "require_two_factor"]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
 
     def clean_name(self):

@@ -171,6 +171,25 @@ class Code(models.Model):
     pin_first_used_at = models.DateTimeField(null=True, blank=True)
     # When the distributor holding this unit confirmed receiving it (its carton or its whole range).
     received_at = models.DateTimeField(null=True, blank=True)
+    # The last status change that touched this unit, and the state it changed from: an undo restores it.
+    status_change = models.ForeignKey(
+        "StatusChange",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    previous_status = models.CharField(max_length=16, choices=CodeStatus.choices, null=True, blank=True)
+    # Detection state, kept up to date by the scan count itself (scans.rules reads it; never the scan log):
+    # `;`-terminated sets of the regions and devices this unit was scanned from, and its last two located
+    # scans as "lat,lon,unix". NULL until first scanned, so unscanned rows cost nothing.
+    seen_regions = models.CharField(max_length=300, null=True, blank=True)
+    seen_devices = models.CharField(max_length=300, null=True, blank=True)
+    last_fix = models.CharField(max_length=40, null=True, blank=True)
+    prev_fix = models.CharField(max_length=40, null=True, blank=True)
+    suspect_at = models.DateTimeField(null=True, blank=True, help_text="When scans first made it a likely copy")
 
     brand_path = "product__brand"
     objects = BrandOwnedQuerySet.as_manager()
@@ -188,6 +207,72 @@ class Code(models.Model):
     def position(self) -> int:
         """1-based place in its batch's print order."""
         return self.ordinal - self.batch.first_ordinal + 1
+
+
+class ChangeScope(models.TextChoices):
+    LOT = "lot", "A lot"
+    BATCH = "batch", "A batch, or a range of its positions"
+    SERIALS = "serials", "Listed serials"
+
+
+class ChangeState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class StatusChange(TrackedWork):
+    """One status change of many units at once (a recall is one with `to_status` recalled): the audit trail
+    says who, when, which units, from which states (`from_counts`) to which, and why.
+
+    `quantity` is the number of codes in scope; `codes_done` how many of them were processed (progress);
+    `codes_changed` how many actually changed (units already recalled, destroyed … are left as they are)."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="status_changes")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    to_status = models.CharField(max_length=16, choices=CodeStatus.choices)
+    scope = models.CharField(max_length=8, choices=ChangeScope.choices)
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    batch = models.ForeignKey(CodeBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    first_position = models.PositiveIntegerField(null=True, blank=True)
+    last_position = models.PositiveIntegerField(null=True, blank=True)
+    serials = models.JSONField(default=list, blank=True)
+    reason = models.TextField(max_length=2000)
+    consumer_message = models.TextField(max_length=500, blank=True, help_text="Shown on the verify page")
+    quantity = models.PositiveIntegerField(default=0)
+    codes_changed = models.PositiveIntegerField(default=0)
+    from_counts = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=8, choices=ChangeState.choices, default=ChangeState.QUEUED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    codes_undone = models.PositiveIntegerField(default=0)
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta(TrackedWork.Meta):
+        indexes = [models.Index(fields=["brand", "-created_at"], name="status_change_brand_recent")]
+
+    def __str__(self):
+        return f"{self.get_to_status_display()} #{self.pk}: {self.scope_label}"
+
+    @property
+    def is_recall(self) -> bool:
+        return self.to_status == CodeStatus.RECALLED
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (ChangeState.DONE, ChangeState.FAILED)
+
+    @property
+    def scope_label(self) -> str:
+        if self.scope == ChangeScope.LOT:
+            return f"lot {self.lot}"
+        if self.scope == ChangeScope.BATCH:
+            return f"batch {self.batch_id}, positions {self.first_position}-{self.last_position}"
+        return f"{len(self.serials)} serial(s)"
 
 
 class PrintFormat(models.TextChoices):

@@ -25,7 +25,7 @@ import math
 import os
 import threading
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -81,6 +81,10 @@ class Place:
     country_code: str | None
     country_name: str | None
     source: PlaceSource
+    # Coordinates of the place (a city's, for IP places): what impossible travel is measured on. Not part
+    # of a place's identity; None when the source is coarser than a city.
+    latitude: float | None = field(default=None, compare=False)
+    longitude: float | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -301,17 +305,27 @@ def _place_from_ip_record(record: Any) -> Place | None:
         region_code = f"{country_code}-{region_suffix}"
     elif country_code and region_name:
         region_code = _region_code_by_name(country_code, region_name)
+    city = _english_name(record.get("city"))
+    location = record.get("location")
+    has_fix = city is not None and isinstance(location, Mapping)  # a country centroid says nothing of travel
     place = Place(
-        city=_english_name(record.get("city")),
+        city=city,
         region_code=region_code,
         region_name=region_name,
         country_code=country_code or None,
         country_name=_english_name(country),
         source="ip",
+        latitude=_coordinate(location, "latitude") if has_fix else None,
+        longitude=_coordinate(location, "longitude") if has_fix else None,
     )
     if place.city is None and place.region_name is None and place.country_code is None:
         return None
     return place
+
+
+def _coordinate(location: Any, name: str) -> float | None:
+    value = location.get(name) if isinstance(location, Mapping) else None
+    return float(value) if isinstance(value, int | float) else None
 
 
 @lru_cache(maxsize=4096)
@@ -441,4 +455,6 @@ def _place_from_city(city_id: int) -> Place | None:
         country_code=city.country.alpha2 or None,
         country_name=city.country.name or None,
         source="gps",
+        latitude=float(city.lat),
+        longitude=float(city.lng),
     )

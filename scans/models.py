@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -90,3 +91,154 @@ class CounterfeitReport(models.Model):
 
     def __str__(self):
         return f"Report {self.pk}: {self.gtin}/{self.serial}"
+
+
+class DetectionSettings(models.Model):
+    """A brand's thresholds for the detection rules (scans.rules.Thresholds); defaults until edited."""
+
+    brand = models.OneToOneField(Brand, on_delete=models.CASCADE, related_name="detection")
+    max_regions = models.PositiveSmallIntegerField(
+        default=4, help_text="A code scanned from more distinct regions (states, provinces) is a likely copy"
+    )
+    max_devices = models.PositiveSmallIntegerField(
+        default=10, help_text="A code scanned by more distinct devices (network + browser) is a likely copy"
+    )
+    max_speed_kmh = models.PositiveIntegerField(
+        "impossible travel speed (km/h)", default=900, help_text="Two scans further apart than this speed allows"
+    )
+    min_travel_km = models.PositiveIntegerField(
+        "minimum travel distance (km)", default=300, help_text="Closer than this, places are too coarse to judge"
+    )
+    markets = models.JSONField(
+        default=list, blank=True, help_text="Countries you sell in (ISO codes such as MY, SG); empty: everywhere"
+    )
+    blocked_countries = models.JSONField(default=list, blank=True, help_text="Countries your goods must never be in")
+    hot_spot_scans = models.PositiveIntegerField(
+        default=20, help_text="Not-recognised scans of one GTIN from one region that make a hot spot …"
+    )
+    hot_spot_minutes = models.PositiveIntegerField(default=60, help_text="… within this many minutes")
+    late_scan_alerts = models.BooleanField(
+        default=True, help_text="Alert on scans of expired, recalled or destroyed units"
+    )
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    def __str__(self):
+        return f"Detection settings of {self.brand}"
+
+
+class AlertKind(models.TextChoices):
+    LIKELY_COPY = "likely_copy", "Likely copy"
+    GREY_MARKET = "grey_market", "Grey market"
+    OFF_MARKET = "off_market", "Off market"
+    HOT_SPOT = "hot_spot", "Counterfeit hot spot"
+    LATE_SCAN = "late_scan", "Late scan"
+
+
+class AlertStatus(models.TextChoices):
+    NEW = "new", "New"
+    INVESTIGATING = "investigating", "Investigating"
+    ESCALATED = "escalated", "Escalated"
+    CLOSED = "closed", "Closed"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Alert(models.Model):
+    """Something a brand should look into. At most one open alert per code (or hot-spot region) and kind:
+    later scans add evidence and grow its count instead of opening another."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=12, choices=AlertKind.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
+    status = models.CharField(max_length=14, choices=AlertStatus.choices, default=AlertStatus.NEW)
+    # What the alert is about: "code:<id>" or, for a hot spot, "hot_spot:<gtin>:<region>".
+    key = models.CharField(max_length=80)
+    code = models.ForeignKey(Code, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+")
+    distributor = models.ForeignKey(
+        Distributor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    gtin = models.CharField(max_length=14, blank=True)
+    serial = models.CharField(max_length=40, blank=True)
+    place = models.CharField(max_length=160, blank=True)
+    region_code = models.CharField(max_length=8, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    count = models.PositiveIntegerField(default=1)
+    opened_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    close_reason = models.TextField(blank=True)
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [
+            models.Index(fields=["brand", "status", "-last_seen_at"], name="alert_inbox"),
+            models.Index(fields=["brand", "-last_seen_at"], name="alert_brand_recent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "kind", "key"], condition=~models.Q(status="closed"), name="one_open_alert_per_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != AlertStatus.CLOSED
+
+
+class AlertEvidence(models.Model):
+    """A scan that opened or grew an alert (unique: a task delivered twice counts it once)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="evidence")
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    brand_path = "alert__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-added_at"]
+        constraints = [models.UniqueConstraint(fields=["alert", "scan"], name="alert_evidence_once")]
+
+    def __str__(self):
+        return f"{self.alert_id}: scan {self.scan_id}"
+
+
+class AlertEvent(models.Model):
+    """The workflow trail: who moved an alert from which status to which, when, and why."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    from_status = models.CharField(max_length=14, choices=AlertStatus.choices, blank=True)
+    to_status = models.CharField(max_length=14, choices=AlertStatus.choices)
+    note = models.TextField(blank=True)
+
+    brand_path = "alert__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self):
+        return f"{self.alert_id}: {self.from_status} → {self.to_status}"

@@ -1,22 +1,47 @@
-"""What the verify page says about a code: pure rules, no Django."""
+"""What the verify page says about a code, and what a scan tells the brand: pure rules, no Django.
+
+Warnings and findings are data (a stable code plus parameters); only a renderer turns them into words.
+Detection is incremental: the code row keeps a small set of the regions and devices it was scanned from
+and its last located fix (see `codes.models.Code`), so a rule never re-reads the scan history.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-CLONE = "clone"
-INACTIVE = "inactive"
+# Warning codes: a public contract (the JSON verdict publishes them).
+RECALLED = "recalled"
+EXPIRED = "expired"
+LIKELY_COPY = "likely_copy"
+PIN_REUSED = "pin_reused"
+INACTIVE = "inactive"  # any other state that is not for sale (params: status)
+STATE_WARNINGS = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen"})
+
+# Alert kinds: also a contract (webhook payloads carry them).
+GREY_MARKET = "grey_market"
+OFF_MARKET = "off_market"
+HOT_SPOT = "hot_spot"
+LATE_SCAN = "late_scan"
+ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN)
+
+# A late scan is one of a unit that should no longer circulate.
+LATE_STATES = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen", "decommissioned"})
+
+# The per-code sets are `;`-terminated entries in one short text column; they stop growing at this length
+# (a code seen from 25 regions is a copy whatever the threshold; counting on would only cost bytes).
+SET_MAX_CHARS = 250
+EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True)
 class VerdictWarning:
-    """A warning to show, as data: the web layer words it in the reader's language."""
+    """A warning to show, as data: `code` is stable, `params` fill the words the renderer chooses."""
 
-    kind: str
-    status: str | None = None
-    scan_count: int = 0
-    places: int = 0
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,11 +69,12 @@ class Verdict:
     first_scanned_at: datetime | None = None
     first_scanned_in: str | None = None
     product: ProductFacts | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[VerdictWarning] = field(default_factory=list)
     pin_required: bool = False
     pin: PinCheck | None = None
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, word: Callable[[VerdictWarning], str]) -> dict[str, object]:
+        """The public JSON verdict; `word` turns a warning into a message in the reader's language."""
         # Spelled out rather than dataclasses.asdict, whose deep copies cost more than the rest of a verdict.
         data: dict[str, object] = {
             "authentic": self.authentic,
@@ -66,7 +92,7 @@ class Verdict:
                 "expiry": self.product.expiry,
                 "brand": self.product.brand,
             },
-            "warnings": list(self.warnings),
+            "warnings": [{"code": w.code, "message": word(w)} for w in self.warnings],
             "pin_required": self.pin_required,
         }
         if self.pin is not None:
@@ -81,6 +107,10 @@ class Verdict:
     def is_active(self) -> bool:
         return self.authentic and self.status == "active"
 
+    @property
+    def is_likely_copy(self) -> bool:
+        return any(w.code == LIKELY_COPY for w in self.warnings)
+
 
 def effective_status(stored_status: str, expires_on: date | None, today: date) -> str:
     """Expiry is derived, never stored: an active unit past its lot's expiry reads as expired."""
@@ -89,14 +119,17 @@ def effective_status(stored_status: str, expires_on: date | None, today: date) -
     return stored_status
 
 
-def warnings_for(*, status: str, scan_count: int, distinct_places: int, clone_threshold: int) -> list[VerdictWarning]:
-    """Inactive units always warn; a unit seen in `clone_threshold` or more places is likely copied."""
-    warnings = []
-    if status != "active":
-        warnings.append(VerdictWarning(INACTIVE, status=status))
-    if clone_threshold and distinct_places >= clone_threshold:
-        warnings.append(VerdictWarning(CLONE, scan_count=scan_count, places=distinct_places))
-    return warnings
+def state_warnings(status: str) -> list[VerdictWarning]:
+    """A unit not for sale always warns, naming its state."""
+    if status == "active":
+        return []
+    if status in STATE_WARNINGS:
+        return [VerdictWarning(status)]
+    return [VerdictWarning(INACTIVE, {"status": status})]
+
+
+def pin_reused_warning(first_used_at: datetime | None) -> VerdictWarning:
+    return VerdictWarning(PIN_REUSED, {"first_used_at": _iso(first_used_at)})
 
 
 def not_recognised() -> Verdict:
@@ -110,6 +143,149 @@ def unverified_brand() -> Verdict:
     """The GTIN is registered, but by a brand no operator has verified as its prefix's owner: whatever
     brand, product or lot it claims, the platform cannot vouch for it (never `authentic`)."""
     return Verdict(authentic=False, status=UNVERIFIED_BRAND)
+
+
+# --- Detection --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A brand's detection settings. Markets and blocked countries are ISO 3166-1 alpha-2 codes."""
+
+    max_regions: int = 4  # more distinct regions than this: likely a copy
+    max_devices: int = 10  # more distinct devices than this: likely a copy
+    max_speed_kmh: float = 900.0  # faster than an airliner between two scans: impossible travel
+    min_travel_km: float = 300.0  # closer than this, coarse IP places cannot tell travel from noise
+    markets: frozenset[str] = frozenset()  # where the brand sells; empty means everywhere
+    blocked: frozenset[str] = frozenset()  # where the brand's goods must never be
+    hot_spot_scans: int = 20  # not-recognised scans of one GTIN from one region …
+    hot_spot_minutes: int = 60  # … within this window
+    late_scans: bool = True
+
+
+@dataclass(frozen=True)
+class Fix:
+    """Where and when a code was last seen, with coordinates: what impossible travel is measured on."""
+
+    lat: float
+    lon: float
+    at: float  # Unix seconds
+
+    def encode(self) -> str:
+        return f"{self.lat:.4f},{self.lon:.4f},{int(self.at)}"
+
+    @staticmethod
+    def parse(text: str | None) -> Fix | None:
+        if not text:
+            return None
+        try:
+            lat, lon, at = (float(part) for part in text.split(","))
+        except ValueError:
+            return None
+        return Fix(lat, lon, at)
+
+
+@dataclass(frozen=True)
+class CodeSignals:
+    """The code row after this scan was counted on it."""
+
+    scan_count: int
+    regions: int
+    devices: int
+    previous_fix: Fix | None = None
+    suspect: bool = False  # flagged as a likely copy by an earlier scan
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    status: str  # effective state of the unit
+    country_code: str | None = None
+    fix: Fix | None = None
+    out_of_territory: bool = False  # set by the distributor lookup on the verify path
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the brand should hear about: becomes (or grows) an alert of `kind`."""
+
+    kind: str
+    severity: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+def set_size(entries: str | None) -> int:
+    return entries.count(";") if entries else 0
+
+
+def distance_km(a: Fix, b: Fix) -> float:
+    """Great-circle distance (haversine)."""
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def travel(previous: Fix | None, current: Fix | None, limits: Thresholds) -> tuple[float, float] | None:
+    """(km, km/h) when getting from `previous` to `current` needs more than the speed limit, else None."""
+    if previous is None or current is None:
+        return None
+    km = distance_km(previous, current)
+    if km < limits.min_travel_km:
+        return None
+    hours = max(current.at - previous.at, 1.0) / 3600  # the same second still takes a second
+    speed = km / hours
+    return (km, speed) if speed > limits.max_speed_kmh else None
+
+
+def copy_evidence(signals: CodeSignals, facts: ScanFacts, limits: Thresholds) -> dict[str, object] | None:
+    """Why a code looks copied (regions, devices or impossible travel), or None. Never from scan counts alone:
+    an honest owner who rescans ten times is not a counterfeiter."""
+    moved = travel(signals.previous_fix, facts.fix, limits)
+    reasons = []
+    if signals.regions > limits.max_regions:
+        reasons.append("regions")
+    if signals.devices > limits.max_devices:
+        reasons.append("devices")
+    if moved is not None:
+        reasons.append("travel")
+    if not reasons:
+        return None
+    evidence: dict[str, object] = {"reasons": reasons, "regions": signals.regions, "devices": signals.devices}
+    if moved is not None:
+        evidence.update(km=round(moved[0]), kmh=round(moved[1]))
+    return evidence
+
+
+def findings(signals: CodeSignals, facts: ScanFacts, limits: Thresholds) -> list[Finding]:
+    """Everything one counted scan of a genuine code tells the brand."""
+    found = []
+    evidence = copy_evidence(signals, facts, limits)
+    if evidence is not None or signals.suspect:
+        found.append(Finding(LIKELY_COPY, "high", evidence or {"regions": signals.regions}))
+    if facts.out_of_territory:
+        found.append(Finding(GREY_MARKET, "medium", {"country": facts.country_code}))
+    if off_market(facts.country_code, limits):
+        found.append(Finding(OFF_MARKET, "high" if facts.country_code in limits.blocked else "medium", {}))
+    if limits.late_scans and facts.status in LATE_STATES:
+        found.append(Finding(LATE_SCAN, "high" if facts.status == RECALLED else "low", {"status": facts.status}))
+    return found
+
+
+def off_market(country_code: str | None, limits: Thresholds) -> bool:
+    """A scan in a blocked country, or outside the brand's markets when it names them (unknown places never)."""
+    if not country_code:
+        return False
+    return country_code in limits.blocked or bool(limits.markets and country_code not in limits.markets)
+
+
+def likely_copy_warning(signals: CodeSignals) -> VerdictWarning:
+    """What later scanners are told: how often and where, never "fake"."""
+    return VerdictWarning(LIKELY_COPY, {"scan_count": signals.scan_count, "regions": signals.regions})
+
+
+def hot_spot_reached(count: int, limits: Thresholds) -> bool:
+    """Alert when a window's count reaches the threshold, then again at each further multiple of it."""
+    return limits.hot_spot_scans > 0 and count >= limits.hot_spot_scans and count % limits.hot_spot_scans == 0
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "csp",
     "django_prometheus",
     "brands",
+    "notifications",
     "codes",
     "distributors",
     "scans",
@@ -303,6 +304,17 @@ IPV6_PREFIX_RATE_FACTOR = int(env("IPV6_PREFIX_RATE_FACTOR", "4"))
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # A current GeoLite2/GeoIP2 City database; the packaged 2019 GeoLite2 file is used when unset.
 GEOIP_CITY_DB = env("GEOIP_CITY_DB") or None
+
+# Detection on the verify path (off only to measure its cost: bench/detect.py).
+DETECTION_ENABLED = env_bool("DETECTION_ENABLED", True)
+
+# Webhooks: targets on private or loopback addresses are refused (no SSRF) unless this is set (tests,
+# on-premises receivers); then plain http:// is accepted too.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))  # 30 s, 1, 2, 4 … 64 min apart: about 2 hours
+WEBHOOK_RETRY_BASE_SECONDS = int(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "5"))  # deliveries given up on in a row
 
 # Print files: codes per output file (a 1M batch gives 10 parts) and codes read from the database at once.
 # No part may exceed PRINT_PART_SIZE_MAX codes, whatever a job or the command asks for.
