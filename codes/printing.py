@@ -564,9 +564,29 @@ def finish_job(job_id: int) -> bool:
                 "finished_at": timezone.now(),
             },
         )
-        PrintJob.objects.filter(pk=job.pk, state=PrintState.FINISHING).update(state=PrintState.READY, finished_at=Now())
+        ready = PrintJob.objects.filter(pk=job.pk, state=PrintState.FINISHING).update(
+            state=PrintState.READY, finished_at=Now()
+        )
+        if ready:
+            _publish_ready(job)
     log.info("print job ready", extra={"print_job": job.pk, "parts": len(parts)})
     return True
+
+
+def _publish_ready(job: PrintJob) -> None:
+    from notifications.services import publish
+
+    publish(
+        brand_id=job.batch.product.brand_id,
+        event="print_job.ready",
+        data={
+            "print_job": job.pk,
+            "batch": job.batch_id,
+            "format": job.format,
+            "first_position": job.first_position,
+            "last_position": job.last_position,
+        },
+    )
 
 
 def _file_entry(batch_id: int, part: int, fmt: str, record: Any) -> dict[str, Any]:

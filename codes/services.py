@@ -150,8 +150,13 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
             first = batch.first_ordinal + done
             insert_codes(batch, first, codec.serials(first, count))
             CodeBatch.objects.filter(pk=batch_id).update(codes_done=done + count)
-    CodeBatch.objects.filter(pk=batch_id, state=BatchState.GENERATING).update(state=BatchState.READY, finished_at=Now())
-    batch.refresh_from_db()
+    with transaction.atomic():
+        finished = CodeBatch.objects.filter(pk=batch_id, state=BatchState.GENERATING).update(
+            state=BatchState.READY, finished_at=Now()
+        )
+        batch.refresh_from_db()
+        if finished:  # only the call that made it ready tells the brand
+            _publish_batch_ready(batch)
     log.info("batch generated", extra={"batch": batch.pk, "quantity": batch.quantity, "seconds": batch.seconds})
     return batch
 
@@ -176,6 +181,21 @@ def insert_codes(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> No
         ),
         batch_size=2_000,
     )
+
+
+def _publish_batch_ready(batch: CodeBatch) -> None:
+    from notifications.services import publish
+
+    publish(
+        brand_id=batch.product.brand_id,
+        event="batch.ready",
+        data={"batch": batch.pk, "gtin": batch.product.gtin, "lot": batch.lot.number, "quantity": batch.quantity},
+    )
+
+
+def mark_suspect(*, code_id: int, at) -> bool:
+    """Flag a unit as a likely copy, once: True if this call flagged it (detection then opens the alert)."""
+    return bool(Code.objects.filter(pk=code_id, suspect_at__isnull=True).update(suspect_at=at))
 
 
 def mark_failed(batch_id: int, reason: str) -> None:

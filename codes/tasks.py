@@ -29,3 +29,16 @@ def render_print_part_task(print_file_id: int) -> None:
         log.exception("print part failed", extra={"print_file": print_file_id})
         printing.fail_job_of_part(print_file_id, "Rendering stopped on an internal error; order the print again.")
         raise
+
+
+@shared_task(acks_late=True)
+def apply_change_task(change_id: int) -> int:
+    """A recall or other status change of many units; resumes after its last committed chunk."""
+    from . import recalls
+
+    try:
+        return recalls.apply_change(change_id).codes_changed
+    except Exception:
+        log.exception("status change failed", extra={"change": change_id})
+        recalls.fail_change(change_id, "Stopped on an internal error; start it again to resume.")
+        raise

@@ -2,10 +2,14 @@
 
 The hot path per scan: parse the Digital Link (pure), look the GTIN up in a short per-process cache,
 decrypt the serial (a never-issued serial stops here, before any read of the codes table), one
-UPDATE … RETURNING on the code row, one INSERT into the scan log.
+UPDATE … RETURNING on the code row, one INSERT into the scan log. Detection rides on that UPDATE: it keeps
+the code's small sets of regions and devices and its last located fix, and the pure rules judge what it
+returns; alerts are recorded by a worker after commit, never in the request's time.
 """
 
 import bisect
+import dataclasses
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -14,14 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from brands.models import Brand
 from brands.services import is_verified_for
 from codes import gs1
-from codes.models import CodeBatch, Product
+from codes import services as code_services
+from codes.models import CodeBatch, Product, StatusChange
 from codes.serials import SerialCodec, pin_matches
 from distributors.models import Distributor
 from distributors.queries import current_ranges
@@ -29,7 +34,7 @@ from distributors.territory import is_outside
 
 from . import rules
 from .geo import Place, default_locator
-from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
+from .models import CounterfeitReport, DetectionSettings, Scan, ScanOutcome, ScanSource
 
 PRODUCT_CACHE_SECONDS = 30
 REFRESH_SECONDS = 2
@@ -45,6 +50,7 @@ class ScanContext:
     place: Place | None
     user_agent_family: str
     source: str = ScanSource.QR
+    device: str = ""  # a first-party cookie's id, else derived from the hashed IP and browser family
 
     @property
     def counts(self) -> bool:
@@ -109,6 +115,12 @@ class CodeRow:
     first_scanned_at: datetime | None
     first_scanned_in: str
     pin_first_used_at: datetime | None
+    # Detection state after this scan (see codes.models.Code); None on a read or with detection off.
+    seen_regions: str | None = None
+    seen_devices: str | None = None
+    prev_fix: str | None = None
+    suspect_at: datetime | None = None
+    status_change_id: int | None = None
 
 
 class ProductCache:
@@ -193,15 +205,22 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
         link = None
     if link is not None:
         scan.gtin, scan.serial = link.gtin, (link.serial or "")[:40]
-        verdict = _verdict_for(link, scan, now, pin)
+        verdict = _verdict_for(link, scan, now, pin, context)
     if scan.pk is None:  # not yet logged in the same statement as the code update
         scan.save(force_insert=True)
-    if verdict.authentic and verdict.scan_count > 1 and pin is None and context.counts:
-        _add_clone_warning(verdict, scan)
+    if settings.DETECTION_ENABLED and pin is None and context.counts:
+        if verdict.authentic and scan.source == ScanSource.PAGE:
+            _warn_if_suspect(verdict, scan)  # counted and judged when its browser confirms the view
+        elif verdict.authentic:
+            _detect(verdict, scan, context, now)
+        elif scan.brand_id is not None:
+            _count_hot_spot(scan, now)
     return verdict, scan
 
 
-def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | None) -> rules.Verdict:
+def _verdict_for(
+    link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | None, context: ScanContext
+) -> rules.Verdict:
     info = product_cache.get(link.gtin)
     if info is None or link.serial is None:
         return rules.not_recognised()
@@ -230,20 +249,18 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
     expired = rules.effective_status("active", batch.expires_on, timezone.localdate(now)) != "active"
     counted = pin is None and scan.source not in (ScanSource.PREVIEW, ScanSource.PAGE)
     if pin is None:  # page views and previews only read the code, but log the scan in the same statement
-        row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired, count=counted)
+        row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired, count=counted, context=context)
     else:
         row = _read_code(info.product_id, ordinal, serial)
     if row is None:
         return rules.not_recognised()
     predicted = pin is None and scan.source == ScanSource.PAGE
     if predicted:  # what the page says once its script confirms the view (confirm_page_view counts it)
-        row = CodeRow(
-            row.code_id,
-            row.status,
-            row.scan_count + 1,
-            row.first_scanned_at or scan.scanned_at,
-            row.first_scanned_in or scan.place,
-            row.pin_first_used_at,
+        row = dataclasses.replace(
+            row,
+            scan_count=row.scan_count + 1,
+            first_scanned_at=row.first_scanned_at or scan.scanned_at,
+            first_scanned_in=row.first_scanned_in or scan.place,
         )
     scan.code_id = row.code_id
     status = rules.effective_status(row.status, batch.expires_on, timezone.localdate(now))
@@ -261,12 +278,12 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
             expiry=batch.expires_on.isoformat() if batch.expires_on else None,
             brand=info.brand.name,
         ),
-        warnings=[
-            _word(w)
-            for w in rules.warnings_for(status=status, scan_count=row.scan_count, distinct_places=0, clone_threshold=0)
-        ],
+        warnings=rules.state_warnings(status),
         pin_required=batch.with_pin,
     )
+    if status == rules.RECALLED and row.status_change_id:
+        _add_recall_message(verdict, row.status_change_id)
+    scan._code_row = row  # for detection, once the scan is logged
     scan.outcome = ScanOutcome.AUTHENTIC if status == "active" else ScanOutcome.INACTIVE
     if pin is not None:
         verdict.pin = _check_pin(info, batch, row, serial, pin, now)
@@ -275,6 +292,8 @@ def _verdict_for(link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | No
             if verdict.pin.verified
             else ScanOutcome.PIN_WRONG
         )
+        if verdict.pin.verified and not verdict.pin.first_use:
+            verdict.warnings.append(rules.pin_reused_warning(verdict.pin.first_used_at))
     return verdict
 
 
@@ -287,14 +306,77 @@ def _note_holder(scan: Scan, holder: Holder | None) -> None:
 
 
 CODE_COLUMNS = "id, status, scan_count, first_scanned_at, first_scanned_in, pin_first_used_at"
-HIT_COLUMNS = ", ".join("hit." + column for column in CODE_COLUMNS.split(", "))
+DETECT_COLUMNS = "seen_regions, seen_devices, prev_fix, suspect_at, status_change_id"
 CODE_MATCH = "product_id = %s AND ordinal = %s AND serial = %s"
-# Fixed text; every value is a parameter.
-COUNT_SCAN = (
-    "UPDATE codes_code SET scan_count = scan_count + 1, first_scanned_at = COALESCE(first_scanned_at, %s), "  # noqa: S608
-    "first_scanned_in = CASE WHEN scan_count = 0 THEN %s ELSE first_scanned_in END, last_scanned_at = %s "
-    "WHERE " + CODE_MATCH + " RETURNING " + CODE_COLUMNS
-)
+
+
+def _add_to_set(column: str, position: str) -> str:
+    """SET clause adding a value (three parameters, all the same) to a `;`-terminated set, unless it is empty,
+    already there, or the set is full."""
+    value = "CAST(%s AS TEXT)"
+    return (
+        f"{column} = CASE WHEN {value} = '' OR {position}(';' || COALESCE({column}, ''), ';' || {value} || ';') > 0 "
+        f"OR length(COALESCE({column}, '')) >= {rules.SET_MAX_CHARS} THEN {column} "
+        f"ELSE COALESCE({column}, '') || {value} || ';' END"
+    )
+
+
+def _detect_sets(vendor: str) -> str:
+    """SET clauses keeping the detection state (nine parameters: `Sighting.params`)."""
+    position = "strpos" if vendor == "postgresql" else "instr"
+    fix = "CAST(%s AS TEXT)"
+    return (
+        f", {_add_to_set('seen_regions', position)}, {_add_to_set('seen_devices', position)}, "
+        # Both right-hand sides see the row as it was: prev_fix gets the old last_fix.
+        f"prev_fix = CASE WHEN {fix} = '' THEN prev_fix ELSE last_fix END, "
+        f"last_fix = CASE WHEN {fix} = '' THEN last_fix ELSE {fix} END"
+    )
+
+
+def _count_sql(vendor: str, detect: bool, where: str = CODE_MATCH) -> tuple[str, str]:
+    """(UPDATE … RETURNING, returned columns): fixed text, every value a parameter."""
+    sets = (
+        "scan_count = scan_count + 1, first_scanned_at = COALESCE(first_scanned_at, %s), "
+        "first_scanned_in = CASE WHEN scan_count = 0 THEN %s ELSE first_scanned_in END, last_scanned_at = %s"
+    )
+    columns = CODE_COLUMNS
+    if detect:
+        sets += _detect_sets(vendor)
+        columns += ", " + DETECT_COLUMNS
+    return f"UPDATE codes_code SET {sets} WHERE {where} RETURNING {columns}", columns  # noqa: S608
+
+
+_COUNT_SQL: dict[tuple[str, bool], tuple[str, str]] = {}
+
+
+def _count_statement(detect: bool) -> tuple[str, str]:
+    key = (connection.vendor, detect)
+    if key not in _COUNT_SQL:
+        _COUNT_SQL[key] = _count_sql(*key)
+    return _COUNT_SQL[key]
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What this scan adds to its code's detection state."""
+
+    region: str
+    device: str
+    fix: rules.Fix | None
+
+    @classmethod
+    def of(cls, context: ScanContext, now: datetime) -> "Sighting":
+        place = context.place
+        fix = None
+        if place is not None and place.latitude is not None and place.longitude is not None:
+            fix = rules.Fix(place.latitude, place.longitude, now.timestamp())
+        region = (place.region_code or place.country_code or "") if place else ""
+        device = context.device or device_id(context.ip_hash, context.user_agent_family)
+        return cls(region=region, device=device, fix=fix)
+
+    def params(self) -> list:
+        fix = self.fix.encode() if self.fix else ""
+        return [self.region] * 3 + [self.device] * 3 + [fix] * 3
 
 
 def _read_code(product_id: int, ordinal: int, serial: str) -> CodeRow | None:
@@ -304,16 +386,31 @@ def _read_code(product_id: int, ordinal: int, serial: str) -> CodeRow | None:
 
 
 def _count_scan(
-    product_id: int, ordinal: int, serial: str, scan: Scan, *, expired: bool, count: bool = True
+    product_id: int,
+    ordinal: int,
+    serial: str,
+    scan: Scan,
+    *,
+    expired: bool,
+    count: bool = True,
+    context: ScanContext | None = None,
 ) -> CodeRow | None:
-    """Count the scan on the code row (one UPDATE … RETURNING; a plain read when `count` is off) and, on
-    PostgreSQL, log it in the same statement: one round trip and one commit for the whole hot path.
+    """Count the scan on the code row (one UPDATE … RETURNING, with the detection state; a plain read when
+    `count` is off) and, on PostgreSQL, log it in the same statement: one round trip and one commit for the
+    whole hot path.
 
     Two phones scanning a fresh code at once: the row lock serialises the UPDATEs, so exactly one of
     them gets scan_count = 1, the first scan.
     """
-    hit_sql = COUNT_SCAN if count else f"SELECT {CODE_COLUMNS} FROM codes_code WHERE {CODE_MATCH}"  # noqa: S608
-    count_params = [scan.scanned_at, scan.place, scan.scanned_at] if count else []
+    detect = settings.DETECTION_ENABLED
+    if count:
+        hit_sql, returned = _count_statement(detect)
+        sighting = Sighting.of(context, scan.scanned_at) if detect and context else None
+        count_params = [scan.scanned_at, scan.place, scan.scanned_at, *(sighting.params() if sighting else [])]
+    else:
+        returned = CODE_COLUMNS + (", " + DETECT_COLUMNS if detect else "")
+        hit_sql, sighting, count_params = f"SELECT {returned} FROM codes_code WHERE {CODE_MATCH}", None, []  # noqa: S608
+    scan._sighting = sighting  # the rules judge the same fix after the count
     count_params += [product_id, ordinal, serial]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
@@ -330,7 +427,7 @@ def _count_scan(
             f"logged AS (INSERT INTO scans_scan (code_id, outcome, {columns}) "
             "SELECT hit.id, CASE WHEN hit.id IS NULL THEN %s WHEN hit.status = 'active' AND NOT %s THEN %s "
             f"ELSE %s END, {placeholders} FROM (SELECT 1) AS one LEFT JOIN hit ON true RETURNING id) "
-            f"SELECT logged.id, {HIT_COLUMNS} FROM logged LEFT JOIN hit ON true",
+            f"SELECT logged.id, {_prefixed('hit', returned)} FROM logged LEFT JOIN hit ON true",
             [*count_params, ScanOutcome.NOT_RECOGNISED, expired, ScanOutcome.AUTHENTIC, ScanOutcome.INACTIVE, *values],
         )
         logged = cursor.fetchone()
@@ -338,10 +435,15 @@ def _count_scan(
     return _code_row(logged[1:] if logged[1] is not None else None)
 
 
+def _prefixed(table: str, columns: str) -> str:
+    return ", ".join(f"{table}.{column}" for column in columns.split(", "))
+
+
 def _code_row(row) -> CodeRow | None:
     if row is None:
         return None
-    return CodeRow(row[0], row[1], row[2], _aware(row[3]), row[4], _aware(row[5]))
+    detected = (row[6], row[7], row[8], _aware(row[9]), row[10]) if len(row) > 6 else ()
+    return CodeRow(row[0], row[1], row[2], _aware(row[3]), row[4], _aware(row[5]), *detected)
 
 
 def _check_pin(
@@ -358,43 +460,126 @@ def _check_pin(
     return rules.PinCheck(verified=True, first_use=first_use, first_used_at=now if first_use else row.pin_first_used_at)
 
 
-def _add_clone_warning(verdict: rules.Verdict, scan: Scan) -> None:
-    """Count the distinct places a code was scanned from, once it has been scanned often enough to reach
-    the brand's threshold (a code cannot have been in more places than it has been scanned)."""
-    threshold = scan.brand.clone_scan_threshold if scan.brand else 0
-    if not threshold or verdict.scan_count < threshold:
-        return
-    places = (
-        Scan.objects.filter(code_id=scan.code_id)
-        .exclude(place="")
-        .exclude(source=ScanSource.PREVIEW)
-        .values("place")
-        .distinct()
-        .count()
+def _add_recall_message(verdict: rules.Verdict, change_id: int) -> None:
+    """The brand's own words to consumers about a recall (a rare path: one read, only for recalled units)."""
+    message = StatusChange.objects.filter(pk=change_id).values_list("consumer_message", flat=True).first()
+    if message:
+        verdict.warnings = [
+            rules.VerdictWarning(w.code, {**w.params, "message": message}) if w.code == rules.RECALLED else w
+            for w in verdict.warnings
+        ]
+
+
+class ThresholdsCache:
+    """brand id -> rules.Thresholds for a few seconds, like the product cache: no settings read per scan."""
+
+    def __init__(self, seconds: float = PRODUCT_CACHE_SECONDS):
+        self.seconds = seconds
+        self._entries: dict[int, tuple[float, rules.Thresholds]] = {}
+
+    def get(self, brand_id: int) -> rules.Thresholds:
+        entry = self._entries.get(brand_id)
+        if entry is not None and time.monotonic() - entry[0] < self.seconds:
+            return entry[1]
+        limits = thresholds_of(DetectionSettings.objects.filter(brand_id=brand_id).first())
+        if len(self._entries) > PRODUCT_CACHE_SIZE:
+            self._entries.clear()
+        self._entries[brand_id] = (time.monotonic(), limits)
+        return limits
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def thresholds_of(row: DetectionSettings | None) -> rules.Thresholds:
+    if row is None:
+        return rules.Thresholds()
+    return rules.Thresholds(
+        max_regions=row.max_regions,
+        max_devices=row.max_devices,
+        max_speed_kmh=float(row.max_speed_kmh),
+        min_travel_km=float(row.min_travel_km),
+        markets=frozenset(row.markets),
+        blocked=frozenset(row.blocked_countries),
+        hot_spot_scans=row.hot_spot_scans,
+        hot_spot_minutes=row.hot_spot_minutes,
+        late_scans=row.late_scan_alerts,
     )
-    verdict.warnings += [
-        _word(w)
-        for w in rules.warnings_for(
-            status="active", scan_count=verdict.scan_count, distinct_places=places, clone_threshold=threshold
-        )
-    ]
 
 
-def _word(warning: rules.VerdictWarning) -> str:
-    if warning.kind == rules.CLONE:
-        return _(
-            "This code has been scanned %(count)d times in %(places)d different places: it may have been copied. "
-            "Check the packaging carefully."
-        ) % {"count": warning.scan_count, "places": warning.places}
-    return {
-        "recalled": _("This product has been recalled. Do not use it; return it to the shop or contact the brand."),
-        "withdrawn": _("This product has been withdrawn from sale. Do not use it; contact the brand."),
-        "destroyed": _(
-            "This unit was reported destroyed and should not be on sale. Please report where you bought it."
-        ),
-        "stolen": _("This unit was reported stolen. Do not use it; please report where you bought it."),
-        "expired": _("This product is past its expiry date. Do not use it."),
-    }.get(warning.status, _("This unit is not in a saleable state. Contact the brand before using it."))
+thresholds_cache = ThresholdsCache()
+
+
+def device_id(ip_hash: str, user_agent_family: str) -> str:
+    """A device, coarsely: the hashed network address and browser family (used when there is no cookie)."""
+    return hashlib.sha256(f"{ip_hash}|{user_agent_family}".encode()).hexdigest()[:10]
+
+
+def _detect(verdict: rules.Verdict, scan: Scan, context: ScanContext, now: datetime) -> None:
+    """Judge a counted scan of a genuine code on what the count returned; warn now, alert after commit."""
+    row: CodeRow | None = getattr(scan, "_code_row", None)
+    if row is None or scan.brand_id is None:
+        return
+    sighting = getattr(scan, "_sighting", None) or Sighting.of(context, now)
+    signals = _judge(scan, row, verdict.status or "", sighting.fix, now)
+    if signals is not None:
+        verdict.warnings.append(rules.likely_copy_warning(signals))
+
+
+def _judge(scan: Scan, row: CodeRow, status: str, fix: rules.Fix | None, now: datetime) -> rules.CodeSignals | None:
+    """Run the rules on a counted scan: flag the code when it tips into a likely copy (once), hand findings
+    to a worker after commit. Returns the code's signals when later scanners must be warned of a copy."""
+    limits = thresholds_cache.get(scan.brand_id)
+    signals = rules.CodeSignals(
+        scan_count=row.scan_count,
+        regions=rules.set_size(row.seen_regions),
+        devices=rules.set_size(row.seen_devices),
+        previous_fix=rules.Fix.parse(row.prev_fix),
+        suspect=row.suspect_at is not None,
+    )
+    facts = rules.ScanFacts(
+        status=status, country_code=scan.country_code or None, fix=fix, out_of_territory=scan.out_of_territory
+    )
+    found = rules.findings(signals, facts, limits)
+    if found:
+        _after_commit(scan.pk, found)
+    if not any(f.kind == rules.LIKELY_COPY for f in found):
+        return None
+    if not signals.suspect:  # the scan that tips it: one more statement, once per code
+        code_services.mark_suspect(code_id=row.code_id, at=now)
+    return signals
+
+
+def _warn_if_suspect(verdict: rules.Verdict, scan: Scan) -> None:
+    """A page view, not counted yet: its scanner is still told when earlier scans made the code a likely copy."""
+    row: CodeRow | None = getattr(scan, "_code_row", None)
+    if row is not None and row.suspect_at is not None:
+        signals = rules.CodeSignals(row.scan_count, rules.set_size(row.seen_regions), rules.set_size(row.seen_devices))
+        verdict.warnings.append(rules.likely_copy_warning(signals))
+
+
+def _count_hot_spot(scan: Scan, now: datetime) -> None:
+    """Count a not-recognised scan of a brand's GTIN per region in fixed windows (one cache INCR)."""
+    limits = thresholds_cache.get(scan.brand_id)
+    if limits.hot_spot_scans <= 0:
+        return
+    window = max(1, limits.hot_spot_minutes) * 60
+    region = scan.region_code or scan.country_code or "unknown"
+    key = f"hotspot:{scan.brand_id}:{scan.gtin}:{region}:{int(now.timestamp()) // window}"
+    try:
+        count = cache.incr(key)
+    except ValueError:  # first of its window
+        count = 1 if cache.add(key, 1, timeout=window + 60) else cache.incr(key)
+    if rules.hot_spot_reached(count, limits):
+        params = {"count": count, "minutes": limits.hot_spot_minutes, "region": region, "step": limits.hot_spot_scans}
+        _after_commit(scan.pk, [rules.Finding(rules.HOT_SPOT, "high", params)])
+
+
+def _after_commit(scan_id: int, found: list[rules.Finding]) -> None:
+    from .tasks import record_findings_task
+
+    payload = [{"kind": f.kind, "severity": f.severity, "params": dict(f.params)} for f in found]
+    transaction.on_commit(lambda: record_findings_task.delay(scan_id, payload))
 
 
 def locate_token(scan: Scan) -> str:
@@ -405,41 +590,64 @@ def confirm_token(scan: Scan) -> str:
     return signing.dumps(scan.pk, salt="scans.confirm")
 
 
-COUNT_CONFIRMED = COUNT_SCAN.replace("WHERE " + CODE_MATCH, "WHERE id = %s")
 CLAIM_PAGE_VIEW = (
     "UPDATE scans_scan SET source = %s WHERE id = %s AND source = %s AND code_id IS NOT NULL "
     "RETURNING code_id, scanned_at, place"
 )
-# PostgreSQL: claim the scan and count it on its code in one statement (the CTE runs exactly once).
-CONFIRM_IN_ONE = (  # fixed text; every value is a parameter
-    f"WITH claimed AS ({CLAIM_PAGE_VIEW}) UPDATE codes_code SET scan_count = scan_count + 1, "  # noqa: S608
-    "first_scanned_at = COALESCE(first_scanned_at, claimed.scanned_at), "
-    "first_scanned_in = CASE WHEN scan_count = 0 THEN claimed.place ELSE first_scanned_in END, "
-    "last_scanned_at = claimed.scanned_at FROM claimed WHERE codes_code.id = claimed.code_id RETURNING "
-    + ", ".join("codes_code." + column for column in CODE_COLUMNS.split(", "))
-)
 
 
-def confirm_page_view(*, token: str) -> CodeRow | None:
+def _confirm_in_one_sql(detect: bool) -> str:
+    """PostgreSQL: claim the scan and count it on its code in one statement (the CTE runs exactly once)."""
+    columns = CODE_COLUMNS + (", " + DETECT_COLUMNS if detect else "")
+    return (  # fixed text; every value is a parameter
+        f"WITH claimed AS ({CLAIM_PAGE_VIEW}) UPDATE codes_code SET scan_count = scan_count + 1, "  # noqa: S608
+        "first_scanned_at = COALESCE(first_scanned_at, claimed.scanned_at), "
+        "first_scanned_in = CASE WHEN scan_count = 0 THEN claimed.place ELSE first_scanned_in END, "
+        "last_scanned_at = claimed.scanned_at"
+        + (_detect_sets("postgresql") if detect else "")
+        + " FROM claimed WHERE codes_code.id = claimed.code_id RETURNING "
+        + _prefixed("codes_code", columns)
+    )
+
+
+def confirm_page_view(*, token: str, context: ScanContext | None = None) -> CodeRow | None:
     """Count a page view its browser confirmed: once per scan (the conditional UPDATE claims it), on the
-    code the page showed. None for a bad, old or already used token."""
+    code the page showed, with the detection state and rules as for any counted scan. None for a bad, old
+    or already used token."""
     try:
         scan_id = signing.loads(token, salt="scans.confirm", max_age=LOCATE_TOKEN_MAX_AGE)
     except signing.BadSignature:
         return None
+    now = timezone.now()
+    sighting = Sighting.of(context, now) if settings.DETECTION_ENABLED and context is not None else None
+    detect_params = sighting.params() if sighting else []
     claim = [ScanSource.QR, scan_id, ScanSource.PAGE]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(CONFIRM_IN_ONE, claim)
-            return _code_row(cursor.fetchone())
-        with transaction.atomic():
-            cursor.execute(CLAIM_PAGE_VIEW, claim)
-            claimed = cursor.fetchone()
-            if claimed is None:
-                return None
-            code_id, scanned_at, place = claimed
-            cursor.execute(COUNT_CONFIRMED, [_aware(scanned_at), place, _aware(scanned_at), code_id])
-            return _code_row(cursor.fetchone())
+            cursor.execute(_confirm_in_one_sql(sighting is not None), [*claim, *detect_params])
+            row = _code_row(cursor.fetchone())
+        else:
+            with transaction.atomic():
+                cursor.execute(CLAIM_PAGE_VIEW, claim)
+                claimed = cursor.fetchone()
+                if claimed is None:
+                    return None
+                code_id, scanned_at, place = claimed
+                count_by_id, _ = _count_sql(connection.vendor, sighting is not None, where="id = %s")
+                cursor.execute(count_by_id, [_aware(scanned_at), place, _aware(scanned_at), *detect_params, code_id])
+                row = _code_row(cursor.fetchone())
+    if row is not None and sighting is not None:
+        _judge_confirmed(scan_id, row, sighting, now)
+    return row
+
+
+def _judge_confirmed(scan_id: int, row: CodeRow, sighting: Sighting, now: datetime) -> None:
+    scan = Scan.objects.filter(pk=scan_id).first()
+    if scan is None or scan.brand_id is None:
+        return
+    # The page showed the unit's state; an active unit logged as inactive was past its lot's expiry.
+    status = "expired" if row.status == "active" and scan.outcome == ScanOutcome.INACTIVE else row.status
+    _judge(scan, row, status, sighting.fix, now)
 
 
 def code_identity(*, path: str, query: str) -> str | None:

@@ -1,9 +1,15 @@
 from celery import shared_task
 
-from . import services
+from . import alerts, services
 
 
 @shared_task(acks_late=True)
 def apply_retention_task() -> dict[str, int]:
     """Beat, daily: delete personal data past its retention period (idempotent: a repeat finds nothing)."""
     return services.apply_retention()
+
+
+@shared_task(acks_late=True)
+def record_findings_task(scan_id: int, findings: list[dict]) -> list[int]:
+    """After a scan's commit: open or grow the brand's alerts (idempotent: each scan counts once per alert)."""
+    return alerts.record_findings(scan_id=scan_id, findings=findings)

@@ -25,7 +25,7 @@ from brands.models import Brand
 from codes import gs1
 from codes.models import CodeBatch, Product
 
-from . import metrics, ratelimit, services
+from . import metrics, ratelimit, services, wording
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash, rate_limit_subjects
 from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
@@ -90,12 +90,39 @@ def _scan_context(request, ip: str, hashed_ip: str, source: str) -> services.Sca
     device = parse_device(agent) if agent else None
     if is_preview(request, device):
         source = ScanSource.PREVIEW
+    family_name = family.family if family else ""
     return services.ScanContext(
         ip_hash=hashed_ip,
         place=default_locator(settings.GEOIP_CITY_DB).from_ip(ip),
-        user_agent_family=family.family if family else "",
+        user_agent_family=family_name,
         source=source,
+        device=_device(request, hashed_ip, family_name),
     )
+
+
+DEVICE_COOKIE = "sz_device"
+
+
+def _device(request, hashed_ip: str, family: str) -> str:
+    """A phone's first-party cookie when it has one, else its network and browser; the cookie set on the
+    answer carries that same id, so a phone stays one device when it changes networks."""
+    cookie = request.COOKIES.get(DEVICE_COOKIE, "")
+    if len(cookie) == 10 and all(c in "0123456789abcdef" for c in cookie):
+        return cookie
+    return services.device_id(hashed_ip, family)
+
+
+def _remember_device(request, response, context: services.ScanContext):
+    if request.COOKIES.get(DEVICE_COOKIE) != context.device:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            context.device,
+            max_age=2 * 365 * 24 * 3600,
+            secure=request.is_secure(),
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 def _raw_path(request) -> str | None:
@@ -194,9 +221,10 @@ def _verify(request):
     metrics.SCANS.labels(scan.source, scan.outcome).inc()
     status = 200 if verdict.authentic else 404
     if wants_json:
-        return _no_store(JsonResponse(verdict.as_json(), status=status))
+        return _no_store(JsonResponse(verdict.as_json(wording.word), status=status))
     page = {
         "verdict": verdict,
+        "warning_texts": [wording.word(w) for w in verdict.warnings if w.code != "pin_reused"],
         "brand": scan.brand if verdict.authentic else None,
         "locate_token": services.locate_token(scan),
         "confirm_token": services.confirm_token(scan) if scan.source == ScanSource.PAGE and scan.code_id else "",
@@ -204,7 +232,8 @@ def _verify(request):
         if verdict.authentic
         else CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial}),
     }
-    return _no_store(render(request, "scans/verify.html", page, status=status))
+    response = render(request, "scans/verify.html", page, status=status)
+    return _no_store(_remember_device(request, response, context))
 
 
 def _pin_attempt_allowed(path: str, query: str, hashed_ip: str) -> bool:
@@ -224,7 +253,9 @@ def confirm_page_view(request):
     agent = request.META.get("HTTP_USER_AGENT", "")[:500]
     if agent and _crawlers.isCrawler(agent):
         return _no_store(JsonResponse({"counted": False}))
-    result = services.confirm_page_view(token=request.POST.get("token", "")[:200])
+    ip = _ip(request)
+    context = _scan_context(request, ip, ip_hash(ip, daily_salt()), ScanSource.QR)
+    result = services.confirm_page_view(token=request.POST.get("token", "")[:200], context=context)
     if result is None:
         return _no_store(JsonResponse({"counted": False}))
     return _no_store(

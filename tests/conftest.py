@@ -55,11 +55,13 @@ def s3(settings, s3_server):
 
 @pytest.fixture(autouse=True)
 def _fresh_product_cache():
-    from scans.services import product_cache
+    from scans.services import product_cache, thresholds_cache
 
     product_cache.clear()
+    thresholds_cache.clear()
     yield
     product_cache.clear()
+    thresholds_cache.clear()
 
 
 _client_for = logged_in_client

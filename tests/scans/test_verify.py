@@ -10,7 +10,7 @@ from django.test import Client
 from codes import gs1
 from codes.models import Code, CodeStatus
 from codes.serials import scratch_pin
-from scans.models import Scan, ScanOutcome
+from scans.models import DetectionSettings, Scan, ScanOutcome
 from tests.factories import LotFactory, ProductFactory, ready_batch
 
 KUALA_LUMPUR_IP = "175.139.1.1"
@@ -95,12 +95,12 @@ def test_second_scan_reports_first_scan_time_place_and_count(code):
     assert "First verified on" in page and "in Kuala Lumpur" in page and "scanned 3 times" in page
 
 
-def test_code_seen_in_many_places_warns_of_a_copy(code, brand):
-    brand.clone_scan_threshold = 2
-    brand.save()
+def test_code_seen_in_more_regions_than_allowed_warns_of_a_copy(code, brand):
+    DetectionSettings.objects.create(brand=brand, max_regions=1)
     scan(qr_path(code), ip=KUALA_LUMPUR_IP)
     data = scan(qr_path(code), ip=STANFORD_IP, json=True).json()
-    assert any("2 different places" in w for w in data["warnings"])
+    assert [w["code"] for w in data["warnings"]] == ["likely_copy"]
+    assert "in 2 different regions" in data["warnings"][0]["message"]
     assert "possible copy" in scan(qr_path(code), ip=STANFORD_IP).content.decode()
 
 
@@ -118,7 +118,8 @@ def test_recalled_code_says_recalled_on_the_very_next_scan(code):
     Code.objects.filter(pk=code.pk).update(status=CodeStatus.RECALLED)
     response = scan(qr_path(code))
     assert response.status_code == 200 and "Recalled" in response.content.decode()
-    assert "recalled" in scan(qr_path(code), json=True).json()["warnings"][0]
+    warning = scan(qr_path(code), json=True).json()["warnings"][0]
+    assert warning["code"] == "recalled" and "recalled" in warning["message"]
 
 
 def test_expired_lot_reads_as_expired(brand):
@@ -173,19 +174,21 @@ def test_never_issued_serial_is_rejected_without_reading_the_codes_table(code, d
     assert "codes_code" not in queries.captured_queries[0]["sql"]
 
 
-def test_first_scan_is_one_statement_places_are_counted_from_the_threshold(batch, brand, django_assert_num_queries):
-    brand.clone_scan_threshold = 3
-    brand.save()
+def test_every_scan_is_one_statement_detection_included(batch, brand, django_assert_num_queries):
+    DetectionSettings.objects.create(brand=brand, max_regions=2)
     first, second = (
         Code.objects.select_related("batch__lot", "product").filter(batch=batch).order_by("ordinal")[i] for i in (0, 1)
     )
-    scan(qr_path(first))  # warms the product cache
-    with django_assert_num_queries(1):  # UPDATE … RETURNING and the scan log INSERT, in one statement
+    scan(qr_path(first))  # warms the product and settings caches
+    with django_assert_num_queries(1):  # UPDATE … RETURNING (with the detection state) and the log INSERT
         scan(qr_path(second), json=True)
-    with django_assert_num_queries(1):  # second scan: fewer scans than the threshold, no places to count
-        scan(qr_path(second), json=True)
-    with django_assert_num_queries(2):  # third scan: + count of distinct places
-        scan(qr_path(second), json=True)
+    for ip in (GEORGE_TOWN_IP, KUALA_LUMPUR_IP):  # a second region, then a rescan: never the scan history
+        with django_assert_num_queries(1):
+            scan(qr_path(second), ip=ip, json=True)
+    with django_assert_num_queries(2):  # a third region tips it: + flagging the code as suspect, once
+        assert scan(qr_path(second), ip=STANFORD_IP, json=True).json()["warnings"][0]["code"] == "likely_copy"
+    with django_assert_num_queries(1):
+        assert scan(qr_path(second), json=True).json()["warnings"][0]["code"] == "likely_copy"
 
 
 def test_every_scan_is_logged_with_place_and_hashed_ip(code):

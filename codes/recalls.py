@@ -1,0 +1,276 @@
+"""Recalls and other status changes of many units: set-based UPDATEs over ordinal ranges, in chunks.
+
+A lot is the ordinal blocks of its batches, a batch range is one block, so a recall of 1,000,000 codes is
+a handful of `UPDATE … WHERE product_id = … AND ordinal BETWEEN …` statements on the (product, ordinal)
+index, each committed with the progress counter: resumable, and a repeat changes nothing (units already
+in the target or a final state are skipped).
+"""
+
+import logging
+from collections import Counter
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+
+from brands.models import Brand
+
+from . import packstates
+from .models import ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange
+
+log = logging.getLogger(__name__)
+SERIALS_PER_STATEMENT = 5_000
+
+
+class ChangeError(Exception):
+    """A status change that cannot be made; `field` names what to fix."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def plan_change(
+    *,
+    brand: Brand,
+    to_status: str,
+    reason: str,
+    consumer_message: str = "",
+    created_by=None,
+    lot: Lot | None = None,
+    batch: CodeBatch | None = None,
+    first_position: int | None = None,
+    last_position: int | None = None,
+    product: Product | None = None,
+    serials: list[str] | None = None,
+    enqueue: bool = True,
+) -> StatusChange:
+    """Record a status change of a lot, a batch (or a 1-based inclusive range of its positions) or listed
+    serials of a product; a worker then applies it (`apply_change`)."""
+    if not packstates.can_change_to(to_status):
+        raise ChangeError("to_status", f"Units cannot be set to {to_status!r} this way.")
+    if not reason.strip():
+        raise ChangeError("reason", "Give a reason: it goes into the audit trail.")
+    change = StatusChange(
+        brand=brand,
+        to_status=to_status,
+        reason=reason.strip(),
+        consumer_message=consumer_message.strip(),
+        created_by=created_by,
+    )
+    _set_scope(change, brand, lot, batch, first_position, last_position, product, serials)
+    with transaction.atomic():
+        change.save()
+        if enqueue:
+            from .tasks import apply_change_task
+
+            transaction.on_commit(lambda: apply_change_task.delay(change.pk))
+        if change.is_recall:
+            _publish_recall(change)
+    return change
+
+
+def _set_scope(change, brand, lot, batch, first_position, last_position, product, serials) -> None:
+    if sum(x is not None for x in (lot, batch, serials)) != 1:
+        raise ChangeError("scope", "Choose exactly one of: a lot, a batch, or serials.")
+    if lot is not None:
+        if lot.product.brand_id != brand.pk:
+            raise ChangeError("lot", "No such lot.")
+        change.scope, change.lot, change.product = ChangeScope.LOT, lot, lot.product
+        change.quantity = sum(CodeBatch.objects.filter(lot=lot).values_list("quantity", flat=True))
+    elif batch is not None:
+        if batch.product.brand_id != brand.pk:
+            raise ChangeError("batch", "No such batch.")
+        first, last = first_position or 1, last_position or batch.quantity
+        if not 1 <= first <= last <= batch.quantity:
+            raise ChangeError("first_position", f"Positions run from 1 to {batch.quantity:,}, first before last.")
+        change.scope, change.batch, change.product = ChangeScope.BATCH, batch, batch.product
+        change.first_position, change.last_position, change.quantity = first, last, last - first + 1
+    else:
+        if product is None or product.brand_id != brand.pk:
+            raise ChangeError("gtin", "Listed serials need the GTIN of one of your products.")
+        normalised = sorted({product.serial_format.normalise(s) for s in serials if s.strip()})
+        if not normalised:
+            raise ChangeError("serials", "List at least one serial.")
+        change.scope, change.product, change.serials, change.quantity = (
+            ChangeScope.SERIALS,
+            product,
+            normalised,
+            len(normalised),
+        )
+    if change.quantity == 0:
+        raise ChangeError("scope", "There are no codes in that scope.")
+
+
+def _publish_recall(change: StatusChange) -> None:
+    from notifications.services import publish
+
+    publish(
+        brand_id=change.brand_id,
+        event="recall.created",
+        data={
+            "recall": change.pk,
+            "gtin": change.product.gtin,
+            "scope": change.scope,
+            "lot": change.lot.number if change.lot else None,
+            "batch": change.batch_id,
+            "first_position": change.first_position,
+            "last_position": change.last_position,
+            "serials": change.serials[:1000],
+            "codes_in_scope": change.quantity,
+            "reason": change.reason,
+            "consumer_message": change.consumer_message,
+        },
+    )
+
+
+def ordinal_ranges(change: StatusChange) -> list[tuple[int, int]]:
+    """The change's scope as half-open ordinal ranges of its product, in print order."""
+    if change.scope == ChangeScope.LOT:
+        batches = CodeBatch.objects.filter(lot_id=change.lot_id).order_by("first_ordinal")
+        return [(b.first_ordinal, b.end_ordinal) for b in batches]
+    if change.scope == ChangeScope.BATCH:
+        first = change.batch.first_ordinal + change.first_position - 1
+        return [(first, change.batch.first_ordinal + change.last_position)]
+    return []
+
+
+def apply_change(change_id: int, *, chunk_size: int | None = None) -> StatusChange:
+    """Apply a planned change, chunk by chunk, each chunk committed with the progress (safe to run twice)."""
+    StatusChange.objects.filter(pk=change_id, state__in=[ChangeState.QUEUED, ChangeState.FAILED]).update(
+        state=ChangeState.RUNNING, started_at=Coalesce(F("started_at"), Now()), error=""
+    )
+    change = StatusChange.objects.select_related("batch", "product").get(pk=change_id)
+    if change.state != ChangeState.RUNNING:
+        return change
+    chunk_size = chunk_size or settings.CODES_CHUNK_SIZE
+    ranges = ordinal_ranges(change)
+    while True:
+        with transaction.atomic():
+            locked = StatusChange.objects.select_for_update().get(pk=change_id)
+            if locked.codes_done >= locked.quantity:
+                break
+            if change.scope == ChangeScope.SERIALS:
+                serials = change.serials[locked.codes_done : locked.codes_done + SERIALS_PER_STATEMENT]
+                counts, done = _change_serials(change, serials), len(serials)
+            else:
+                first, end = _chunk(ranges, locked.codes_done, chunk_size)
+                counts, done = _change_ordinals(change, first, end), end - first
+            _add_progress(locked, done, counts)
+    StatusChange.objects.filter(pk=change_id, state=ChangeState.RUNNING).update(
+        state=ChangeState.DONE, finished_at=Now()
+    )
+    change.refresh_from_db()
+    log.info("status change applied", extra={"change": change.pk, "codes": change.codes_changed})
+    return change
+
+
+def _chunk(ranges: list[tuple[int, int]], offset: int, size: int) -> tuple[int, int]:
+    """The next ordinal range to process, `offset` codes into the scope: never crosses a batch boundary."""
+    for first, end in ranges:
+        if offset < end - first:
+            start = first + offset
+            return start, min(end, start + size)
+        offset -= end - first
+    raise ValueError("offset beyond the scope")
+
+
+def _add_progress(locked: StatusChange, done: int, counts: Counter) -> None:
+    merged = Counter(locked.from_counts) + counts
+    StatusChange.objects.filter(pk=locked.pk).update(
+        codes_done=locked.codes_done + done,
+        codes_changed=locked.codes_changed + sum(counts.values()),
+        from_counts=dict(merged),
+    )
+
+
+def _sweep_sql(where: str, n_skipped: int) -> str:
+    skipped = ", ".join(["%s"] * n_skipped)
+    update = (
+        "UPDATE codes_code SET previous_status = status, status = %s, status_changed_at = %s, "  # noqa: S608
+        f"status_change_id = %s WHERE product_id = %s AND {where} AND status NOT IN ({skipped}) "
+        "RETURNING previous_status"
+    )
+    if connection.vendor == "postgresql":  # count in the database rather than ship every changed row back
+        return f"WITH changed AS ({update}) SELECT previous_status, count(*) FROM changed GROUP BY previous_status"  # noqa: S608
+    return update
+
+
+def _run_sweep(change: StatusChange, where: str, where_params: list) -> Counter:
+    skipped = sorted(packstates.unchangeable_from(change.to_status))
+    params = [change.to_status, timezone.now(), change.pk, change.product_id, *where_params, *skipped]
+    with connection.cursor() as cursor:
+        cursor.execute(_sweep_sql(where, len(skipped)), params)
+        rows = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        return Counter(dict(rows))
+    return Counter(status for (status,) in rows)
+
+
+def _change_ordinals(change: StatusChange, first: int, end: int) -> Counter:
+    return _run_sweep(change, "ordinal >= %s AND ordinal < %s", [first, end])
+
+
+def _change_serials(change: StatusChange, serials: list[str]) -> Counter:
+    if not serials:
+        return Counter()
+    return _run_sweep(change, f"serial IN ({', '.join(['%s'] * len(serials))})", serials)
+
+
+def fail_change(change_id: int, reason: str) -> None:
+    StatusChange.objects.filter(pk=change_id).exclude(state=ChangeState.DONE).update(
+        state=ChangeState.FAILED, error=reason[:500], finished_at=Now()
+    )
+
+
+def undo_change(*, change: StatusChange, by=None, now: datetime | None = None) -> int:
+    """Put the units a change moved back into the state they came from (EU FMD: within 10 days, never out of
+    a final state). Only units whose last change this was, and that are still in its state, move back."""
+    now = now or timezone.now()
+    if change.state != ChangeState.DONE:
+        raise ChangeError("change", "Only a finished change can be undone.")
+    refusal = packstates.undo_refusal(
+        change.to_status, change.finished_at or change.created_at, now, already_undone=change.undone_at is not None
+    )
+    if refusal:
+        raise ChangeError("change", refusal)
+    with transaction.atomic():
+        claimed = StatusChange.objects.filter(pk=change.pk, undone_at__isnull=True).update(undone_at=now, undone_by=by)
+        if not claimed:  # two clicks at once: only one undoes
+            raise ChangeError("change", "This change was already undone.")
+        undone = _undo_rows(change, now)
+        StatusChange.objects.filter(pk=change.pk).update(codes_undone=undone)
+    change.refresh_from_db()
+    return undone
+
+
+def _undo_rows(change: StatusChange, now: datetime) -> int:
+    sql = (
+        "UPDATE codes_code SET status = previous_status, previous_status = NULL, status_changed_at = %s "
+        "WHERE product_id = %s AND status_change_id = %s AND status = %s AND previous_status IS NOT NULL AND "
+    )
+    total = 0
+    with connection.cursor() as cursor:
+        if change.scope == ChangeScope.SERIALS:
+            for i in range(0, len(change.serials), SERIALS_PER_STATEMENT):
+                part = change.serials[i : i + SERIALS_PER_STATEMENT]
+                cursor.execute(
+                    sql + f"serial IN ({', '.join(['%s'] * len(part))})",
+                    [now, change.product_id, change.pk, change.to_status, *part],
+                )
+                total += cursor.rowcount
+        for first, end in ordinal_ranges(change):
+            cursor.execute(
+                sql + "ordinal >= %s AND ordinal < %s",
+                [now, change.product_id, change.pk, change.to_status, first, end],
+            )
+            total += cursor.rowcount
+    return total
+
+
+def recall(**kwargs) -> StatusChange:
+    """A recall: a status change to recalled."""
+    return plan_change(to_status=CodeStatus.RECALLED, **kwargs)

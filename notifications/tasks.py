@@ -1,0 +1,18 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def deliver_webhook_task(self, delivery_id: int) -> None:
+    """One attempt; a failed one is retried with exponential backoff until the delivery gives up."""
+    if not services.deliver(delivery_id):
+        from .models import WebhookDelivery
+
+        attempts = WebhookDelivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).first() or 1
+        raise self.retry(countdown=services.backoff_seconds(attempts))
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+def send_event_email_task(brand_id: int, event: str, body: str) -> int:
+    return services.send_event_email(brand_id=brand_id, event=event, body=body)
