@@ -43,6 +43,9 @@ _ADMIN = _OPERATOR | {
     "distributors.manage",
     "recalls.create",
     "reports.erase",  # a consumer's report and photo, on the consumer's request (PDPA / GDPR erasure)
+    "statuses.change",  # destroyed, stolen, sample … and their undo
+    "detection.manage",  # thresholds, markets
+    "notifications.manage",  # webhooks (their secrets) and e-mail subscriptions
 }
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset(_VIEWER),

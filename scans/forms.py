@@ -1,8 +1,10 @@
 from django import forms
 
 from brands.files import clean_image
+from codes import packstates
+from codes.models import ChangeScope, CodeBatch, CodeStatus, Lot, Product
 
-from .models import CounterfeitReport
+from .models import AlertStatus, CounterfeitReport, DetectionSettings
 
 
 class CounterfeitReportForm(forms.ModelForm):
@@ -23,3 +25,101 @@ class PreciseLocationForm(forms.Form):
     token = forms.CharField(max_length=200)
     lat = forms.FloatField(min_value=-90, max_value=90)
     lon = forms.FloatField(min_value=-180, max_value=180)
+
+
+def _country_list(value: str) -> list[str]:
+    codes = sorted({part.strip().upper() for part in value.replace(";", ",").split(",") if part.strip()})
+    bad = [c for c in codes if len(c) != 2 or not c.isalpha()]
+    if bad:
+        raise forms.ValidationError(f"Use two-letter ISO country codes (MY, SG …), not {', '.join(bad)}.")
+    return codes
+
+
+class DetectionSettingsForm(forms.ModelForm):
+    markets = forms.CharField(required=False, help_text="Countries you sell in, e.g. MY, SG, TH; empty: everywhere")
+    blocked_countries = forms.CharField(required=False, help_text="Countries your goods must never be in")
+
+    class Meta:
+        model = DetectionSettings
+        fields = [
+            "max_regions",
+            "max_devices",
+            "max_speed_kmh",
+            "min_travel_km",
+            "markets",
+            "blocked_countries",
+            "hot_spot_scans",
+            "hot_spot_minutes",
+            "late_scan_alerts",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("markets", "blocked_countries"):
+            self.initial[name] = ", ".join(getattr(self.instance, name) or [])
+
+    def clean_markets(self):
+        return _country_list(self.cleaned_data["markets"])
+
+    def clean_blocked_countries(self):
+        return _country_list(self.cleaned_data["blocked_countries"])
+
+
+class AlertMoveForm(forms.Form):
+    status = forms.ChoiceField(choices=AlertStatus.choices)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class StatusChangeForm(forms.Form):
+    """A recall (or other status change) of a lot, a batch range, or listed serials of one product."""
+
+    to_status = forms.ChoiceField(label="New status", choices=[])
+    scope = forms.ChoiceField(choices=ChangeScope.choices, widget=forms.RadioSelect, initial=ChangeScope.BATCH)
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), required=False, help_text="For a lot or serials")
+    lot_number = forms.CharField(required=False, max_length=20)
+    batch = forms.ModelChoiceField(queryset=CodeBatch.objects.none(), required=False)
+    first_position = forms.IntegerField(required=False, min_value=1, help_text="1-based; empty: from the first")
+    last_position = forms.IntegerField(required=False, min_value=1, help_text="Inclusive; empty: to the last")
+    serials = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One per line")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    consumer_message = forms.CharField(
+        required=False, max_length=500, help_text="Shown to consumers who scan these units (optional)"
+    )
+
+    def __init__(self, *args, brand, recall: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.brand = brand
+        self.fields["product"].queryset = Product.objects.for_brand(brand)
+        self.fields["batch"].queryset = CodeBatch.objects.for_brand(brand).select_related("product", "lot")
+        statuses = [c for c in CodeStatus.choices if packstates.can_change_to(c[0])]
+        if recall:
+            statuses = [c for c in statuses if c[0] == CodeStatus.RECALLED]
+        self.fields["to_status"].choices = statuses
+
+    def clean(self):
+        data = super().clean()
+        scope = data.get("scope")
+        if scope in (ChangeScope.LOT, ChangeScope.SERIALS) and not data.get("product"):
+            self.add_error("product", "Choose the product.")
+        if scope == ChangeScope.BATCH and not data.get("batch"):
+            self.add_error("batch", "Choose the batch.")
+        if scope == ChangeScope.LOT and data.get("product"):
+            data["lot"] = Lot.objects.filter(product=data["product"], number=data.get("lot_number", "")).first()
+            if data["lot"] is None:
+                self.add_error("lot_number", "This product has no such lot.")
+        if scope == ChangeScope.SERIALS and not data.get("serials", "").split():
+            self.add_error("serials", "List at least one serial.")
+        return data
+
+    def scope_arguments(self) -> dict:
+        """The service's scope arguments from the cleaned form."""
+        data = self.cleaned_data
+        if data["scope"] == ChangeScope.LOT:
+            return {"lot": data["lot"]}
+        if data["scope"] == ChangeScope.BATCH:
+            return {
+                "batch": data["batch"],
+                "first_position": data["first_position"],
+                "last_position": data["last_position"],
+            }
+        return {"product": data["product"], "serials": data["serials"].split()}

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import distributor_views, views
+from . import alert_views, distributor_views, recall_views, views
 
 urlpatterns = [
     # Every GS1 Digital Link with primary key 01; the path is parsed strictly by codes.gs1.
@@ -16,4 +16,15 @@ urlpatterns = [
     path("distributors/<int:distributor_id>/", distributor_views.distributor_detail, name="distributor_detail"),
     path("portal/", distributor_views.portal, name="portal"),
     path("reports/<int:report_id>/erase/", views.report_erase, name="report_erase"),
+    path("alerts/", alert_views.alert_list, name="alert_list"),
+    path("alerts/<int:alert_id>/", alert_views.alert_detail, name="alert_detail"),
+    path("alerts/<int:alert_id>/move/", alert_views.alert_move, name="alert_move"),
+    path("settings/detection/", alert_views.detection_settings, name="detection_settings"),
+    path("recalls/", recall_views.recall_list, name="recall_list"),
+    path("recalls/new/", recall_views.recall_create, name="recall_create"),
+    path("status-changes/new/", recall_views.status_change_create, name="status_change_create"),
+    path("recalls/<int:recall_id>/", recall_views.recall_detail, name="recall_detail"),
+    path("recalls/<int:recall_id>/progress/", recall_views.recall_progress, name="recall_progress"),
+    path("recalls/<int:recall_id>/report.csv", recall_views.recall_report_csv, name="recall_report"),
+    path("recalls/<int:recall_id>/undo/", recall_views.recall_undo, name="recall_undo"),
 ]

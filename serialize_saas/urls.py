@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("brands.urls")),
     path("", include("codes.urls")),
     path("", include("distributors.urls")),
+    path("", include("notifications.urls")),
 ]

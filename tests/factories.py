@@ -116,6 +116,10 @@ def one_of_everything(brand) -> dict:
             batch=batch, first=1, last=5, size=5, company_prefix=product.gtin[1:13]
         )[0].pk,
         "claim_id": prefix_claim_with_evidence(brand).pk,
+        "alert_id": alert_of(batch).pk,
+        "recall_id": applied_recall(batch, first=1, last=2).pk,
+        "webhook_id": webhook_of(brand).pk,
+        "subscription_id": email_subscription_of(brand).pk,
     }
 
 
@@ -126,6 +130,49 @@ def prefix_claim_with_evidence(brand, prefix="9521234"):
     claim.evidence.save("licence.pdf", ContentFile(b"%PDF-1.4 GS1 licence"), save=False)
     claim.save()
     return claim
+
+
+def alert_of(batch, kind="likely_copy"):
+    """An open alert on the first code of a batch, with one scan as evidence, made by the real service."""
+    from codes.models import Code
+    from scans import alerts
+    from scans.models import Alert, Scan
+
+    code = Code.objects.filter(batch=batch).order_by("ordinal").first()
+    scan = Scan.objects.create(
+        brand=batch.product.brand,
+        product=batch.product,
+        code=code,
+        gtin=batch.product.gtin,
+        serial=code.serial,
+        outcome="authentic",
+        place="Kuala Lumpur, Kuala Lumpur, MY",
+        region_code="MY-14",
+        country_code="MY",
+    )
+    [alert_id] = alerts.record_findings(scan_id=scan.pk, findings=[{"kind": kind, "severity": "high", "params": {}}])
+    return Alert.objects.get(pk=alert_id)
+
+
+def applied_recall(batch, *, first=None, last=None, reason="Contamination"):
+    from codes import recalls
+
+    change = recalls.recall(
+        brand=batch.product.brand, batch=batch, first_position=first, last_position=last, reason=reason, enqueue=False
+    )
+    return recalls.apply_change(change.pk)
+
+
+def webhook_of(brand, url="https://hooks.example.com/serialize", **fields):
+    from notifications.models import Webhook
+
+    return Webhook.objects.create(brand=brand, url=url, **fields)
+
+
+def email_subscription_of(brand, email="alerts@example.com"):
+    from notifications.models import EmailSubscription
+
+    return EmailSubscription.objects.create(brand=brand, email=email)
 
 
 def png_bytes() -> bytes:

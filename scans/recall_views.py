@@ -1,0 +1,95 @@
+"""Recalls and other status changes on the dashboard: they change codes (the codes app does that) and
+report on scans, so the pages live in the app at the top of the chain."""
+
+from django.contrib import messages
+from django.http import JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from brands.access import get_for_actor, require
+from codes import recalls
+from codes.models import CodeStatus, StatusChange
+
+from . import recall_report
+from .forms import StatusChangeForm
+
+
+@require("brand.view")
+def recall_list(request):
+    changes = StatusChange.objects.for_brand(request.brand).select_related("product", "lot", "created_by")[:200]
+    return render(request, "scans/recall_list.html", {"changes": changes})
+
+
+@require("brand.view", write="recalls.create")
+def recall_create(request):
+    return _change_form(request, recall=True)
+
+
+@require("brand.view", write="statuses.change")
+def status_change_create(request):
+    return _change_form(request, recall=False)
+
+
+def _change_form(request, *, recall: bool):
+    form = StatusChangeForm(request.POST or None, brand=request.brand, recall=recall)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            change = recalls.plan_change(
+                brand=request.brand,
+                to_status=data["to_status"],
+                reason=data["reason"],
+                consumer_message=data["consumer_message"],
+                created_by=request.user,
+                **form.scope_arguments(),
+            )
+        except recalls.ChangeError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"{change.get_to_status_display()}: {change.quantity:,} codes queued.")
+            return redirect("recall_detail", change.pk)
+    title = "New recall" if recall else "Change the status of units"
+    return render(request, "form_page.html", {"form": form, "title": title})
+
+
+@require("brand.view")
+def recall_detail(request, recall_id: int):
+    change = get_for_actor(request, StatusChange.objects.select_related("product", "lot", "created_by"), pk=recall_id)
+    context = {"change": change, "report": recall_report.summary(change), "recalled": CodeStatus.RECALLED}
+    return render(request, "scans/recall_detail.html", context)
+
+
+@require("brand.view")
+def recall_progress(request, recall_id: int):
+    change = get_for_actor(request, StatusChange, pk=recall_id)
+    return JsonResponse(
+        {
+            "state": change.state,
+            "codes_done": change.codes_done,
+            "codes_changed": change.codes_changed,
+            "quantity": change.quantity,
+            "percent": change.progress_percent,
+            "finished": change.is_finished,
+        }
+    )
+
+
+@require("brand.view")
+def recall_report_csv(request, recall_id: int):
+    change = get_for_actor(request, StatusChange, pk=recall_id)
+    response = StreamingHttpResponse(recall_report.csv_rows(change), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="recall-{change.pk}-scans-after.csv"'
+    return response
+
+
+@require_POST
+@require("statuses.change")
+def recall_undo(request, recall_id: int):
+    change = get_for_actor(request, StatusChange, pk=recall_id)
+    try:
+        undone = recalls.undo_change(change=change, by=request.user)
+    except recalls.ChangeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{undone:,} units are back in their previous state.")
+    return redirect("recall_detail", change.pk)
