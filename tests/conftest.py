@@ -101,3 +101,55 @@ def operator_client(brand):
 def outsider_client(other_brand):
     """The owner of another brand: must see none of `brand`'s objects."""
     return _client_for(MembershipFactory(brand=other_brand, role=Role.OWNER))
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in this process as they are sent, as in the embedded mode (the worker tests use a
+    real worker); on_commit callbacks still need `django_capture_on_commit_callbacks(execute=True)`."""
+    from serialize_saas.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 standing in for a brand's webhook endpoint: records every request
+    and answers with the statuses it is given (then 200)."""
+
+    def __init__(self, statuses=()):
+        import http.server
+        import threading
+
+        self.requests, self.statuses = [], list(statuses)
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append((dict(self.headers), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"try later")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    server = Receiver()
+    yield server
+    server.close()

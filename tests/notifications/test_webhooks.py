@@ -1,0 +1,163 @@
+import json
+import time
+
+import pytest
+
+from notifications import services, signing
+from notifications.models import DeliveryState, Webhook, WebhookAttempt, WebhookDelivery
+from tests.factories import ProductFactory, email_subscription_of, ready_batch, webhook_of
+
+
+def delivered_to(receiver, brand, event="batch.ready", data=None):
+    webhook = webhook_of(brand, url=receiver.url)
+    [delivery_id] = services.publish(brand_id=brand.pk, event=event, data=data or {"batch": 1})
+    services.deliver(delivery_id)
+    return webhook, WebhookDelivery.objects.get(pk=delivery_id)
+
+
+def test_signature_verifies_with_the_documented_scheme(brand, receiver):
+    import hashlib
+    import hmac
+
+    webhook, delivery = delivered_to(receiver, brand, data={"batch": 7})
+    headers, body = receiver.requests[0]
+    t, v1 = (part.split("=", 1)[1] for part in headers["Serialize-Signature"].split(","))
+    expected = hmac.new(webhook.secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    assert v1 == expected and abs(int(t) - time.time()) < 60
+    assert signing.verify(webhook.secret, headers["Serialize-Signature"], body, now=int(time.time()))
+    assert not signing.verify("whsec_wrong", headers["Serialize-Signature"], body, now=int(time.time()))
+    event = json.loads(body)
+    assert event["type"] == "batch.ready" and event["data"] == {"batch": 7} and event["id"].startswith("evt_")
+    assert headers["Content-Type"] == "application/json" and delivery.state == DeliveryState.DELIVERED
+
+
+def test_every_attempt_is_logged_with_status_time_and_answer(brand, receiver):
+    receiver.statuses = [503]
+    _, delivery = delivered_to(receiver, brand)
+    assert services.deliver(delivery.pk) is True  # the second attempt is accepted
+    attempts = list(WebhookAttempt.objects.filter(delivery=delivery).order_by("pk"))
+    assert [(a.status_code, a.response_excerpt) for a in attempts] == [(503, "try later"), (200, "ok")]
+    assert all(a.milliseconds >= 0 for a in attempts)
+
+
+def test_endpoint_is_disabled_after_repeated_failed_deliveries(brand, receiver, settings):
+    settings.WEBHOOK_MAX_ATTEMPTS, settings.WEBHOOK_DISABLE_AFTER = 2, 2
+    receiver.statuses = [500] * 10
+    webhook = webhook_of(brand, url=receiver.url)
+    for _ in range(2):
+        [delivery_id] = services.publish(brand_id=brand.pk, event="batch.ready", data={})
+        assert services.deliver(delivery_id) is False  # first attempt failed: retry
+        assert services.deliver(delivery_id) is True  # second: given up
+    webhook.refresh_from_db()
+    assert not webhook.is_active and webhook.disabled_at is not None
+    assert services.publish(brand_id=brand.pk, event="batch.ready", data={}) == []  # nothing more queued
+
+
+def test_an_endpoint_gets_only_the_events_it_chose(brand):
+    webhook_of(brand, url="https://a.example.com/", events=["recall.created"])
+    everything = webhook_of(brand, url="https://b.example.com/")
+    ids = services.publish(brand_id=brand.pk, event="batch.ready", data={})
+    assert [d.webhook_id for d in WebhookDelivery.objects.filter(pk__in=ids)] == [everything.pk]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://192.168.0.10/",
+        "http://hooks.example.com/",  # not https
+        "https://user:pw@hooks.example.com/",
+    ],
+)
+def test_private_and_loopback_targets_are_refused(url):
+    assert signing.target_problem(url, allow_private=False, resolve=lambda host, port: [host.strip("[]")])
+
+
+def test_a_name_that_resolves_inside_is_refused_and_a_public_one_allowed():
+    inside = {"intranet.example.com": ["10.0.0.5"], "hooks.example.com": ["93.184.216.34"]}
+    resolve = lambda host, port: inside[host]  # noqa: E731 - DNS is the outside world
+    assert signing.target_problem("https://intranet.example.com/x", allow_private=False, resolve=resolve)
+    assert signing.target_problem("https://hooks.example.com/x", allow_private=False, resolve=resolve) is None
+
+
+def test_webhook_allow_private_lets_on_premises_receivers_through():
+    assert signing.target_problem("http://127.0.0.1:8080/hook", allow_private=True) is None
+
+
+def test_a_private_target_is_not_posted_to_at_send_time_either(brand, settings, receiver):
+    settings.WEBHOOK_ALLOW_PRIVATE = False  # saved while allowed, then the setting changed
+    webhook, delivery = delivered_to(receiver, brand)
+    assert receiver.requests == [] and WebhookAttempt.objects.get().error == "Use an https:// URL."
+
+
+def test_settings_form_refuses_a_private_url(owner_client):
+    response = owner_client.post("/settings/notifications/", {"url": "https://127.0.0.1/x"})
+    assert response.status_code == 200 and "private or local" in response.content.decode()
+    assert not Webhook.objects.exists()
+
+
+def test_send_test_event_button_posts_a_signed_ping(brand, owner_client, receiver, django_capture_on_commit_callbacks):
+    webhook = webhook_of(brand, url=receiver.url)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert owner_client.post(f"/settings/webhooks/{webhook.pk}/test/").status_code == 302
+    delivery = WebhookDelivery.objects.get()
+    services.deliver(delivery.pk)  # what the queued task does
+    assert len(callbacks) == 1 and json.loads(receiver.requests[0][1])["type"] == "webhook.test"
+    page = owner_client.get(f"/settings/webhooks/{webhook.pk}/").content.decode()
+    assert webhook.secret in page and "200" in page
+
+
+def test_webhook_pages_are_for_admins(brand, viewer_client, operator_client):
+    webhook = webhook_of(brand)
+    assert viewer_client.get(f"/settings/webhooks/{webhook.pk}/").status_code == 403
+    assert operator_client.get("/settings/notifications/").status_code == 403
+
+
+def test_email_subscribers_get_the_events_they_chose(
+    brand, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    email_subscription_of(brand, "ops@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        ready_batch(ProductFactory(brand=brand), quantity=3)
+    assert [m.to for m in mailoutbox] == [["ops@example.com"]]
+    assert "batch.ready" in mailoutbox[0].subject
+
+
+def test_batch_ready_and_recall_created_are_published(brand, receiver):
+    from tests.factories import applied_recall
+
+    webhook_of(brand, url=receiver.url)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=4)
+    applied_recall(batch, first=2, last=3)
+    events = [json.loads(d.body) for d in WebhookDelivery.objects.order_by("pk")]
+    assert [e["type"] for e in events] == ["batch.ready", "recall.created"]
+    assert events[1]["data"]["first_position"] == 2 and events[1]["data"]["codes_in_scope"] == 2
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_receiver_is_retried_by_the_worker_with_backoff():
+    from tests.conftest import Receiver
+    from tests.factories import BrandFactory
+    from tests.processes import Worker, env_for_test_database, purge_queue, wait_for
+
+    receiver = Receiver(statuses=[500, 502])
+    brand = BrandFactory()
+    webhook = webhook_of(brand, url=receiver.url)
+    purge_queue(env_for_test_database())
+    worker = Worker(WEBHOOK_ALLOW_PRIVATE=1, WEBHOOK_RETRY_BASE_SECONDS=1).start()
+    try:
+        services.publish(brand_id=brand.pk, event="alert.opened", data={"alert": 1})  # autocommit: sent at once
+        delivery = wait_for(
+            lambda: WebhookDelivery.objects.filter(webhook=webhook, state=DeliveryState.DELIVERED).first(), 60
+        )
+    finally:
+        worker.stop()
+        receiver.close()
+    attempts = list(WebhookAttempt.objects.filter(delivery=delivery).order_by("attempted_at"))
+    assert [a.status_code for a in attempts] == [500, 502, 200] and delivery.attempts == 3
+    assert (attempts[2].attempted_at - attempts[1].attempted_at) > (attempts[1].attempted_at - attempts[0].attempted_at)
+    assert len({body for _, body in receiver.requests}) == 1  # the same signed body each time
