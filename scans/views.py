@@ -221,7 +221,7 @@ def _verify(request):
     metrics.SCANS.labels(scan.source, scan.outcome).inc()
     status = 200 if verdict.authentic else 404
     if wants_json:
-        return _no_store(JsonResponse(verdict.as_json(wording.word), status=status))
+        return _no_store(_remember_device(request, JsonResponse(verdict.as_json(wording.word), status=status), context))
     page = {
         "verdict": verdict,
         "warning_texts": [wording.word(w) for w in verdict.warnings if w.code != "pin_reused"],

@@ -1,0 +1,235 @@
+"""Detection rules driven by real scans from places the offline location data knows (through a trusted
+proxy's X-Forwarded-For), checking what later scanners are told and which alerts the brand gets."""
+
+import pytest
+from django.test import Client
+
+from codes.models import Code, CodeStatus
+from scans import alerts, rules
+from scans.models import Alert, AlertStatus, DetectionSettings, Scan
+from tests.factories import ProductFactory, ready_batch
+from tests.scans.test_verify import qr_path
+
+PROXY = "10.0.0.1"
+KUALA_LUMPUR, GEORGE_TOWN, PERAK = "175.139.1.1", "175.139.200.1", "60.48.1.1"
+STANFORD, ENGLAND = "171.64.0.1", "81.2.69.142"
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"  # noqa: E501
+
+
+@pytest.fixture(autouse=True)
+def _behind_proxy(settings, eager_tasks):
+    settings.TRUSTED_PROXIES = [PROXY]
+
+
+@pytest.fixture
+def code(brand):
+    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=10)
+    return Code.objects.select_related("batch__lot", "product").filter(batch=batch).order_by("ordinal")[2]
+
+
+def limits(brand, **fields):
+    DetectionSettings.objects.update_or_create(brand=brand, defaults=fields)
+
+
+def scan_from(ip, path, capture, client=None, agent=IPHONE):
+    with capture(execute=True):
+        response = (client or Client()).get(
+            path, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=ip, HTTP_USER_AGENT=agent, HTTP_ACCEPT="application/json"
+        )
+    return response.json()
+
+
+@pytest.fixture
+def scan(django_capture_on_commit_callbacks):
+    return lambda ip, path, **kw: scan_from(ip, path, django_capture_on_commit_callbacks, **kw)
+
+
+def test_code_scanned_in_five_states_warns_every_later_scanner_and_alerts_once(brand, code, scan):
+    limits(brand, max_regions=4, min_travel_km=50_000)  # regions only
+    for ip in (KUALA_LUMPUR, GEORGE_TOWN, PERAK, STANFORD):
+        assert scan(ip, qr_path(code))["warnings"] == []
+    fifth = scan(ENGLAND, qr_path(code))
+    assert fifth["status"] == "active" and [w["code"] for w in fifth["warnings"]] == ["likely_copy"]
+    assert fifth["warnings"][0]["message"].startswith("Scanned 5 times, in 5 different regions. This may be a copy")
+    later = scan(KUALA_LUMPUR, qr_path(code))
+    assert later["warnings"][0]["code"] == "likely_copy"  # every later scanner, from anywhere
+    assert Code.objects.get(pk=code.pk).suspect_at is not None
+    alert = Alert.objects.get(kind="likely_copy")  # de-duplicated: one open alert per code and kind
+    assert alert.code_id == code.pk and alert.count == 2 and alert.evidence.count() == 2
+    assert alert.details["reasons"] == ["regions"] and alert.severity == "high"
+
+
+def test_an_honest_owner_rescanning_ten_times_is_not_a_copy(brand, code, scan):
+    for _ in range(10):
+        data = scan(KUALA_LUMPUR, qr_path(code))
+    assert data["scan_count"] == 10 and data["warnings"] == []
+    assert not Alert.objects.exists()
+
+
+def test_more_distinct_devices_than_allowed_is_a_likely_copy(brand, code, scan):
+    limits(brand, max_devices=3)
+    for n in range(1, 4):
+        assert scan(f"175.139.1.{n}", qr_path(code))["warnings"] == []
+    assert scan("175.139.1.4", qr_path(code))["warnings"][0]["code"] == "likely_copy"
+    assert Alert.objects.get().details["reasons"] == ["devices"]
+
+
+def test_a_phone_keeps_its_device_cookie_across_networks(brand, code, scan):
+    phone = Client()
+    scan("175.139.1.1", qr_path(code), client=phone)
+    scan("175.139.1.2", qr_path(code), client=phone)
+    assert Code.objects.get(pk=code.pk).seen_devices.count(";") == 1
+
+
+def test_impossible_travel_is_a_likely_copy(brand, code, scan):
+    scan(KUALA_LUMPUR, qr_path(code))
+    data = scan(STANFORD, qr_path(code))  # 13,000 km a second later
+    assert data["warnings"][0]["code"] == "likely_copy"
+    details = Alert.objects.get().details
+    assert details["reasons"] == ["travel"] and details["km"] > 13_000
+
+
+def test_nearby_places_are_not_travel(brand, code, scan):
+    scan(KUALA_LUMPUR, qr_path(code))
+    assert scan(GEORGE_TOWN, qr_path(code))["warnings"] == []  # under the minimum distance
+
+
+def test_scans_outside_the_brands_markets_alert_off_market(brand, code, scan):
+    limits(brand, markets=["MY", "SG"], blocked_countries=["GB"])
+    scan(KUALA_LUMPUR, qr_path(code))
+    assert not Alert.objects.exists()
+    scan(STANFORD, qr_path(code))
+    scan(ENGLAND, qr_path(code))
+    off = Alert.objects.get(kind="off_market")
+    assert off.country_code == "US" and off.count == 2 and off.severity == "high"  # raised by the blocked one
+    assert scan(ENGLAND, qr_path(code))["status"] == "active"  # the consumer is not told: the brand is
+
+
+def test_not_recognised_scans_of_a_brand_gtin_from_one_region_make_a_hot_spot(brand, code, scan):
+    limits(brand, hot_spot_scans=3, hot_spot_minutes=60)
+    fakes = [f"/01/{code.product.gtin}/21/FAKE{n:08d}" for n in range(7)]
+    for path in fakes[:2]:
+        scan(PERAK, path)
+    assert not Alert.objects.exists()
+    for path in fakes[2:]:
+        scan(PERAK, path)
+    alert = Alert.objects.get(kind="hot_spot")
+    assert alert.region_code == "MY-08" and alert.gtin == code.product.gtin and alert.code_id is None
+    assert alert.count == 6 and alert.evidence.count() == 2  # reached at 3 and at 6 scans
+
+
+def test_scans_of_recalled_units_alert_late_scan(brand, code, scan):
+    Code.objects.filter(pk=code.pk).update(status=CodeStatus.RECALLED)
+    data = scan(PERAK, qr_path(code))
+    assert data["status"] == "recalled" and data["warnings"][0]["code"] == "recalled"
+    alert = Alert.objects.get(kind="late_scan")
+    assert alert.place.startswith("Seri Iskandar") and alert.details == {"status": "recalled"}
+
+
+def test_grey_market_scan_opens_an_alert_naming_the_distributor(brand, code):
+    """The distributor lookup on the verify path sets `out_of_territory` (distributors issue); here the rule
+    and the alert are driven with such a scan."""
+    from distributors.models import Distributor
+
+    distributor = Distributor.objects.create(brand=brand, name="KL Trading", code="KL", territory=["MY-14"])
+    signals = rules.CodeSignals(scan_count=1, regions=1, devices=1)
+    found = rules.findings(
+        signals, rules.ScanFacts(status="active", country_code="MY", out_of_territory=True), rules.Thresholds()
+    )
+    assert [f.kind for f in found] == ["grey_market"]
+    scan = Scan.objects.create(
+        brand=brand,
+        code=code,
+        product=code.product,
+        outcome="authentic",
+        region_code="MY-07",
+        country_code="MY",
+        distributor=distributor,
+        out_of_territory=True,
+    )
+    alerts.record_findings(
+        scan_id=scan.pk, findings=[{"kind": f.kind, "severity": f.severity, "params": {}} for f in found]
+    )
+    assert Alert.objects.get().distributor == distributor
+
+
+def test_an_alert_runs_new_investigating_escalated_closed_with_reason(brand, owner):
+    from tests.factories import alert_of
+
+    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2))
+    for status in ("investigating", "escalated"):
+        alerts.move_alert(alert=alert, to_status=status, by=owner.user)
+    with pytest.raises(alerts.AlertError):
+        alerts.move_alert(alert=alert, to_status="closed", by=owner.user)  # no reason
+    alerts.move_alert(alert=alert, to_status="closed", by=owner.user, note="Parallel import, settled")
+    alert.refresh_from_db()
+    assert alert.closed_by == owner.user and alert.close_reason == "Parallel import, settled"
+    assert list(alert.events.values_list("to_status", flat=True)) == ["new", "investigating", "escalated", "closed"]
+
+
+def test_a_finding_after_close_opens_a_new_alert(brand):
+    from tests.factories import alert_of
+
+    batch = ready_batch(ProductFactory(brand=brand), quantity=2)
+    first = alert_of(batch)
+    alerts.move_alert(alert=first, to_status=AlertStatus.CLOSED, note="done")
+    second = alert_of(batch)
+    assert second.pk != first.pk and second.status == "new"
+
+
+def test_alert_opened_goes_out_as_a_signed_webhook(brand, code, scan, receiver):
+    import json
+
+    from tests.factories import webhook_of
+
+    webhook_of(brand, url=receiver.url)
+    scan(KUALA_LUMPUR, qr_path(code))
+    scan(STANFORD, qr_path(code))
+    [(headers, body)] = receiver.requests
+    event = json.loads(body)
+    assert event["type"] == "alert.opened" and event["data"]["kind"] == "likely_copy"
+    assert event["data"]["serial"] == code.serial and headers["Serialize-Signature"].startswith("t=")
+
+
+def test_inbox_counts_filters_and_query_count(brand, owner_client, django_assert_max_num_queries):
+    from tests.factories import alert_of
+
+    batch = ready_batch(ProductFactory(brand=brand), quantity=2)
+    alert_of(batch)
+    alert_of(batch, kind="off_market")
+    with django_assert_max_num_queries(8):
+        page = owner_client.get("/alerts/").content.decode()
+    assert "Likely copy" in page and "Off market" in page
+    only = owner_client.get("/alerts/?kind=off_market").content.decode()
+    assert only.count('href="/alerts/') - page.count('href="/alerts/') < 0
+
+
+def test_alert_page_shows_the_timeline_and_viewers_cannot_move_it(brand, owner_client, viewer_client):
+    from tests.factories import alert_of
+
+    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2))
+    page = viewer_client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert "Kuala Lumpur" in page and "Timeline" in page and "Move to" not in page
+    assert viewer_client.post(f"/alerts/{alert.pk}/move/", {"status": "investigating"}).status_code == 403
+    owner_client.post(f"/alerts/{alert.pk}/move/", {"status": "investigating"})
+    assert Alert.objects.get(pk=alert.pk).status == "investigating"
+
+
+def test_detection_settings_are_edited_by_admins(brand, owner_client, operator_client):
+    assert operator_client.get("/settings/detection/").status_code == 403
+    response = owner_client.post(
+        "/settings/detection/",
+        {
+            "max_regions": 3,
+            "max_devices": 8,
+            "max_speed_kmh": 800,
+            "min_travel_km": 200,
+            "markets": "my, sg",
+            "blocked_countries": "",
+            "hot_spot_scans": 10,
+            "hot_spot_minutes": 30,
+            "late_scan_alerts": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert DetectionSettings.objects.get(brand=brand).markets == ["MY", "SG"]
