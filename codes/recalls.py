@@ -84,7 +84,8 @@ def _set_scope(change, brand, lot, batch, first_position, last_position, product
     elif batch is not None:
         if batch.product.brand_id != brand.pk:
             raise ChangeError("batch", "No such batch.")
-        first, last = first_position or 1, last_position or batch.quantity
+        first = 1 if first_position is None else first_position
+        last = batch.quantity if last_position is None else last_position
         if not 1 <= first <= last <= batch.quantity:
             raise ChangeError("first_position", f"Positions run from 1 to {batch.quantity:,}, first before last.")
         change.scope, change.batch, change.product = ChangeScope.BATCH, batch, batch.product
