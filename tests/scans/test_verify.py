@@ -403,3 +403,17 @@ def test_ipv6_clients_rotating_through_one_56_are_limited_too(code, settings):
     assert statuses == [200] * 8 + [429] * 4
     neighbour = f"2001:db8:{secrets.randbelow(9999):x}:ff00::1"  # another customer's /56 is not affected
     assert scan(qr_path(code), ip=neighbour).status_code == 200
+
+
+def test_json_warning_messages_speak_the_request_language(code):
+    Code.objects.filter(pk=code.pk).update(status=CodeStatus.RECALLED)
+    [warning] = scan(qr_path(code), json=True, HTTP_ACCEPT_LANGUAGE="ms").json()["warnings"]
+    assert warning == {"code": "recalled", "message": warning["message"]}
+    assert warning["message"].startswith("Produk ini telah ditarik balik")
+
+
+def test_a_reused_pin_is_a_pin_reused_warning(pin_code):
+    client = Client()
+    client.post(qr_path(pin_code), {"pin": pin_code.pin})
+    again = client.post(qr_path(pin_code), {"pin": pin_code.pin}, HTTP_ACCEPT="application/json").json()
+    assert [w["code"] for w in again["warnings"]] == ["pin_reused"]
