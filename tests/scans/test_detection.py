@@ -233,3 +233,47 @@ def test_detection_settings_are_edited_by_admins(brand, owner_client, operator_c
     )
     assert response.status_code == 302
     assert DetectionSettings.objects.get(brand=brand).markets == ["MY", "SG"]
+
+
+@pytest.mark.embedded
+def test_embedded_sqlite_mode_gives_the_same_verdicts_alerts_and_recalls(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_operability import ROOT, run_manage
+
+    drop = {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "MASTER_KEY", "ALLOWED_HOSTS"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(VAR_DIR=str(tmp_path), TRUSTED_PROXIES="127.0.0.1")
+    run_manage("migrate", "--noinput", env=env)
+    run_manage("seed_demo", env=env)
+    probe = (
+        "import django, os\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'serialize_saas.settings'); django.setup()\n"
+        "from django.core.management import call_command\n"
+        "from django.test import Client\n"
+        "from codes.models import Code\n"
+        "from scans.models import Alert\n"
+        "code = Code.objects.select_related('batch__lot', 'product').order_by('pk').first()\n"
+        "path = f'/01/{code.product.gtin}/21/{code.serial}'\n"
+        "ask = lambda ip: Client(HTTP_HOST='127.0.0.1').get(path, HTTP_ACCEPT='application/json',"
+        " HTTP_X_FORWARDED_FOR=ip).json()\n"
+        "print('first', [w['code'] for w in ask('175.139.1.1')['warnings']])\n"
+        "print('travel', [w['code'] for w in ask('171.64.0.1')['warnings']])\n"
+        "print('alerts', list(Alert.objects.values_list('kind', flat=True)))\n"
+        "call_command('recall', '--brand', code.product.brand.slug, '--batch', str(code.batch_id), '--from', '1',"
+        " '--to', '1', '--reason', 'probe')\n"
+        "data = ask('175.139.1.1')\n"
+        "print('recalled', data['status'], [w['code'] for w in data['warnings']])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    lines = [
+        line for line in out.stdout.splitlines() if line.split(" ")[0] in {"first", "travel", "alerts", "recalled"}
+    ]
+    assert lines == [
+        "first []",
+        "travel ['likely_copy']",
+        "alerts ['likely_copy']",
+        "recalled recalled ['recalled', 'likely_copy']",
+    ], out.stderr[-3000:]
