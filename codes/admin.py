@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import services
-from .models import Code, CodeBatch, Lot, PrintDownload, PrintFile, PrintJob, Product
+from .models import Code, CodeBatch, Lot, PrintDownload, PrintFile, PrintJob, Product, StatusChange
 
 
 @admin.register(Product)
@@ -62,3 +62,17 @@ class PrintDownloadAdmin(admin.ModelAdmin):
     list_display = ["created_at", "user", "job", "file", "first_byte", "last_byte", "status"]
     raw_id_fields = ["job", "file", "user"]
     list_select_related = ["user", "file"]
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(admin.ModelAdmin):
+    """Read-only: status changes are made through codes.recalls (set-based, audited), never edited here."""
+
+    list_display = ["pk", "brand", "to_status", "scope", "quantity", "codes_changed", "state", "created_at"]
+    list_filter = ["to_status", "state"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -28,7 +28,7 @@ from codes.models import CodeBatch, Product
 from . import metrics, ratelimit, services, wording
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash, rate_limit_subjects
-from .models import CounterfeitReport, Scan, ScanOutcome, ScanSource
+from .models import Alert, AlertStatus, CounterfeitReport, Scan, ScanOutcome, ScanSource
 from .salts import daily_salt
 
 log = logging.getLogger(__name__)
@@ -345,6 +345,7 @@ def dashboard_context(brand: Brand) -> dict:
             ("Codes issued", batches.aggregate(total=Sum("quantity"))["total"] or 0),
             ("Scans, last 7 days", scans_this_week.count()),
             ("Not recognised, 7 days", scans_this_week.filter(outcome=ScanOutcome.NOT_RECOGNISED).count()),
+            ("Open alerts", Alert.objects.for_brand(brand).exclude(status=AlertStatus.CLOSED).count()),
         ],
         "batches": batches.select_related("product", "lot")[:5],
         "scans": Scan.objects.for_brand(brand).select_related("product")[:8],
