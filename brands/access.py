@@ -74,6 +74,10 @@ URL_IDS: dict[str, str | None] = {
     "assignment_id": "distributors.Assignment",
     "carton_id": "distributors.Carton",
     "claim_id": "brands.PrefixClaim",
+    "alert_id": "scans.Alert",
+    "recall_id": "codes.StatusChange",  # a recall or any other status change
+    "webhook_id": "notifications.Webhook",
+    "subscription_id": "notifications.EmailSubscription",
 }
 
 
