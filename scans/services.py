@@ -558,6 +558,11 @@ def _warn_if_suspect(verdict: rules.Verdict, scan: Scan) -> None:
         verdict.warnings.append(rules.likely_copy_warning(signals))
 
 
+def hot_spot_key(brand_id: int, gtin: str, region: str, now: datetime, minutes: int) -> str:
+    """The cache counter of one GTIN's not-recognised scans from one region in the window holding `now`."""
+    return f"hotspot:{brand_id}:{gtin}:{region}:{int(now.timestamp()) // (max(1, minutes) * 60)}"
+
+
 def _count_hot_spot(scan: Scan, now: datetime) -> None:
     """Count a not-recognised scan of a brand's GTIN per region in fixed windows (one cache INCR)."""
     limits = thresholds_cache.get(scan.brand_id)
@@ -565,7 +570,7 @@ def _count_hot_spot(scan: Scan, now: datetime) -> None:
         return
     window = max(1, limits.hot_spot_minutes) * 60
     region = scan.region_code or scan.country_code or "unknown"
-    key = f"hotspot:{scan.brand_id}:{scan.gtin}:{region}:{int(now.timestamp()) // window}"
+    key = hot_spot_key(scan.brand_id, scan.gtin, region, now, limits.hot_spot_minutes)
     try:
         count = cache.incr(key)
     except ValueError:  # first of its window
