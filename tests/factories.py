@@ -101,6 +101,7 @@ def one_of_everything(brand) -> dict:
     batch = ready_batch(product, quantity=5)
     report = counterfeit_report_with_photo(brand)
     distributor = DistributorFactory(brand=brand, code="HOLDER")
+    webhook = webhook_of(brand)  # first, so the events below queue deliveries for it (sent after commit: never)
     return {
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
         "product_id": product.pk,
@@ -118,8 +119,11 @@ def one_of_everything(brand) -> dict:
         "claim_id": prefix_claim_with_evidence(brand).pk,
         "alert_id": alert_of(batch).pk,
         "recall_id": applied_recall(batch, first=1, last=2).pk,
-        "webhook_id": webhook_of(brand).pk,
+        "webhook_id": webhook.pk,
         "subscription_id": email_subscription_of(brand).pk,
+        # Brand-owned rows no URL takes an id of, so that offboarding tests see one of every kind.
+        "webhook_attempt_id": webhook_attempt_of(webhook).pk,
+        "detection_settings_id": detection_settings_of(brand).pk,
     }
 
 
@@ -167,6 +171,20 @@ def webhook_of(brand, url="https://hooks.example.com/serialize", **fields):
     from notifications.models import Webhook
 
     return Webhook.objects.create(brand=brand, url=url, **fields)
+
+
+def webhook_attempt_of(webhook):
+    """A logged attempt of the webhook's latest delivery (made here: no request leaves the test)."""
+    from notifications.models import WebhookAttempt
+
+    delivery = webhook.deliveries.order_by("-pk").first()
+    return WebhookAttempt.objects.create(delivery=delivery, status_code=200, milliseconds=12, response_excerpt="ok")
+
+
+def detection_settings_of(brand, **fields):
+    from scans.models import DetectionSettings
+
+    return DetectionSettings.objects.update_or_create(brand=brand, defaults=fields)[0]
 
 
 def email_subscription_of(brand, email="alerts@example.com"):
