@@ -19,7 +19,7 @@ from django.utils import timezone
 from brands.models import Brand
 
 from . import packstates
-from .models import ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange
+from .models import BatchState, ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange
 
 log = logging.getLogger(__name__)
 SERIALS_PER_STATEMENT = 5_000
@@ -104,6 +104,19 @@ def _set_scope(change, brand, lot, batch, first_position, last_position, product
         )
     if change.quantity == 0:
         raise ChangeError("scope", "There are no codes in that scope.")
+    unfinished = _unfinished_batches(change)
+    if unfinished:  # its codes are still being registered: the sweep would miss those not yet written
+        raise ChangeError("scope", f"Batch {unfinished[0]} is still being generated; try again when it is ready.")
+
+
+def _unfinished_batches(change: StatusChange) -> list[int]:
+    if change.scope == ChangeScope.LOT:
+        batches = CodeBatch.objects.filter(lot=change.lot)
+    elif change.scope == ChangeScope.BATCH:
+        batches = CodeBatch.objects.filter(pk=change.batch.pk)
+    else:
+        batches = CodeBatch.objects.filter(product=change.product)
+    return list(batches.exclude(state=BatchState.READY).values_list("pk", flat=True))
 
 
 def _publish_recall(change: StatusChange) -> None:

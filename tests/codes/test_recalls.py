@@ -39,6 +39,16 @@ def test_a_lot_recall_spans_its_batches_in_chunks_and_a_repeat_changes_nothing(b
     assert recalls.apply_change(change.pk).codes_changed == 13  # nothing more changed
 
 
+def test_a_batch_still_being_generated_cannot_be_recalled_yet(brand):
+    from codes import services
+
+    product = ProductFactory(brand=brand)
+    queued = services.order_batch(product=product, lot=LotFactory(product=product), quantity=5, enqueue=False)
+    with pytest.raises(recalls.ChangeError, match="still being generated"):
+        recalls.recall(brand=brand, lot=queued.lot, reason="x", enqueue=False)
+    assert not StatusChange.objects.exists()
+
+
 def test_final_states_are_left_alone(brand):
     batch = ready_batch(ProductFactory(brand=brand), quantity=4)
     Code.objects.filter(batch=batch, ordinal=batch.first_ordinal).update(status=CodeStatus.DESTROYED)
