@@ -597,8 +597,9 @@ def confirm_token(scan: Scan) -> str:
 
 CLAIM_PAGE_VIEW = (
     "UPDATE scans_scan SET source = %s WHERE id = %s AND source = %s AND code_id IS NOT NULL "
-    "RETURNING code_id, scanned_at, place"
+    "RETURNING code_id, scanned_at, place, brand_id, country_code, out_of_territory, outcome"
 )
+CLAIMED_FACTS = 4  # brand_id … outcome: what the rules need of the scan, so judging it reads nothing more
 
 
 def _confirm_in_one_sql(detect: bool) -> str:
@@ -612,6 +613,7 @@ def _confirm_in_one_sql(detect: bool) -> str:
         + (_detect_sets("postgresql") if detect else "")
         + " FROM claimed WHERE codes_code.id = claimed.code_id RETURNING "
         + _prefixed("codes_code", columns)
+        + ", claimed.brand_id, claimed.country_code, claimed.out_of_territory, claimed.outcome"
     )
 
 
@@ -630,28 +632,32 @@ def confirm_page_view(*, token: str, context: ScanContext | None = None) -> Code
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_confirm_in_one_sql(sighting is not None), [*claim, *detect_params])
-            row = _code_row(cursor.fetchone())
+            fetched = cursor.fetchone()
+            if fetched is None:
+                return None
+            row, facts = _code_row(fetched[:-CLAIMED_FACTS]), fetched[-CLAIMED_FACTS:]
         else:
             with transaction.atomic():
                 cursor.execute(CLAIM_PAGE_VIEW, claim)
                 claimed = cursor.fetchone()
                 if claimed is None:
                     return None
-                code_id, scanned_at, place = claimed
+                code_id, scanned_at, place = claimed[:3]
                 count_by_id, _ = _count_sql(connection.vendor, sighting is not None, where="id = %s")
                 cursor.execute(count_by_id, [_aware(scanned_at), place, _aware(scanned_at), *detect_params, code_id])
-                row = _code_row(cursor.fetchone())
+                row, facts = _code_row(cursor.fetchone()), claimed[3:]
     if row is not None and sighting is not None:
-        _judge_confirmed(scan_id, row, sighting, now)
+        _judge_confirmed(scan_id, row, facts, sighting, now)
     return row
 
 
-def _judge_confirmed(scan_id: int, row: CodeRow, sighting: Sighting, now: datetime) -> None:
-    scan = Scan.objects.filter(pk=scan_id).first()
-    if scan is None or scan.brand_id is None:
+def _judge_confirmed(scan_id: int, row: CodeRow, facts, sighting: Sighting, now: datetime) -> None:
+    brand_id, country_code, out_of_territory, outcome = facts
+    if brand_id is None:
         return
+    scan = Scan(pk=scan_id, brand_id=brand_id, country_code=country_code, out_of_territory=bool(out_of_territory))
     # The page showed the unit's state; an active unit logged as inactive was past its lot's expiry.
-    status = "expired" if row.status == "active" and scan.outcome == ScanOutcome.INACTIVE else row.status
+    status = "expired" if row.status == "active" and outcome == ScanOutcome.INACTIVE else row.status
     _judge(scan, row, status, sighting.fix, now)
 
 

@@ -62,6 +62,27 @@ def test_code_scanned_in_five_states_warns_every_later_scanner_and_alerts_once(b
     assert alert.details["reasons"] == ["regions"] and alert.severity == "high"
 
 
+def test_page_views_are_judged_when_their_browser_confirms_them(brand, code, django_capture_on_commit_callbacks):
+    """A page view is counted (and its place and device kept) only on confirmation; from then on, page views of
+    the likely copy warn, before their own confirmation."""
+
+    def page(ip):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client().get(qr_path(code), REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=ip, HTTP_USER_AGENT=IPHONE)
+            token = response.context["confirm_token"]
+            Client().post(
+                "/verify/confirm/", {"token": token}, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=ip, HTTP_USER_AGENT=IPHONE
+            )
+        return response.content.decode()
+
+    assert "possible copy" not in page(KUALA_LUMPUR)
+    assert "possible copy" not in page(STANFORD)  # this view's confirmation is what tips the code
+    assert Code.objects.get(pk=code.pk).suspect_at is not None
+    assert Alert.objects.get().details["reasons"] == ["travel"]
+    assert "possible copy" in page(KUALA_LUMPUR) and "This may be a copy" in page(GEORGE_TOWN)
+    assert Code.objects.get(pk=code.pk).seen_regions == "MY-14;US-CA;MY-07;"
+
+
 def test_an_honest_owner_rescanning_ten_times_is_not_a_copy(brand, code, scan):
     for _ in range(10):
         data = scan(KUALA_LUMPUR, qr_path(code))
