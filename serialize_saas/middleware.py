@@ -8,6 +8,9 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.urls import resolve
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 from brands.health import healthz
 
@@ -75,3 +78,34 @@ class RequestSizeLimitMiddleware:
         if length > settings.MAX_REQUEST_BYTES:
             return HttpResponse("Request too large.", status=413, content_type="text/plain")
         return self.get_response(request)
+
+
+class JsonVerifyFastPath:
+    """A JSON verify (brands' apps, and the bulk of a launch-day load) goes straight to its view once the
+    host is checked and the language chosen: it has no session, user, messages, CSRF token, static file or
+    page to protect with CSP and frame headers, and each of those middlewares costs time on every scan. Page
+    views and everything else keep the whole stack. Sits after SecurityMiddleware (HTTPS redirect, nosniff)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not (
+            request.method == "GET"
+            and request.path_info.startswith("/01/")
+            and "application/json" in request.META.get("HTTP_ACCEPT", "")
+        ):
+            return self.get_response(request)
+        request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it (DisallowedHost is a 400)
+        language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        try:
+            match = resolve(request.path_info)
+            request.resolver_match = match
+            response = match.func(request, *match.args, **match.kwargs)
+        finally:
+            translation.deactivate()
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", language)
+        return response
