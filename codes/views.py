@@ -1,3 +1,6 @@
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import JsonResponse
@@ -9,6 +12,13 @@ from brands.access import get_for_actor, require
 from . import services
 from .forms import BatchOrderForm, PrintJobForm, ProductForm
 from .models import CodeBatch, Lot, PrintJob, Product
+
+
+def verify_host() -> dict:
+    """The host every printed code will carry for good, and whether phones elsewhere can reach it."""
+    host = urlsplit(settings.VERIFY_BASE_URL).hostname or ""
+    local = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    return {"verify_base_url": settings.VERIFY_BASE_URL, "verify_host_is_local": local}
 
 
 @require("brand.view")
@@ -74,7 +84,7 @@ def batch_order(request, product_id: int):
         else:
             messages.success(request, f"Batch of {batch.quantity:,} codes ordered.")
             return redirect("batch_detail", batch.pk)
-    return render(request, "codes/batch_order.html", {"form": form, "product": product})
+    return render(request, "codes/batch_order.html", {"form": form, "product": product, **verify_host()})
 
 
 def _order(request, product, data):
@@ -104,6 +114,7 @@ def batch_detail(request, batch_id: int):
         "print_jobs": print_jobs,
         "print_jobs_active": any(not job.is_finished for job in print_jobs),
         "print_form": PrintJobForm(batch=batch),
+        **verify_host(),
     }
     return render(request, "codes/batch_detail.html", context)
 

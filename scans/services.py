@@ -403,10 +403,13 @@ def _count_scan(
     them gets scan_count = 1, the first scan.
     """
     detect = settings.DETECTION_ENABLED
+    # Timestamps go in as the ORM writes them: on SQLite a bare datetime parameter is stored as different text
+    # ("…T…+00:00") from the ORM's, and later ORM comparisons (the code's first place) would never match.
+    at = connection.ops.adapt_datetimefield_value(scan.scanned_at)
     if count:
         hit_sql, returned = _count_statement(detect)
         sighting = Sighting.of(context, scan.scanned_at) if detect and context else None
-        count_params = [scan.scanned_at, scan.place, scan.scanned_at, *(sighting.params() if sighting else [])]
+        count_params = [at, scan.place, at, *(sighting.params() if sighting else [])]
     else:
         returned = CODE_COLUMNS + (", " + DETECT_COLUMNS if detect else "")
         hit_sql, sighting, count_params = f"SELECT {returned} FROM codes_code WHERE {CODE_MATCH}", None, []  # noqa: S608
@@ -454,7 +457,7 @@ def _check_pin(
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE codes_code SET pin_first_used_at = %s WHERE id = %s AND pin_first_used_at IS NULL RETURNING id",
-            [now, row.code_id],
+            [connection.ops.adapt_datetimefield_value(now), row.code_id],
         )
         first_use = cursor.fetchone() is not None
     return rules.PinCheck(verified=True, first_use=first_use, first_used_at=now if first_use else row.pin_first_used_at)

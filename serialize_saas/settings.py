@@ -59,9 +59,26 @@ SECRET_KEY = env("SECRET_KEY") or (
 MASTER_KEY = env("MASTER_KEY") or (
     _local_secret("master_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()) if EMBEDDED else ""
 )
+# Where `bin/run` serves (host:port). Unless VERIFY_BASE_URL says otherwise, printed codes point there: a label
+# printed now carries this host for good, so the batch and order pages show it.
+BIND = env("BIND", "127.0.0.1:8000")
+VERIFY_BASE_URL_FROM_BIND = not env("VERIFY_BASE_URL")
+
+
+def _base_url_of(bind: str) -> str:
+    """http://host:port for runserver's address argument ("8765", "127.0.0.1:8765", "0.0.0.0:8000")."""
+    host, _, port = bind.rpartition(":") if ":" in bind else (("", "", bind) if bind.isdigit() else (bind, "", "8000"))
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - "all interfaces" is no address a phone can open
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+# Outside the embedded mode it must be set (the start-up checks name it when it is missing).
+VERIFY_BASE_URL = (env("VERIFY_BASE_URL") or (_base_url_of(BIND) if EMBEDDED else "")).rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+if DEBUG and not env("ALLOWED_HOSTS"):
+    ALLOWED_HOSTS.append(BIND.rpartition(":")[0].strip("[]") or "127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-VERIFY_BASE_URL = env("VERIFY_BASE_URL", "http://127.0.0.1:8000" if EMBEDDED else "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -132,7 +149,8 @@ if EMBEDDED:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # WAL: the web process reads while the embedded worker writes a batch.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
 else:
@@ -271,10 +289,13 @@ EMAIL_TIMEOUT = 10
 MAX_REQUEST_BYTES = int(env("MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Serialize <no-reply@localhost>")
 
-# Celery: in-process in the embedded mode, Redis-backed workers otherwise.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Celery: Redis-backed workers, or in the embedded mode a worker (started by bin/run) on Kombu's filesystem
+# transport, a broker that needs no server: work runs outside the request and pages show live progress.
+# CELERY_TASK_ALWAYS_EAGER=1 runs tasks inside the request instead (no worker at all).
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_IGNORE_RESULT = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -288,6 +309,18 @@ CELERY_RESULT_EXPIRES = 24 * 60 * 60
 # With acks_late, Redis hands an unacknowledged task to another worker after this many seconds: longer
 # than any task may run, so only a dead worker's task is redelivered (and tasks are safe to run twice).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900"))}
+if not REDIS_URL:
+    QUEUE_DIR = VAR_DIR / "queue"
+    for folder in ("processed", "control"):
+        (QUEUE_DIR / folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(QUEUE_DIR),
+        "data_folder_out": str(QUEUE_DIR),
+        "processed_folder": str(QUEUE_DIR / "processed"),
+        "control_folder": str(QUEUE_DIR / "control"),
+        "store_processed": False,
+        "polling_interval": 0.5,
+    }
 # `celery beat`: daily housekeeping (retention of personal data, brands whose deletion is due).
 CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "scans.tasks.apply_retention_task", "schedule": 24 * 60 * 60},

@@ -6,6 +6,15 @@ from brands.models import Role
 from tests.factories import BrandFactory, MembershipFactory, logged_in_client
 
 
+def pytest_collection_modifyitems(config, items):
+    """`sqlite` tests run only in bin/test's SQLite pass (no DATABASE_URL: the embedded database)."""
+    if os.environ.get("DATABASE_URL"):
+        kept = [item for item in items if "sqlite" not in item.keywords]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if "sqlite" in item.keywords])
+            items[:] = kept
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _media_root(tmp_path_factory):
     """Files the tests render go to a temporary folder; worker processes inherit it through MEDIA_ROOT."""
