@@ -84,6 +84,9 @@ class Brand(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     logo = models.ImageField(upload_to=RandomName("brand-logos"), blank=True)
     colour = models.CharField(max_length=7, default="#1f6feb", help_text="Hex colour for the verify page")
+    consumer_message = models.CharField(
+        max_length=280, blank=True, help_text="A line of your own under every authentic verdict on the verify page"
+    )
     plan = models.CharField(max_length=20, default="trial", help_text="A name in brands.plans.PLANS")
     require_two_factor = models.BooleanField(
         "require two-factor sign-in", default=False, help_text="Owners and admins must confirm a TOTP code"

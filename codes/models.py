@@ -114,12 +114,14 @@ class CodeBatch(TrackedWork):
     first_ordinal = models.BigIntegerField()
     state = models.CharField(max_length=12, choices=BatchState.choices, default=BatchState.QUEUED)
     ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # What people see: 1, 2, 3 … within the brand (the id is global and would show other tenants' volume).
+    number = models.PositiveIntegerField(default=0)
 
     brand_path = "product__brand"
     objects = BrandOwnedQuerySet.as_manager()
 
     def __str__(self):
-        return f"Batch {self.pk}: {self.quantity:,} × {self.product} lot {self.lot}"
+        return f"Batch {self.number}: {self.quantity:,} × {self.product} lot {self.lot}"
 
     @property
     def end_ordinal(self) -> int:
@@ -305,12 +307,13 @@ class PrintJob(TrackedWork):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     # When a worker began writing the manifest: a claim older than a few minutes belonged to a dead worker.
     finishing_since = models.DateTimeField(null=True, blank=True)
+    number = models.PositiveIntegerField(default=0)  # 1, 2, 3 … within the brand, as batches
 
     brand_path = "batch__product__brand"
     objects = BrandOwnedQuerySet.as_manager()
 
     def __str__(self):
-        return f"Print job {self.pk}: {self.format}, positions {self.first_position}-{self.last_position}"
+        return f"Print job {self.number}: {self.format}, positions {self.first_position}-{self.last_position}"
 
     @property
     def quantity(self) -> int:

@@ -39,7 +39,9 @@ def print_job_create(request, batch_id: int):
 
 @require("print.download")  # viewers may download: reading codes is their role; creating print jobs is not
 def print_file_download(request, print_job_id: int, part: int):
-    job = get_for_actor(request, PrintJob.objects.select_related("batch"), pk=print_job_id)
+    job = get_for_actor(
+        request, PrintJob.objects.select_related("batch__product__brand", "batch__lot"), pk=print_job_id
+    )
     return serve_print_file(request, job, part)
 
 
@@ -54,7 +56,7 @@ def serve_print_file(request, job: PrintJob, part: int):
     if file is None or not job.is_ready:
         raise Http404("No such file, or the print job is not ready.")
     extension = "json" if file.is_manifest else printing.EXTENSIONS[job.format]
-    filename = printing.part_filename(job.batch_id, file.part, extension)
+    filename = printing.part_filename(job.batch, file.part, extension, job.format)
     content_type = "application/json" if file.is_manifest else printing.CONTENT_TYPES[extension]
     # On S3 the client fetches the bytes (and any Range of them) from S3 itself: no web worker holds a part.
     url = presigned_url(printing.storage(), file.name, filename=filename, content_type=content_type)

@@ -45,6 +45,7 @@ from .models import (
     PrintState,
 )
 from .serials import scratch_pin
+from .services import next_number
 from .symbols import QrRenderer, datamatrix_png
 from .ziparchive import ZipWriter
 
@@ -306,7 +307,8 @@ def _write_zip(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
         for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
             text.check(rows[0][1])
             for position, serial in rows:
-                archive.add(f"{position:0{width}d}.{suffix}", render(serial), compress=compress)
+                # Named by position (sorts in print order) and serial (a file found alone still says its code).
+                archive.add(f"{position:0{width}d}-{serial}.{suffix}", render(serial), compress=compress)
 
 
 def _write_pdf(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
@@ -359,13 +361,12 @@ def write_part(spec: PartSpec, storage: Storage, name: str) -> tuple[str, int, s
     return stored, size, sha
 
 
-def part_filename(batch_id: int, part: int, extension: str) -> str:
-    """The name a part has in downloads, in the manifest and in `export_batch`'s directory."""
-    return (
-        f"batch-{batch_id}-manifest.json"
-        if part == PrintFile.MANIFEST
-        else f"batch-{batch_id}-part-{part:04d}.{extension}"
-    )
+def part_filename(batch: CodeBatch, part: int, extension: str, fmt: str) -> str:
+    """The name a part has in downloads, in the manifest and in `export_batch`'s directory: brand, GTIN, lot,
+    the brand's batch number and the format, so files of several formats of one batch never clash."""
+    lot = "".join(c if c.isalnum() or c in "-_." else "_" for c in batch.lot.number)
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{lot}-batch{batch.number}-{fmt}"
+    return f"{stem}-manifest.json" if part == PrintFile.MANIFEST else f"{stem}-part{part:04d}.{extension}"
 
 
 def manifest(
@@ -384,7 +385,7 @@ def manifest(
         "manifest_version": 1,
         "job": job_id,
         "batch": {
-            "id": batch.pk,
+            "number": batch.number,
             "product": str(batch.product),
             "gtin": batch.product.gtin,
             "lot": lot.number,
@@ -414,7 +415,7 @@ def _manifest_bytes(data: dict[str, Any]) -> bytes:
 
 def _check_batch(batch: CodeBatch) -> None:
     if batch.state != BatchState.READY:
-        raise PrintError("batch", f"Batch {batch.pk} is not ready yet ({batch.get_state_display().lower()}).")
+        raise PrintError("batch", f"Batch {batch.number} is not ready yet ({batch.get_state_display().lower()}).")
 
 
 @transaction.atomic
@@ -445,6 +446,7 @@ def create_print_job(
         last_position=last,
         part_size=part_size,
         requested_by=requested_by,
+        number=next_number(PrintJob, batch.product.brand_id),
     )
     parts = PrintFile.objects.bulk_create(
         PrintFile(job=job, part=n, first_position=a, last_position=b)
@@ -493,9 +495,12 @@ def render_part(file_id: int) -> None:
     """Render one part of a print job (the worker's task); idempotent, and finishes the job after its last part."""
     part = _claim(file_id)
     if part is not None:
-        job = PrintJob.objects.select_related("batch__product__key", "batch__lot").get(pk=part.job_id)
+        job = PrintJob.objects.select_related("batch__product__key", "batch__product__brand", "batch__lot").get(
+            pk=part.job_id
+        )
         spec = PartSpec(job.batch, job.format, job.options, part.first_position, part.last_position)
-        name = f"print-jobs/{job.pk}/{part.claim[:12]}/{part_filename(job.batch_id, part.part, spec.extension)}"
+        filename = part_filename(job.batch, part.part, spec.extension, job.format)
+        name = f"print-jobs/{job.pk}/{part.claim[:12]}/{filename}"
         stored, size, sha = write_part(spec, storage(), name)
         with transaction.atomic():
             kept = PrintFile.objects.filter(pk=part.pk, claim=part.claim, job__state=PrintState.RENDERING).update(
@@ -533,7 +538,7 @@ def finish_job(job_id: int) -> bool:
     )
     if not claimed:
         return False
-    job = PrintJob.objects.select_related("batch__product", "batch__lot").get(pk=job_id)
+    job = PrintJob.objects.select_related("batch__product__brand", "batch__lot").get(pk=job_id)
     parts = list(job.files.filter(part__gt=0).order_by("part"))
     data = manifest(
         batch=job.batch,
@@ -543,11 +548,11 @@ def finish_job(job_id: int) -> bool:
         last=job.last_position,
         part_size=job.part_size,
         job_id=job.pk,
-        files=[_file_entry(job.batch_id, p.part, job.format, p) for p in parts],
+        files=[_file_entry(job.batch, p.part, job.format, p) for p in parts],
     )
     body = _manifest_bytes(data)
     name = storage().save(
-        f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{part_filename(job.batch_id, 0, 'json')}",
+        f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{part_filename(job.batch, 0, 'json', job.format)}",
         File(io.BytesIO(body)),
     )
     with transaction.atomic():
@@ -589,10 +594,10 @@ def _publish_ready(job: PrintJob) -> None:
     )
 
 
-def _file_entry(batch_id: int, part: int, fmt: str, record: Any) -> dict[str, Any]:
+def _file_entry(batch: CodeBatch, part: int, fmt: str, record: Any) -> dict[str, Any]:
     return {
         "part": part,
-        "name": part_filename(batch_id, part, EXTENSIONS[PrintFormat(fmt)]),
+        "name": part_filename(batch, part, EXTENSIONS[PrintFormat(fmt)], fmt),
         "from_position": record.first_position,
         "to_position": record.last_position,
         "count": record.last_position - record.first_position + 1,
@@ -652,7 +657,7 @@ def export_batch(
     files = []
     try:
         for n, (a, b) in enumerate(_parts(first, last, part_size), 1):
-            name = part_filename(batch.pk, n, extension)
+            name = part_filename(batch, n, extension, fmt)
             storage.delete(name)  # a re-run replaces, never gets "name_xyz" from the storage
             stored, size, sha = write_part(PartSpec(batch, fmt, options, a, b), storage, name)
             written.append(stored)
@@ -668,7 +673,7 @@ def export_batch(
                 }
             )
         data = manifest(batch=batch, fmt=fmt, options=options, first=first, last=last, part_size=part_size, files=files)
-        name = part_filename(batch.pk, 0, "json")
+        name = part_filename(batch, 0, "json", fmt)
         storage.delete(name)
         written.append(storage.save(name, File(io.BytesIO(_manifest_bytes(data)))))
     except BaseException:

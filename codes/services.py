@@ -5,7 +5,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.db.models.functions import Coalesce, Now
 
 from brands.errors import ServiceError
@@ -116,6 +116,7 @@ def order_batch(
         with_pin=with_pin,
         first_ordinal=locked.next_ordinal,
         ordered_by=ordered_by,
+        number=next_number(CodeBatch, locked.brand_id),
     )
     Product.objects.filter(pk=locked.pk).update(next_ordinal=F("next_ordinal") + quantity)
     if enqueue:
@@ -123,6 +124,14 @@ def order_batch(
 
         transaction.on_commit(lambda: generate_batch_task.delay(batch.pk))
     return batch
+
+
+def next_number(model, brand_id: int) -> int:
+    """The brand's next batch or print-job number. Call inside the use case's transaction: the brand row lock
+    makes two orders of one brand take turns, so no number is given twice."""
+    Brand.objects.select_for_update().filter(pk=brand_id).values_list("pk", flat=True).get()
+    latest = model.objects.filter(**{model.brand_path + "_id": brand_id}).aggregate(n=Max("number"))["n"]
+    return (latest or 0) + 1
 
 
 def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch:

@@ -215,7 +215,10 @@ def carton_assign(request, carton_id: int):
 @require("brand.view")
 def cartons_csv(request, batch_id: int):
     batch = _batch(request, batch_id)
-    return _cartons_csv(Carton.objects.for_actor(request.actor).filter(batch=batch), f"batch-{batch.pk}-cartons.csv")
+    return _cartons_csv(
+        Carton.objects.for_actor(request.actor).filter(batch=batch),
+        f"{batch.product.brand.slug}-batch{batch.number}-cartons.csv",
+    )
 
 
 def _cartons_csv(cartons, filename: str) -> StreamingHttpResponse:
@@ -298,7 +301,12 @@ def portal_print_job_create(request, assignment_id: int):
 
 @require("portal.download")
 def portal_print_file_download(request, print_job_id: int, part: int):
-    job = queries.portal_print_jobs(request.actor).select_related("batch").filter(pk=print_job_id).first()
+    job = (
+        queries.portal_print_jobs(request.actor)
+        .select_related("batch__product__brand", "batch__lot")
+        .filter(pk=print_job_id)
+        .first()
+    )
     if job is None:
         raise Http404("No such print job.")
     return serve_print_file(request, job, part)

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from brands.files import RandomName
 from brands.models import Brand, BrandOwnedQuerySet
-from codes.models import Code, Product
+from codes.models import Code, CodeBatch, Product
 from distributors.models import Distributor
 
 
@@ -69,10 +69,20 @@ class Scan(models.Model):
         return f"{self.gtin}/{self.serial} at {self.scanned_at:%Y-%m-%d %H:%M} ({self.outcome})"
 
 
+class ReportStatus(models.TextChoices):
+    NEW = "new", "New"
+    REVIEWED = "reviewed", "Reviewed"
+    CLOSED = "closed", "Closed"
+
+
 class CounterfeitReport(models.Model):
     """A consumer's report of where a code that did not verify was bought."""
 
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The scan whose page the consumer reported from (and through it the code, when the serial was ours).
+    scan = models.ForeignKey(Scan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.NEW)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     gtin = models.CharField(max_length=14, blank=True)
     serial = models.CharField(max_length=40, blank=True)
     where_bought = models.CharField("where did you buy it?", max_length=300)
@@ -242,3 +252,45 @@ class AlertEvent(models.Model):
 
     def __str__(self):
         return f"{self.alert_id}: {self.from_status} → {self.to_status}"
+
+
+class DailyScans(models.Model):
+    """The scan log rolled up per brand, day and kind of scan: what the overview reads instead of the log.
+
+    Whole days before today are rolled up once (scans.rollups); today is counted live from the log.
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+    day = models.DateField()
+    product = models.ForeignKey(
+        Product, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    batch = models.ForeignKey(
+        CodeBatch, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    country_code = models.CharField(max_length=2, blank=True)
+    region_code = models.CharField(max_length=8, blank=True)
+    outcome = models.CharField(max_length=16, choices=ScanOutcome.choices)
+    source = models.CharField(max_length=8, choices=ScanSource.choices)
+    scans = models.PositiveIntegerField()
+    first_scans = models.PositiveIntegerField(help_text="Scans that were their code's first")
+    out_of_territory = models.PositiveIntegerField()
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["brand", "day"], name="daily_scans_brand_day")]
+
+    def __str__(self):
+        return f"{self.day}: {self.scans} scans ({self.outcome})"
+
+
+class RollupState(models.Model):
+    """How far a brand's scan log is rolled up into DailyScans (whole days, up to and including this one)."""
+
+    brand = models.OneToOneField(Brand, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    rolled_through = models.DateField(null=True)
+
+    def __str__(self):
+        return f"Scans of brand {self.brand_id} rolled up through {self.rolled_through}"

@@ -93,7 +93,9 @@ def test_download_streams_the_whole_file_and_logs_it(owner_client, owner, job):
     response = owner_client.get(download_url(job, 2))
     assert response.status_code == 200 and response.streaming
     assert body(response) == stored(job, 2)
-    assert response["Content-Disposition"] == f'attachment; filename="batch-{job.batch_id}-part-0002.csv"'
+    batch = job.batch
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch{batch.number}-csv"
+    assert response["Content-Disposition"] == f'attachment; filename="{stem}-part0002.csv"'
     assert response["Accept-Ranges"] == "bytes"
     (log,) = PrintDownload.objects.all()
     assert (log.job, log.file.part, log.user, log.first_byte, log.status) == (job, 2, owner.user, None, 200)

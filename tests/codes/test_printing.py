@@ -104,7 +104,7 @@ def test_every_qr_png_decodes_to_its_codes_url(batch):
     job = ready_print_job(batch, "qr-png", options={"error_level": "Q", "module_size": 3})
     files = members(part_bytes(job))
     serials = codes_by_position(batch)
-    assert sorted(files) == [f"{p:02d}.png" for p in range(1, 41)]
+    assert sorted(files) == [f"{p:02d}-{serials[p]}.png" for p in range(1, 41)]
     for name, png in files.items():
         (code,) = read(Image.open(io.BytesIO(png)), zxingcpp.BarcodeFormat.QRCode)
         assert code.text == url_of(batch, serials[int(name[:2])])
@@ -115,7 +115,7 @@ def test_every_qr_svg_decodes_to_its_codes_url(batch):
     job = ready_print_job(batch, "qr-svg", first=5, last=12)
     serials = codes_by_position(batch)
     files = members(part_bytes(job))
-    assert sorted(files) == [f"{p:02d}.svg" for p in range(5, 13)]
+    assert sorted(files) == [f"{p:02d}-{serials[p]}.svg" for p in range(5, 13)]
     for name, svg in files.items():
         pixels = (~_svg_to_matrix(svg)).astype(np.uint8).repeat(4, 0).repeat(4, 1) * 255
         (code,) = read(Image.fromarray(pixels), zxingcpp.BarcodeFormat.QRCode)
@@ -201,8 +201,9 @@ def test_export_batch_command_writes_the_same_parts_and_manifest_into_a_director
     call_command(
         "export_batch", batch.pk, "--format", "csv", "--out", str(out), "--part-size", "250", stdout=io.StringIO()
     )
-    manifest = json.loads((out / f"batch-{batch.pk}-manifest.json").read_bytes())
-    assert [f["name"] for f in manifest["files"]] == [f"batch-{batch.pk}-part-{n:04d}.csv" for n in range(1, 5)]
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch1-csv"
+    manifest = json.loads((out / f"{stem}-manifest.json").read_bytes())
+    assert [f["name"] for f in manifest["files"]] == [f"{stem}-part{n:04d}.csv" for n in range(1, 5)]
     for entry in manifest["files"]:
         data = (out / entry["name"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
@@ -213,8 +214,20 @@ def test_export_batch_command_writes_a_range_as_zip(db, tmp_path):
     batch = ready_batch(quantity=30)
     out = tmp_path / "out"
     call_command("export_batch", batch.pk, "--format", "qr-png", "--from", "3", "--to", "7", "--out", str(out))
-    names = sorted(members((out / f"batch-{batch.pk}-part-0001.zip").read_bytes()))
-    assert names == ["03.png", "04.png", "05.png", "06.png", "07.png"]
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch1-qr-png"
+    names = sorted(members((out / f"{stem}-part0001.zip").read_bytes()))
+    serials = Code.objects.filter(batch=batch).order_by("ordinal").values_list("serial", flat=True)[2:7]
+    assert names == [f"{position:02d}-{serial}.png" for position, serial in zip(range(3, 8), serials, strict=True)]
+
+
+def test_each_brand_numbers_its_own_batches_and_print_jobs_and_formats_get_distinct_names(db):
+    first_of_another_brand = ready_batch(quantity=3)
+    batch = ready_batch(quantity=3)
+    assert (first_of_another_brand.number, batch.number) == (1, 1)
+    jobs = [ready_print_job(batch, fmt) for fmt in ("qr-svg", "qr-png", "datamatrix")]
+    assert [job.number for job in jobs] == [1, 2, 3]
+    names = {printing.part_filename(batch, 1, "zip", job.format) for job in jobs}
+    assert len(names) == 3 and all(n.startswith(f"{batch.product.brand.slug}-{batch.product.gtin}-") for n in names)
 
 
 @pytest.mark.parametrize(
