@@ -35,6 +35,8 @@ _OPERATOR = _VIEWER | {
     "print.download_pins",
     "assignments.manage",  # assign, move, return ranges; pack cartons
     "alerts.manage",
+    "codes.status",  # change one unit's status from the code lookup
+    "reports.manage",  # review and close consumers' counterfeit reports
 }
 _ADMIN = _OPERATOR | {
     "products.manage",
@@ -70,6 +72,7 @@ URL_IDS: dict[str, str | None] = {
     "print_job_id": "codes.PrintJob",
     "part": None,
     "report_id": "scans.CounterfeitReport",
+    "code_id": "codes.Code",
     "distributor_id": "distributors.Distributor",
     "assignment_id": "distributors.Assignment",
     "carton_id": "distributors.Carton",

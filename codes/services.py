@@ -253,3 +253,10 @@ def forget_downloads(*, before) -> int:
     ):
         total += PrintDownload.objects.filter(pk__in=ids).delete()[0]
     return total
+
+
+def change_status(*, code: Code, status: str) -> bool:
+    """Set one unit's pack state (the verify page reads it live on the next scan); False if it was already so."""
+    if status not in CodeStatus.values:
+        raise OrderError("status", f"{status} is not a pack state.")
+    return bool(Code.objects.filter(pk=code.pk).exclude(status=status).update(status=status, status_changed_at=Now()))

@@ -47,3 +47,14 @@ def units_held(brand) -> dict[int, int]:
         .annotate(units=Sum(F("last_position") - F("first_position") + 1))
     )
     return {row["distributor_id"]: row["units"] for row in rows}
+
+
+def holder_of(batch, position: int):
+    """The current assignment holding one position of a batch (with its distributor), or None."""
+    return (
+        Assignment.objects.filter(
+            batch=batch, ended_at__isnull=True, first_position__lte=position, last_position__gte=position
+        )
+        .select_related("distributor")
+        .first()
+    )

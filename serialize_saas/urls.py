@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -13,6 +15,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
     path("healthz", healthz, name="healthz"),  # also answered early by HealthCheckMiddleware
     path("metrics", metrics, name="metrics"),
+    # Browsers and apps that ask for /favicon.ico without reading the page's <link rel="icon">.
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
     path("admin/", admin.site.urls),
     path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/two-factor/", two_factor, name="two_factor"),

@@ -1,0 +1,235 @@
+"""The brand's back office over scans: overview, scan list and export, code lookup, reports.
+
+These pages span every app (codes, distributors, scans), so they live in the app at the top of the chain.
+Each list page issues a fixed number of queries whatever its length (asserted in tests/scans).
+"""
+
+import csv
+import mimetypes
+from pathlib import PurePosixPath
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from brands.access import current_actor, get_for_actor, require
+from brands.files import presigned_url
+from codes import gs1
+from codes import services as code_services
+from codes.models import Code, CodeBatch, CodeStatus, Product
+from distributors.queries import holder_of
+
+from . import queries, services
+from .forms import ReportStatusForm, ScanFilterForm
+from .models import CounterfeitReport, ReportStatus, Scan
+
+PAGE_SIZE = 50
+
+
+@login_required
+def dashboard(request):
+    actor = current_actor(request)
+    if actor is not None and actor.is_distributor:
+        return redirect("portal")  # a distributor's people have a home of their own
+    return _brand_dashboard(request)
+
+
+@require("brand.view")
+def _brand_dashboard(request):
+    context = {
+        "overview": queries.overview(request.brand),
+        "has_products": Product.objects.for_brand(request.brand).exists(),
+        "scans": Scan.objects.for_brand(request.brand).select_related("product")[:8],
+    }
+    # htmx refreshes the tiles and charts in place (static/js/overview.js redraws the charts after a swap).
+    template = "scans/overview_panel.html" if request.headers.get("HX-Request") else "brands/dashboard.html"
+    return render(request, template, context)
+
+
+def _filtered_scans(request):
+    brand = request.brand
+    products = list(Product.objects.for_brand(brand))
+    batches = list(CodeBatch.objects.for_brand(brand).select_related("lot", "product").order_by("-number")[:500])
+    form = ScanFilterForm(request.GET or None, products=products, batches=batches)
+    return form, form.filter(Scan.objects.for_brand(brand))
+
+
+@require("brand.view")
+def scan_list(request):
+    """Newest first, 50 a page; pages are keyed by the last row seen (no OFFSET, no COUNT over the log)."""
+    form, scans = _filtered_scans(request)
+    cursor = _cursor(request.GET.get("before", ""))
+    if cursor:
+        scans = scans.filter(scanned_at__lte=cursor[0]).exclude(scanned_at=cursor[0], pk__gte=cursor[1])
+    rows = list(scans.select_related("product", "distributor").order_by("-scanned_at", "-pk")[: PAGE_SIZE + 1])
+    page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    params = request.GET.copy()
+    params.pop("before", None)
+    older = None
+    if more:
+        params["before"] = f"{page[-1].scanned_at.isoformat()}_{page[-1].pk}"
+        older = params.urlencode()
+    context = {
+        "form": form,
+        "scans": page,
+        "older": older,
+        "first_page": not cursor,
+        "filters": urlencode({k: v for k, v in request.GET.items() if k != "before" and v}),
+    }
+    return render(request, "scans/scan_list.html", context)
+
+
+def _cursor(text: str):
+    stamp, _, pk = text.rpartition("_")
+    moment = parse_datetime(stamp) if stamp else None
+    return (moment, int(pk)) if moment and pk.isdigit() else None
+
+
+CSV_COLUMNS = [
+    ("scanned_at", "scanned_at"),
+    ("gtin", "gtin"),
+    ("serial", "serial"),
+    ("product", "product__name"),
+    ("batch", "code__batch__number"),
+    ("lot", "code__batch__lot__number"),
+    ("outcome", "outcome"),
+    ("source", "source"),
+    ("place", "place"),
+    ("region", "region_code"),
+    ("country", "country_code"),
+    ("located_by", "location_source"),
+    ("distributor", "distributor__code"),
+    ("outside_territory", "out_of_territory"),
+]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@require("brand.view")
+def scan_export(request):
+    """Every matching scan as CSV, streamed row by row from a server-side cursor: memory stays flat."""
+    _form, scans = _filtered_scans(request)
+    rows = scans.order_by("-scanned_at", "-pk").values_list(*(column for _, column in CSV_COLUMNS))
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow([name for name, _ in CSV_COLUMNS])
+        for row in rows.iterator(chunk_size=5_000):
+            yield writer.writerow([row[0].isoformat(), *row[1:]])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{request.brand.slug}-scans-{stamp}.csv"'
+    return response
+
+
+# --- code lookup -----------------------------------------------------------------------------------------
+
+
+def _serial_and_gtin(text: str) -> tuple[str, str | None]:
+    """A pasted serial, or a whole Digital Link URL (its serial and GTIN)."""
+    text = text.strip()
+    if "/01/" in text:
+        parts = urlsplit(text if "://" in text else "https://x" + text[text.index("/01/") :])
+        try:
+            link = gs1.parse_digital_link(parts.path, parts.query)
+        except gs1.GS1Error:
+            return text, None
+        return (link.serial or ""), link.gtin
+    return text, None
+
+
+@require("brand.view")
+def code_lookup(request):
+    query = request.GET.get("q", "").strip()[:300]
+    matches: list[Code] = []
+    if query:
+        serial, gtin = _serial_and_gtin(query)
+        products = Product.objects.for_brand(request.brand)
+        if gtin:
+            products = products.filter(gtin=gtin)
+        candidates = {(p.pk, p.serial_format.normalise(serial)) for p in products}
+        matches = list(
+            Code.objects.for_brand(request.brand)
+            .filter(product_id__in={p for p, _ in candidates}, serial__in={s for _, s in candidates})
+            .select_related("product", "batch__lot")[:20]
+        )
+        matches = [c for c in matches if (c.product_id, c.serial) in candidates]
+        if len(matches) == 1:
+            return redirect("code_detail", matches[0].pk)
+    return render(request, "scans/code_lookup.html", {"query": query, "matches": matches})
+
+
+@require("brand.view", write="codes.status")
+def code_detail(request, code_id: int):
+    code = get_for_actor(request, Code.objects.select_related("product", "batch__lot"), pk=code_id)
+    if request.method == "POST":
+        status = request.POST.get("status", "")
+        if status not in CodeStatus.values:
+            messages.error(request, "Choose a pack state.")
+        elif code_services.change_status(code=code, status=status):
+            messages.success(request, f"Unit {code.serial} is now {CodeStatus(status).label.lower()}.")
+        return redirect("code_detail", code.pk)
+    context = {
+        "code": code,
+        "holder": holder_of(code.batch, code.position),
+        "scans": Scan.objects.for_brand(request.brand).filter(code_id=code.pk).order_by("scanned_at")[:200],
+        "statuses": CodeStatus.choices,
+    }
+    return render(request, "scans/code_detail.html", context)
+
+
+# --- reports ---------------------------------------------------------------------------------------------
+
+
+@require("brand.view")
+def report_list(request):
+    status = request.GET.get("status", "")
+    reports = CounterfeitReport.objects.for_brand(request.brand).select_related("scan")
+    if status in ReportStatus.values:
+        reports = reports.filter(status=status)
+    context = {"reports": reports[:200], "status": status, "statuses": ReportStatus.choices}
+    return render(request, "scans/report_list.html", context)
+
+
+@require_POST
+@require("brand.view", write="reports.manage")
+def report_status(request, report_id: int):
+    report = get_for_actor(request, CounterfeitReport, pk=report_id)
+    form = ReportStatusForm(request.POST)
+    if form.is_valid():
+        CounterfeitReport.objects.filter(pk=report.pk).update(
+            status=form.cleaned_data["status"], status_changed_at=timezone.now()
+        )
+        messages.success(request, f"Report {report.pk} marked {ReportStatus(form.cleaned_data['status']).label}.")
+    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/reports/") else "report_list")
+
+
+@require("brand.view")
+def report_photo(request, report_id: int):
+    """A consumer's photo: evidence for the brand's eyes only, so it is served through the tenancy check."""
+    report = get_for_actor(request, CounterfeitReport.objects.exclude(photo=""), pk=report_id)
+    kind = mimetypes.guess_type(report.photo.name)[0] or "application/octet-stream"
+    name = f"report-{report.pk}{PurePosixPath(report.photo.name).suffix}"
+    url = presigned_url(report.photo.storage, report.photo.name, filename=name, content_type=kind, inline=True)
+    response = redirect(url) if url else FileResponse(report.photo.open("rb"), content_type=kind)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+@require("reports.erase")
+def report_erase(request, report_id: int):
+    """Erase a consumer's report and its photo on the consumer's request (the brand is the controller)."""
+    report = get_for_actor(request, CounterfeitReport, pk=report_id)
+    services.erase_report(report=report)
+    messages.success(request, "The report and its photo are erased.")
+    return redirect("report_list")

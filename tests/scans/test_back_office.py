@@ -1,0 +1,216 @@
+"""The brand's pages over scans: overview, scan list and export, code lookup, reports."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from codes.models import Code, CodeStatus
+from scans import queries, rollups
+from scans.models import CounterfeitReport, DailyScans, ReportStatus, Scan
+from tests.factories import DistributorFactory, ProductFactory, ready_batch
+
+KUALA_LUMPUR_IP = "175.139.1.1"
+JOHOR_BAHRU_IP = "175.136.224.1"
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+
+
+def scan(code, ip=KUALA_LUMPUR_IP):
+    return Client().get(f"/01/{code.product.gtin}/21/{code.serial}", REMOTE_ADDR=ip, HTTP_USER_AGENT=PHONE)
+
+
+def queries_for(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.fixture
+def codes(brand):
+    batch = ready_batch(ProductFactory(brand=brand, name="Vitamin C"), quantity=40)
+    return list(Code.objects.filter(batch=batch).select_related("product", "batch__lot").order_by("ordinal"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/dashboard/", "/scans/", "/scans/?days=30&outcome=authentic", "/reports/", "/codes/lookup/?q=X", "/batches/"],
+)
+def test_list_pages_issue_the_same_number_of_queries_whatever_their_length(owner_client, brand, codes, url):
+    def add_rows(few):
+        for code in few:
+            scan(code)
+            scan(code, JOHOR_BAHRU_IP)
+            CounterfeitReport.objects.create(brand=brand, where_bought="Market", serial=code.serial)
+        ready_batch(ProductFactory(brand=brand), quantity=2)
+
+    add_rows(codes[:2])
+    owner_client.get(url)  # warms caches that are per process, not per page
+    small = queries_for(owner_client, url)
+    add_rows(codes[2:30])
+    assert queries_for(owner_client, url) == small
+
+
+# --- overview --------------------------------------------------------------------------------------------
+
+
+def test_overview_counts_scans_rates_regions_and_top_lots(owner_client, codes):
+    scan(codes[0])
+    scan(codes[0], JOHOR_BAHRU_IP)  # a repeat: authentic, not a first scan
+    scan(codes[1], JOHOR_BAHRU_IP)
+    Client().get(f"/01/{codes[0].product.gtin}/21/NOTOURS0000", REMOTE_ADDR=KUALA_LUMPUR_IP)
+    overview = owner_client.get("/dashboard/").context["overview"]
+    assert (overview.codes_issued, overview.scans_today, overview.scans_7_days, overview.scans_30_days) == (40, 4, 4, 4)
+    assert overview.first_scan_rate == pytest.approx(2 / 3) and overview.not_recognised_rate == pytest.approx(1 / 4)
+    assert {r["code"]: r["scans"] for r in overview.regions} == {"MY-01": 2, "MY-14": 2}
+    assert overview.per_day[-1]["scans"] == 4 and len(overview.per_day) == 30
+    assert overview.top_lots[0]["batch"] == codes[0].batch and overview.top_lots[0]["scans"] == 3
+
+
+def test_overview_rolls_up_past_days_once_and_counts_today_live(brand, codes):
+    scan(codes[0])
+    Scan.objects.update(scanned_at=timezone.now() - timedelta(days=2))
+    scan(codes[1])
+    first = queries.overview(brand)
+    assert DailyScans.objects.for_brand(brand).count() == 1 and first.scans_7_days == 2 and first.scans_today == 1
+    Scan.objects.filter(code_id=codes[0].pk).delete()  # rolled-up days are read from the rollup, not the log
+    assert queries.overview(brand).scans_7_days == 2
+    rollups.forget(brand)
+    assert queries.overview(brand).scans_7_days == 1
+
+
+def test_overview_tiles_link_to_the_filtered_scan_lists(owner_client, codes):
+    page = owner_client.get("/dashboard/").content.decode()
+    for link in (
+        "/scans/?days=1",
+        "/scans/?days=7",
+        "/scans/?days=30&amp;outcome=not_recognised",
+        "/reports/?status=new",
+    ):
+        assert f'href="{link}"' in page
+
+
+def test_overview_of_a_new_brand_says_what_to_do_first(owner_client):
+    page = owner_client.get("/dashboard/").content.decode()
+    assert "Add your first product" in page and 'href="/products/new/"' in page
+
+
+def test_htmx_refresh_returns_only_the_overview_panel(owner_client, codes):
+    page = owner_client.get("/dashboard/", HTTP_HX_REQUEST="true").content.decode()
+    assert page.startswith('<div id="overview"') and "<html" not in page
+
+
+# --- scan list and export ---------------------------------------------------------------------------------
+
+
+def test_scan_list_filters_by_region_outcome_and_search(owner_client, codes):
+    scan(codes[0])
+    scan(codes[1], JOHOR_BAHRU_IP)
+    johor = owner_client.get("/scans/?region=MY-01").content.decode()
+    assert codes[1].serial in johor and codes[0].serial not in johor
+    found = owner_client.get(f"/scans/?q={codes[0].serial.lower()}").content.decode()
+    assert codes[0].serial in found and codes[1].serial not in found
+    assert codes[0].serial not in owner_client.get("/scans/?outcome=not_recognised").content.decode()
+
+
+def test_scan_list_pages_by_the_last_row_seen(owner_client, codes):
+    for code in codes[:3]:
+        scan(code)
+    Scan.objects.update(scanned_at=timezone.now())  # same instant: the id breaks the tie
+    from scans import dashboard_views
+
+    dashboard_views.PAGE_SIZE, saved = 2, dashboard_views.PAGE_SIZE
+    try:
+        first = owner_client.get("/scans/")
+        second = owner_client.get("/scans/?" + first.context["older"])
+    finally:
+        dashboard_views.PAGE_SIZE = saved
+    seen = [s.pk for s in first.context["scans"]] + [s.pk for s in second.context["scans"]]
+    assert sorted(seen) == sorted(Scan.objects.values_list("pk", flat=True)) and second.context["older"] is None
+
+
+def test_scan_export_streams_every_matching_scan_as_csv(owner_client, codes):
+    for code in codes[:3]:
+        scan(code)
+    response = owner_client.get("/scans/export.csv?days=7")
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("scanned_at,gtin,serial,product,batch,lot,outcome") and len(lines) == 4
+    assert codes[0].serial in "".join(lines) and "Kuala Lumpur" in "".join(lines)
+
+
+def test_scan_list_shows_out_of_territory_scans_of_a_distributors_units(owner_client, brand, codes):
+    from distributors import services
+
+    holder = DistributorFactory(brand=brand, code="JHR", territory=["MY-01"])
+    services.assign_range(batch=codes[0].batch, distributor=holder, first=1, last=10)
+    scan(codes[0])  # Kuala Lumpur, outside Johor
+    page = owner_client.get("/scans/?outside=on").content.decode()
+    assert codes[0].serial in page and "outside territory" in page
+
+
+# --- code lookup -----------------------------------------------------------------------------------------
+
+
+def test_code_lookup_finds_a_unit_by_serial_or_by_its_verify_url(owner_client, codes):
+    code = codes[5]
+    assert owner_client.get(f"/codes/lookup/?q={code.serial.lower()}").url == f"/codes/{code.pk}/"
+    url = f"https://verify.example.com/01/{code.product.gtin}/10/{code.batch.lot.number}/21/{code.serial}?17=301231"
+    assert owner_client.get("/codes/lookup/", {"q": url}).url == f"/codes/{code.pk}/"
+    assert "No unit of" in owner_client.get("/codes/lookup/?q=NOSUCHSERIAL").content.decode()
+
+
+def test_code_lookup_does_not_find_another_brands_unit(outsider_client, codes):
+    assert "No unit of" in outsider_client.get(f"/codes/lookup/?q={codes[0].serial}").content.decode()
+
+
+def test_code_page_shows_the_unit_its_holder_and_scan_timeline(owner_client, brand, codes):
+    from distributors import services
+
+    services.assign_range(
+        batch=codes[0].batch, distributor=DistributorFactory(brand=brand, name="KL Wholesale"), first=1, last=5
+    )
+    scan(codes[2])
+    scan(codes[2], JOHOR_BAHRU_IP)
+    page = owner_client.get(f"/codes/{codes[2].pk}/").content.decode()
+    assert "position 3" in page and "KL Wholesale" in page and "Scanned 2 times" in page
+    assert page.index("Kuala Lumpur") < page.index("Johor")
+
+
+def test_operator_changes_a_units_state_and_the_next_scan_says_so(operator_client, codes):
+    response = operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN})
+    assert response.status_code == 302
+    assert Code.objects.get(pk=codes[3].pk).status == CodeStatus.STOLEN
+    assert "reported stolen" in scan(codes[3]).content.decode()
+
+
+def test_viewer_cannot_change_a_units_state(viewer_client, codes):
+    assert viewer_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN}).status_code == 403
+    assert Code.objects.get(pk=codes[3].pk).status == CodeStatus.ACTIVE
+
+
+# --- reports ---------------------------------------------------------------------------------------------
+
+
+def test_report_made_from_a_verify_page_links_to_its_scan(owner_client, codes):
+    page = Client().get(f"/01/{codes[0].product.gtin}/21/NOTOURS0000", REMOTE_ADDR=KUALA_LUMPUR_IP)
+    form = page.context["report_form"]
+    data = {**form.initial, "where_bought": "Pasar malam", "token": page.context["locate_token"]}
+    assert Client().post("/verify/report/", data).status_code == 200
+    report = CounterfeitReport.objects.get()
+    assert report.scan == Scan.objects.get() and report.status == ReportStatus.NEW
+
+
+def test_operator_reviews_then_closes_a_report(operator_client, brand):
+    report = CounterfeitReport.objects.create(brand=brand, where_bought="Market")
+    operator_client.post(f"/reports/{report.pk}/status/", {"status": "reviewed"})
+    assert CounterfeitReport.objects.get().status == "reviewed"
+    assert "Market" in operator_client.get("/reports/?status=reviewed").content.decode()
+    assert "Market" not in operator_client.get("/reports/?status=new").content.decode()
+
+
+def test_viewer_cannot_change_a_reports_status(viewer_client, brand):
+    report = CounterfeitReport.objects.create(brand=brand, where_bought="Market")
+    assert viewer_client.post(f"/reports/{report.pk}/status/", {"status": "closed"}).status_code == 403
