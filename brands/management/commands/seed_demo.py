@@ -29,6 +29,7 @@ class Command(BaseCommand):
             brand, password = self.demo_brand()
         self.seed_codes(brand)
         distributor_password = self.seed_distributors(brand)
+        self.seed_scans()
         self.say_login("Demo owner", DEMO_EMAIL, password)
         self.say_login("Demo distributor (Kuala Lumpur and Selangor)", DISTRIBUTOR_EMAIL, distributor_password)
 
@@ -85,6 +86,15 @@ class Command(BaseCommand):
         if PrintJob.objects.filter(batch=batch).exists():
             return
         printing.render_job_here(printing.create_print_job(batch=batch, fmt="csv", enqueue=False))
+
+    def seed_scans(self) -> None:
+        """30 days of consumer scans of the demo batch, a copied label, fakes and counterfeit reports."""
+        from codes.models import Product
+        from scans.demo import seed_scans
+
+        added = seed_scans(batch=Product.objects.get(gtin=DEMO_GTIN).batches.order_by("pk").first())
+        if added:
+            self.stdout.write(f"Demo scans: {added} over the last 30 days.")
 
     def seed_distributors(self, brand: Brand) -> str | None:
         """Two distributors with ranges of the demo batch, and a login for the first one."""
