@@ -77,3 +77,8 @@ def daily_rows(brand, *, days: int, today: date | None = None) -> list[dict]:
 
 
 COUNTS = ("scans", "first_scans", "out_of_territory")
+
+
+def since_days(days: int) -> datetime:
+    """The start of the day `days - 1` days before today: the window the overview shows."""
+    return start_of(timezone.localdate() - timedelta(days=days - 1))
