@@ -20,4 +20,5 @@ urlpatterns = [
     path("members/<int:membership_id>/remove/", views.membership_remove, name="membership_remove"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("brands/<slug:slug>/logo", views.brand_logo, name="brand_logo"),
+    path("brands/<slug:slug>/theme.css", views.brand_theme, name="brand_theme"),
 ]

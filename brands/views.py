@@ -7,7 +7,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordResetView
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -323,3 +323,20 @@ def account_delete(request):
             logout(request)
             return render(request, "brands/account_deleted.html")
     return render(request, "brands/account_delete.html", {"form": form})
+
+
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+def brand_theme(request, slug: str):
+    """The verify page's brand colour as a stylesheet (no inline style, so a strict CSP can forbid them)."""
+    colour = Brand.objects.filter(slug=slug).values_list("colour", flat=True).first()
+    if colour is None:
+        raise Http404("No such brand")
+    colour = colour if _COLOUR.fullmatch(colour) else "#1f6feb"
+    response = HttpResponse(f":root {{ --brand: {colour}; }}\n", content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+brand_theme.public = True

@@ -3,6 +3,7 @@ from datetime import timedelta
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from brands.files import clean_image
 from codes import packstates
@@ -20,6 +21,14 @@ class CounterfeitReportForm(forms.ModelForm):
     class Meta:
         model = CounterfeitReport
         fields = ["gtin", "serial", "where_bought", "notes", "contact_email", "photo"]
+        # The consumer's language: the verify page is read in English, Malay, Chinese or Tamil.
+        labels = {
+            "where_bought": _("Where did you buy it?"),
+            "notes": _("Anything else we should know?"),
+            "contact_email": _("Your e-mail (optional, if you would like an answer)"),
+            "photo": _("A photo of the label (optional)"),
+        }
+        help_texts = {"where_bought": _("The shop or website, and the town.")}
 
     def clean_photo(self):
         """Re-encoded here, at the edge: the stored photo has no EXIF (a phone writes its GPS position there)."""

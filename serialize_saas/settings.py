@@ -210,7 +210,8 @@ else:
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("ms", "Bahasa Melayu")]
+# The languages Malaysian consumers read; the verify page follows the phone's language.
+LANGUAGES = [("en", "English"), ("ms", "Bahasa Melayu"), ("zh-hans", "简体中文"), ("ta", "தமிழ்")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True

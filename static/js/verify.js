@@ -20,7 +20,7 @@
     navigator.geolocation.getCurrentPosition(function (p) {
       var body = new URLSearchParams({ token: button.dataset.token, lat: p.coords.latitude, lon: p.coords.longitude });
       fetch(button.dataset.url, { method: "POST", body: body }).then(function (r) { return r.json(); })
-        .then(function (d) { button.disabled = true; if (d.located) { button.textContent = d.place; } });
+        .then(function (d) { button.disabled = true; button.textContent = d.located ? d.place : button.dataset.located; });
     });
   });
 })();

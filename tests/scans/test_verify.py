@@ -280,7 +280,9 @@ def test_page_speaks_malay_when_the_phone_does(code):
 def test_page_is_branded(code, brand):
     brand.colour = "#aa3300"
     brand.save()
-    assert "--brand: #aa3300" in scan(qr_path(code)).content.decode()
+    page = scan(qr_path(code)).content.decode()
+    assert f'href="/brands/{brand.slug}/theme.css"' in page and brand.name in page
+    assert b"--brand: #aa3300" in Client().get(f"/brands/{brand.slug}/theme.css").content
 
 
 def test_counterfeit_report_is_stored_for_the_brand(code):
@@ -417,3 +419,60 @@ def test_a_reused_pin_is_a_pin_reused_warning(pin_code):
     client.post(qr_path(pin_code), {"pin": pin_code.pin})
     again = client.post(qr_path(pin_code), {"pin": pin_code.pin}, HTTP_ACCEPT="application/json").json()
     assert [w["code"] for w in again["warnings"]] == ["pin_reused"]
+
+
+# --- branding and languages (issue 11) --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "language,words",
+    [("ms", "Tulen. Imbasan pertama."), ("zh-hans", "正品。首次扫描。"), ("ta", "உண்மையானது. முதல் ஸ்கேன்.")],
+)
+def test_verify_page_speaks_the_phones_language(code, language, words):
+    page = scan(qr_path(code), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert words in page and f'lang="{language}"' in page
+
+
+def test_every_catalogue_is_complete():
+    import polib
+
+    for language in ("ms", "zh_Hans", "ta"):
+        catalogue = polib.pofile(f"locale/{language}/LC_MESSAGES/django.po")
+        assert catalogue.percent_translated() == 100 and not catalogue.fuzzy_entries(), language
+
+
+def test_not_recognised_page_shows_the_brand_of_the_gtin_and_no_verified_by_line(code, brand):
+    page = scan(f"/01/{code.product.gtin}/21/NOTAREALCODE").content.decode()
+    assert brand.name in page and f"/brands/{brand.slug}/theme.css" in page
+    assert "Verified by" not in page and "We could not verify this product" in page
+
+
+def test_unknown_gtin_shows_no_brand_at_all(db):
+    page = scan("/01/09506000117843/21/NOTAREALCODE").content.decode()
+    assert "theme.css" not in page and "Verified by" not in page
+
+
+def test_repeat_scan_offers_to_share_the_location_too(code):
+    scan(qr_path(code))
+    page = scan(qr_path(code)).content.decode()
+    assert 'id="locate"' in page and "helps the brand find copies" in page
+
+
+def test_report_form_is_in_the_phones_language(code):
+    page = scan(f"/01/{code.product.gtin}/21/NOTAREALCODE", HTTP_ACCEPT_LANGUAGE="ms").content.decode()
+    assert "Di mana anda membelinya?" in page and "Where did you buy it?" not in page
+
+
+def test_brand_theme_carries_its_colour_and_never_anything_else(client, brand):
+    brand.colour = "#aa3300"
+    brand.save()
+    assert client.get(f"/brands/{brand.slug}/theme.css").content == b":root { --brand: #aa3300; }\n"
+    brand.colour = "red;}"
+    brand.save()
+    assert b"#1f6feb" in client.get(f"/brands/{brand.slug}/theme.css").content
+
+
+def test_consumer_message_shows_under_an_authentic_verdict(code, brand):
+    brand.consumer_message = "Thank you for choosing genuine."
+    brand.save()
+    assert "Thank you for choosing genuine." in scan(qr_path(code)).content.decode()
