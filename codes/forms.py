@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.utils import timezone
 
@@ -122,6 +124,11 @@ class PrintJobForm(forms.Form):
     def __init__(self, *args, batch, **kwargs):
         super().__init__(*args, **kwargs)
         self.batch = batch
+
+    @property
+    def options_json(self) -> str:
+        """Which option fields each format uses: static/js/print_form.js shows only the chosen format's."""
+        return json.dumps({fmt: sorted(names) for fmt, names in OPTION_FIELDS.items()})
 
     def clean(self):
         cleaned = super().clean()

@@ -41,12 +41,15 @@ _CAPTION_FONT, _SERIAL_FONT, _SMALL_FONT = "F2", "F3", "F1"
 @dataclass(frozen=True, slots=True)
 class Label:
     """One label: the code payload (URL for QR, GS1 element string for
-    DataMatrix), the human-readable serial, an optional caption and PIN."""
+    DataMatrix), the human-readable serial, an optional caption (wrapped onto
+    up to three lines, shrunk rather than cut), PIN, and lines of human-readable text
+    printed between caption and serial (GS1 HRI: "(01) GTIN", "(17) … (10) …")."""
 
     payload: str
     serial: str
     caption: str | None = None
     pin: str | None = None
+    lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,36 @@ def _fit(text: str, font: str, size: float, width: float) -> tuple[str, float]:
     return (text + "\u2026" if text else ""), size
 
 
+def _wrap(text: str, font: str, size: float, width: float, max_lines: int = 3) -> tuple[list[str], float]:
+    """Break ``text`` at spaces onto at most ``max_lines`` lines of ``width``; shrink the font (to 60 %, at
+    least 4 pt) before cutting, and cut the last line with an ellipsis only when even that does not fit."""
+    text = text.encode("cp1252", errors="replace").decode("cp1252")
+    name = _FONTS[font]
+
+    def greedy(at: float) -> list[str]:
+        lines: list[str] = []
+        for word in text.split():
+            if lines and stringWidth(lines[-1] + " " + word, name, at) <= width:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
+        return lines or [""]
+
+    smallest = max(4.0, 0.6 * size)
+    at = size
+    while True:
+        lines = greedy(at)
+        if len(lines) <= max_lines and all(stringWidth(line, name, at) <= width for line in lines):
+            return lines, at
+        if at <= smallest:
+            break
+        at = max(smallest, at * 0.92)
+    kept = lines[:max_lines]
+    if len(lines) > max_lines:
+        kept[-1] = kept[-1] + " " + " ".join(lines[max_lines:])
+    return [_fit(line, font, at, width)[0] for line in kept], at
+
+
 def _text_op(text: str, font: str, size: float, x: float, y: float) -> str:
     return f"BT /{font} {_num(size)} Tf {_num(x)} {_num(y)} Td {_pdf_text(text)} Tj ET\n"
 
@@ -190,7 +223,8 @@ class _CellPlan:
     pad: float
 
 
-def _plan(cell: Cell) -> _CellPlan:
+def _plan(cell: Cell, extra_lines: int = 0) -> _CellPlan:
+    """Where the code and text go; `extra_lines` of small text (a second caption line, HRI) need room too."""
     w, h = cell.width, cell.height
     pad = min(2 * mm, 0.06 * min(w, h))
     if w >= 1.5 * h and w - h - pad >= 12 * mm:
@@ -200,7 +234,7 @@ def _plan(cell: Cell) -> _CellPlan:
         return _CellPlan(pad, h - pad, side, 2 * pad + side, h - pad, w - 3 * pad - side, font, False, pad)
     # Code on top, text centred under it (caption, serial, PIN box).
     font = min(10.0, max(5.0, w / 16))
-    text_h = 3 * 1.3 * font + 2.6 * font
+    text_h = 3 * 1.3 * font + 2.6 * font + extra_lines * 1.1 * font
     side = min(w - 2 * pad, h - 2 * pad - text_h)
     if side < 8 * mm:
         raise ValueError("labels are too small for a code and its text")
@@ -215,6 +249,14 @@ def _label_operators(label: Label, matrix: np.ndarray, quiet_zone: int, cell: Ce
     parts = [code_operators(matrix, x0, top, module)]
     fs, tw = plan.font_size, plan.text_width
     tx, y = cell.x + plan.text_x, cell.y + plan.text_top
+    caption, caption_size = _wrap(label.caption, _CAPTION_FONT, fs, tw) if label.caption else ([], fs)
+    # Everything must fit above the cell's bottom padding: scale the text down together if it would not.
+    needed = 1.45 * (len(caption) * caption_size + len(label.lines) * 0.8 * fs + fs) + (2.7 * fs if label.pin else 0)
+    room = plan.text_top - plan.pad
+    scale = min(1.0, room / needed) if needed else 1.0
+    fs, caption_size = max(4.0, fs * scale), max(4.0, caption_size * scale)
+    if scale < 1.0 and label.caption:
+        caption, caption_size = _wrap(label.caption, _CAPTION_FONT, caption_size, tw)
 
     def line(text: str, font: str, size: float) -> None:
         nonlocal y
@@ -224,8 +266,10 @@ def _label_operators(label: Label, matrix: np.ndarray, quiet_zone: int, cell: Ce
         parts.append(_text_op(text, font, size, tx + dx, y))
         y -= size * 0.3
 
-    if label.caption:
-        line(label.caption, _CAPTION_FONT, fs)
+    for text in caption:
+        line(text, _CAPTION_FONT, caption_size)
+    for text in label.lines:
+        line(text, _SMALL_FONT, 0.8 * fs)
     line(label.serial, _SERIAL_FONT, fs)
     if label.pin:
         # PIN area: an outlined box (covered by a scratch-off in production)
@@ -343,12 +387,13 @@ def write_label_sheets(
         raise ValueError("symbology must be 'qr' or 'datamatrix'")
     layout = layout or SheetLayout()
     cells = layout.cells()
-    plans = [_plan(cell) for cell in cells]
     page_w, page_h = layout.page_points
     items = iter(labels)
     first_page = list(itertools.islice(items, layout.per_page))
     if not first_page:
         raise ValueError("no labels to write")
+    sample = first_page[0]  # labels of one sheet share their caption and HRI lines, and so their plan
+    plans = [_plan(cell, len(sample.lines) + (1 if sample.caption else 0)) for cell in cells]
     renderer = qr_renderer or QrRenderer(error=qr_error)
     quiet_zone = QR_QUIET_ZONE if symbology == "qr" else DM_QUIET_ZONE
 

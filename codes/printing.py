@@ -315,13 +315,17 @@ def _write_pdf(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     options = spec.options
     qr = options["symbology"] == "qr"
     payload = text.url if qr else text.element_string
-    caption = str(spec.batch.product)[:60]
+    caption = str(spec.batch.product)
+    # GS1 human-readable interpretation (DSCSA: GTIN, lot, expiry and serial in plain text): the GTIN on one
+    # line, expiry and lot on the next, and the serial line as "(21) serial".
+    gtin_line, _, rest = text.hri_head.removesuffix("(21) ").partition(" (")
+    hri = (gtin_line, "(" + rest.strip()) if rest else (gtin_line,)
 
     def labels() -> Iterator[Label]:
         for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
             text.check(rows[0][1])
             for _position, serial in rows:
-                yield Label(payload(serial), serial, caption=caption, pin=text.pin(serial))
+                yield Label(payload(serial), f"(21) {serial}", caption=caption, pin=text.pin(serial), lines=hri)
 
     write_label_sheets(
         out,
@@ -329,7 +333,7 @@ def _write_pdf(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
         symbology=options["symbology"],
         layout=_layout(options),
         qr_renderer=QrRenderer(_sample_url(spec, text), error=options["error_level"]),
-        title=f"Batch {spec.batch.pk}, positions {spec.first_position}-{spec.last_position}",
+        title=f"{spec.batch.product}, batch {spec.batch.number}, positions {spec.first_position}-{spec.last_position}",
     )
 
 

@@ -113,3 +113,22 @@ def test_print_job_table_turns_ready_with_download_links_while_the_page_is_open(
     links = browser.find_elements(By.CSS_SELECTOR, "#print-job-table a[download]")
     assert [link.text.split(" (")[0] for link in links] == ["Manifest", "Part 1", "Part 2", "Part 3"]
     assert browser.find_element(By.ID, "id_from_position").get_attribute("value") == "12"
+
+
+def test_print_form_shows_only_the_chosen_formats_options(browser, live_server, owner):
+    from selenium.webdriver.support.ui import Select
+
+    batch = ready_batch(ProductFactory(brand=owner.brand), quantity=3)
+    log_in(browser, live_server, owner)
+    browser.get(f"{live_server.url}/batches/{batch.pk}/")
+
+    def shown(name):
+        return browser.find_element(By.NAME, name).is_displayed()
+
+    choice = Select(browser.find_element(By.NAME, "format"))
+    choice.select_by_value("csv")
+    assert not any(shown(n) for n in ("error_level", "module_size", "page_size", "columns"))
+    choice.select_by_value("datamatrix")
+    assert shown("module_size") and not shown("error_level") and not shown("page_size")
+    choice.select_by_value("pdf")
+    assert shown("page_size") and shown("columns") and shown("error_level") and not shown("module_size")

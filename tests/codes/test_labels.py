@@ -249,7 +249,7 @@ def test_vector_modules_land_exactly_on_the_grid(symbology: str, page_size: tupl
         matrix, qz = datamatrix_matrix(label.payload), DM_QUIET_ZONE
     page = np.array(rasterise(pdf_bytes([label], symbology=symbology, layout=layout), tmp_path)) < 128
     cell = layout.cells()[0]
-    plan = _plan(cell)
+    plan = _plan(cell, len(label.lines) + (1 if label.caption else 0))
     module = plan.code_side / (max(matrix.shape) + 2 * qz)
     x0 = cell.x + plan.code_x + qz * module
     top = cell.y + plan.code_top - qz * module

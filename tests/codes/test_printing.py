@@ -361,3 +361,20 @@ def test_a_fresh_finishing_claim_is_left_to_its_worker(db):
     PrintJob.objects.filter(pk=job.pk).update(state=PrintState.FINISHING, finishing_since=timezone.now())
     assert printing.finish_job(job.pk) is False
     assert not job.files.filter(part=PrintFile.MANIFEST).exists()
+
+
+@pytest.mark.skipif(__import__("shutil").which("pdftotext") is None, reason="pdftotext not installed")
+def test_pdf_labels_carry_gs1_human_readable_text_and_the_whole_product_name(db, tmp_path):
+    import subprocess
+
+    product = ProductFactory(name="Vitamin C 1000 mg effervescent tablets with zinc", variant="orange, tube of 20")
+    batch = ready_batch(
+        product, quantity=3, lot=LotFactory(product=product, number="L2026A", expires_on=date(2028, 12, 31))
+    )
+    pdf = tmp_path / "labels.pdf"
+    pdf.write_bytes(part_bytes(ready_print_job(batch, "pdf")))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    words = " ".join(text.split())
+    serial = Code.objects.filter(batch=batch).order_by("ordinal").first().serial
+    assert f"(01) {product.gtin}" in words and "(17) 281231 (10) L2026A" in words and f"(21) {serial}" in words
+    assert "…" not in text and all(word in words for word in str(product).replace(",", "").split())
