@@ -71,8 +71,9 @@ class InvitedSignupForm(BaseUserCreationForm):
 class BrandForm(forms.ModelForm):
     class Meta:
         model = Brand
-        fields = ["name", "logo", "colour", "require_two_factor"]
+        fields = ["name", "logo", "colour", "consumer_message", "require_two_factor"]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
+        labels = {"consumer_message": "Message to consumers"}
 
     def clean_name(self):
         name = self.cleaned_data["name"]

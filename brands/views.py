@@ -9,6 +9,7 @@ from django.contrib.auth.views import PasswordResetView
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import offboarding, services
@@ -120,7 +121,19 @@ def brand_settings(request):
 
 def _settings_page(request, form, claim_form) -> dict:
     claims = PrefixClaim.objects.for_brand(request.brand)
-    return {"form": form, "claim_form": claim_form, "claims": claims}
+    return {
+        "form": form,
+        "claim_form": claim_form,
+        "claims": claims,
+        "members": Membership.objects.for_brand(request.brand).select_related("user").order_by("pk"),
+        "invitations": pending_invitations(request.brand),
+    }
+
+
+def pending_invitations(brand):
+    """Invitations sent and not yet accepted, still usable."""
+    fresh = timezone.now() - Invitation.VALID_FOR
+    return Invitation.objects.for_brand(brand).filter(accepted_at=None, created_at__gt=fresh).order_by("-created_at")
 
 
 @require_POST
@@ -215,7 +228,8 @@ def members(request):
         messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
         return redirect("members")
     memberships = Membership.objects.for_brand(request.brand).select_related("user").order_by("pk")
-    return render(request, "brands/members.html", {"form": form, "memberships": memberships})
+    context = {"form": form, "memberships": memberships, "invitations": pending_invitations(request.brand)}
+    return render(request, "brands/members.html", context)
 
 
 @require_POST

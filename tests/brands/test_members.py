@@ -87,3 +87,21 @@ def test_malformed_invitation_links_are_a_friendly_404(client, db):
 def test_switching_to_a_malformed_brand_id_is_404(owner_client):
     for value in ("abc", "", "1.5"):
         assert owner_client.post("/brands/switch/", {"brand": value}).status_code == 404
+
+
+def test_settings_page_shows_branding_preview_team_and_pending_invitations(owner_client, brand):
+    owner_client.post("/members/", {"email": "new.hire@example.com", "role": "viewer"})
+    page = owner_client.get("/settings/").content.decode()
+    assert 'id="brand-preview"' in page and "new.hire@example.com" in page and "/settings/detection/" in page
+    assert "new.hire@example.com" in owner_client.get("/members/").content.decode()
+
+
+def test_settings_save_the_consumer_message_and_colour(owner_client, brand):
+    data = {
+        "name": brand.name,
+        "colour": "#aa3300",
+        "consumer_message": "Genuine since 1990.",
+    }
+    assert owner_client.post("/settings/", data).status_code == 302
+    brand.refresh_from_db()
+    assert (brand.consumer_message, brand.colour) == ("Genuine since 1990.", "#aa3300")
