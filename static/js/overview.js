@@ -34,7 +34,7 @@
           labels: items.map(function (li) { return li.dataset.label; }),
           datasets: [{ label: "Scans", data: items.map(function (li) { return +li.dataset.value; }), backgroundColor: brandColour() }]
         },
-        options: { indexAxis: "y", animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } } }
+        options: { indexAxis: "y", animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }
       }));
     }
   }

@@ -1,0 +1,314 @@
+"""A brand's first hour, as a new user walks it, in headless Chromium against the app in its embedded mode.
+
+The app runs as `bin/run` runs it: SQLite under a fresh VAR_DIR, a Celery worker on the filesystem broker, and
+`runserver` on BIND (so printed codes point at it). The journey: sign up, add a product, order 100,000 codes
+and watch the progress bar move and finish, make CSV and PDF print files and download them, open a code's
+verify URL on a phone-sized second browser ("Authentic. First scan."), then find that scan on the overview
+chart, in the scan list and by code lookup. Every page is screenshotted into test-artifacts/journey/ (the
+README's pictures come from there), and axe-core (vendored, tests/vendor/) must report no serious or critical
+accessibility violation on the overview, scans, code lookup, batch and verify pages.
+"""
+
+import csv
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.processes import wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "journey"
+AXE = (ROOT / "tests" / "vendor" / "axe-4.14.1.min.js").read_text()
+PASSWORD = "a long pass phrase 2026"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The app in its embedded mode: migrate, a worker on the filesystem broker, runserver on BIND."""
+    var = tmp_path_factory.mktemp("embedded")
+    port = free_port()
+    unset = {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "MASTER_KEY", "ALLOWED_HOSTS", "VERIFY_BASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(VAR_DIR=str(var), BIND=f"127.0.0.1:{port}", CODES_CHUNK_SIZE="10000", LOG_LEVEL="WARNING")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300)
+    logs = [(var / name).open("w") for name in ("worker.log", "web.log")]
+    commands = [
+        [sys.executable, "-m", "celery", "-A", "serialize_saas", "worker", "--pool", "solo", "--without-mingle"]
+        + ["--without-gossip", "-l", "WARNING"],
+        [sys.executable, "manage.py", "runserver", "--noreload", env["BIND"]],
+    ]
+    processes = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        for cmd, log in zip(commands, logs, strict=True)
+    ]
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return urllib.request.urlopen(url + "/healthz", timeout=2).status == 200  # noqa: S310 - our server
+        except OSError:
+            return False
+
+    try:
+        wait_for(up, timeout=60, interval=0.5)
+        yield {"url": url, "env": env}
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(20)
+
+
+def chromium(width: int, height: int, mobile: bool = False):
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        pytest.fail("chromium and chromedriver are needed: bash bin/install-system-packages --test")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"):
+        options.add_argument(flag)
+    options.add_argument(f"--window-size={width},{height}")
+    if mobile:
+        options.add_experimental_option(
+            "mobileEmulation",
+            {
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0},
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Chrome/126.0 Mobile Safari/537.36",
+            },
+        )
+    driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def desk():
+    driver = chromium(1280, 900)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def phone():
+    driver = chromium(390, 844, mobile=True)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name: str) -> None:
+    """The whole page (up to 3,000 px high), then the window as it was."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = driver.get_window_size()
+    height = driver.execute_script("return Math.min(document.documentElement.scrollHeight, 3000)")
+    driver.set_window_size(size["width"], max(height + 100, 600))
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    driver.set_window_size(size["width"], size["height"])
+
+
+def serious_violations(driver) -> list[str]:
+    """axe-core's serious and critical findings on the current page."""
+    driver.execute_script(AXE)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations)).catch(e => done(String(e)));"
+    )
+    assert isinstance(result, list), result
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def fill(driver, values: dict) -> None:
+    for name, value in values.items():
+        field = driver.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+
+
+def submit(driver, form_id: str | None = None) -> None:
+    scope = driver.find_element(By.ID, form_id) if form_id else driver
+    scope.find_element(By.CSS_SELECTOR, "button.primary").click()
+
+
+def session_get(driver, url: str) -> bytes:
+    """A download with the browser's own session (what clicking the link fetches)."""
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies())
+    request = urllib.request.Request(url, headers={"Cookie": cookie})  # noqa: S310 - our own test server
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return response.read()
+
+
+def test_a_new_brands_first_hour(app, desk, phone):
+    app = app["url"]
+    desk.set_window_size(1280, 900)
+    # Sign up: a brand and its owner.
+    desk.get(app + "/signup/")
+    fill(desk, {"email": "founder@kopi.example", "brand_name": "Kopi Lestari", "password1": PASSWORD})
+    fill(desk, {"password2": PASSWORD})
+    shot(desk, "01-signup")
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+    assert "Add your first product" in desk.page_source
+    shot(desk, "02-overview-new-brand")
+
+    # Add a product (GTIN checked as you type).
+    desk.find_element(By.LINK_TEXT, "Add your first product").click()
+    fill(desk, {"name": "White coffee 3-in-1", "variant": "box of 15 sachets", "gtin": "09551234000010"})
+    shot(desk, "03-product-form")
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "/products/" in d.current_url and "new" not in d.current_url)
+
+    # Order 100,000 codes: the request returns at once; the worker generates while the bar moves.
+    desk.find_element(By.LINK_TEXT, "Order codes").click()
+    fill(desk, {"lot_number": "KL2611", "quantity": "100000"})
+    desk.execute_script("document.querySelector('[name=expires_on]').value = '2028-06-30'")
+    assert app.split("//")[1] in desk.find_element(By.ID, "verify-host").text  # labels carry the served host
+    shot(desk, "04-order-form")
+    submit(desk, "order-form")
+    WebDriverWait(desk, 20).until(lambda d: d.find_elements(By.ID, "batch-state"))
+    seen = set()
+
+    def progressed(driver):
+        bar = driver.find_elements(By.CSS_SELECTOR, "#progress [role=progressbar]")
+        if bar:
+            seen.add(int(bar[0].get_attribute("aria-valuenow") or 0))
+        state = driver.find_elements(By.ID, "batch-state")
+        return state and state[0].text == "Ready"
+
+    # The page reloads itself when the batch is ready: an element may go stale between two looks.
+    WebDriverWait(desk, 180, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)).until(progressed)
+    assert any(0 < p < 100 for p in seen), f"the bar never showed a step between 0 and 100: {sorted(seen)}"
+    assert "Batch #1" in desk.find_element(By.TAG_NAME, "h1").text
+    batch_url = desk.current_url
+    shot(desk, "05-batch-ready")
+    assert not serious_violations(desk), serious_violations(desk)
+
+    # Print files: a CSV for the line printer and PDF label sheets of the first 48 codes.
+    Select(desk.find_element(By.NAME, "format")).select_by_value("csv")
+    submit(desk, "print-form")
+    desk.get(batch_url)
+    Select(desk.find_element(By.NAME, "format")).select_by_value("pdf")
+    fill(desk, {"from_position": "1", "to_position": "48"})
+    shot(desk, "06-print-form-pdf")
+    submit(desk, "print-form")
+
+    def both_ready(driver):
+        driver.get(batch_url)
+        return len(driver.find_elements(By.CSS_SELECTOR, "#print-job-table a[download]")) >= 4
+
+    WebDriverWait(desk, 240, poll_frequency=2).until(both_ready)
+    shot(desk, "07-print-files-ready")
+    links = {a.get_attribute("href"): a for a in desk.find_elements(By.CSS_SELECTOR, "#print-job-table a[download]")}
+    csv_url = next(u for u in links if "/files/1/" in u and session_get(desk, u)[:8] == b"position")
+    pdf_url = next(u for u in links if "/files/1/" in u and u != csv_url)
+    assert session_get(desk, pdf_url).startswith(b"%PDF")
+    rows = list(csv.DictReader(io.StringIO(session_get(desk, csv_url).decode())))
+    assert len(rows) == 100_000 and rows[0]["verify_url"].startswith(app + "/01/09551234000010/10/KL2611/21/")
+
+    # A consumer scans the first code with a phone.
+    phone.get(rows[0]["verify_url"])
+    assert phone.find_element(By.CSS_SELECTOR, ".verdict h1").text == "Authentic. First scan."
+    assert "Kopi Lestari" in phone.find_element(By.CSS_SELECTOR, ".brandbar").text
+    phone.save_screenshot(str(ARTIFACTS / "08-phone-verify.png"))
+    assert not serious_violations(phone), serious_violations(phone)
+    phone.get(app + "/01/09551234000010/21/NOTAREALCODE")
+    phone.save_screenshot(str(ARTIFACTS / "09-phone-not-recognised.png"))
+    assert not serious_violations(phone), serious_violations(phone)
+
+    # The brand sees it: on the overview chart, in the scan list, and by looking the code up.
+    desk.get(app + "/dashboard/")
+    WebDriverWait(desk, 10).until(lambda d: d.execute_script("return !!(window.Chart && Chart.instances)"))
+    today = desk.find_elements(By.CSS_SELECTOR, "#per-day-table tbody tr")[-1].find_elements(By.TAG_NAME, "td")
+    assert today[1].get_attribute("textContent") == "2"  # the authentic scan and the made-up serial
+    charted = desk.execute_script("return Object.values(Chart.instances).map(c => c.data.datasets[0].data.at(-1))")
+    assert charted[0] == 2
+    shot(desk, "10-overview")
+    assert not serious_violations(desk), serious_violations(desk)
+    desk.find_element(By.CSS_SELECTOR, "a.stat[href$='?days=1']").click()
+    assert rows[0]["serial"] in desk.find_element(By.ID, "scan-table").text
+    shot(desk, "11-scans")
+    assert not serious_violations(desk), serious_violations(desk)
+    desk.get(app + "/codes/lookup/")
+    fill(desk, {"q": rows[0]["verify_url"]})
+    desk.find_element(By.CSS_SELECTOR, "form[role=search] button").click()
+    WebDriverWait(desk, 10).until(lambda d: d.find_elements(By.ID, "timeline"))
+    timeline = desk.find_element(By.ID, "timeline").text
+    assert "Authentic" in timeline and "QR page" in timeline
+    shot(desk, "12-code-lookup")
+    assert not serious_violations(desk), serious_violations(desk)
+    desk.get(app + "/codes/lookup/?q=NOPE")
+    assert not serious_violations(desk), serious_violations(desk)
+
+    # The same pages on a 390 px phone: nothing wider than the screen but the tables' own scroll boxes.
+    desk.set_window_size(390, 844)
+    for path, name in (
+        ("/dashboard/", "13-phone-overview"),
+        ("/scans/", "14-phone-scans"),
+        (batch_url, "15-phone-batch"),
+    ):
+        desk.get(path if path.startswith("http") else app + path)
+        overflow = desk.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than a 390 px phone"
+        desk.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def test_the_living_demo_pages_for_the_readme(app, desk, phone):
+    """The demo brand's month of scans (seed_demo): the overview, scans and a copied code, as the README shows."""
+    seeded = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo"],
+        cwd=ROOT,
+        env=app["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    password = seeded.stdout.split("owner@demo.example / ")[1].split()[0]
+    url = app["url"]
+    desk.delete_all_cookies()
+    desk.set_window_size(1280, 900)
+    desk.get(url + "/accounts/login/")
+    fill(desk, {"username": "owner@demo.example", "password": password})
+    desk.find_element(By.CSS_SELECTOR, "form button").click()
+    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+    WebDriverWait(desk, 10).until(lambda d: d.execute_script("return !!(window.Chart && Chart.instances)"))
+    assert len(desk.find_elements(By.CSS_SELECTOR, "#regions li")) >= 5
+    shot(desk, "20-demo-overview")
+    assert not serious_violations(desk), serious_violations(desk)
+    desk.get(url + "/scans/?outside=on")
+    shot(desk, "21-demo-scans-outside-territory")
+    desk.get(url + "/reports/")
+    shot(desk, "22-demo-reports")
+    assert not serious_violations(desk), serious_violations(desk)
+    desk.get(url + "/settings/")
+    shot(desk, "23-demo-settings")
+    assert not serious_violations(desk), serious_violations(desk)
+    # The copied label: the most scanned code of the demo, on a phone.
+    desk.get(url + "/scans/?days=7&q=Jakarta")
+    serial = desk.find_element(By.CSS_SELECTOR, "#scan-table tbody td.mono a").text
+    phone.get(f"{url}/01/09506000134352/21/{serial}")
+    assert "possible copy" in phone.find_element(By.CSS_SELECTOR, ".verdict h1").text
+    phone.save_screenshot(str(ARTIFACTS / "24-phone-copied-code.png"))
+    assert not serious_violations(phone), serious_violations(phone)
