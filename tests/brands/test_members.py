@@ -105,3 +105,9 @@ def test_settings_save_the_consumer_message_and_colour(owner_client, brand):
     assert owner_client.post("/settings/", data).status_code == 302
     brand.refresh_from_db()
     assert (brand.consumer_message, brand.colour) == ("Genuine since 1990.", "#aa3300")
+
+
+def test_form_errors_stand_beside_their_field_and_are_announced(owner_client):
+    page = owner_client.post("/members/", {"email": "not-an-address", "role": "viewer"}).content.decode()
+    assert 'aria-invalid="true"' in page and 'aria-describedby="id_email_error"' in page
+    assert 'id="id_email_error" role="alert"' in page
