@@ -229,7 +229,8 @@ def wait(process) -> float:
 
 
 def check_manifest(out: Path, batch_id: int) -> dict:
-    manifest = json.loads((out / f"batch-{batch_id}-manifest.json").read_text())
+    (found,) = out.glob("*-manifest.json")  # {brand}-{gtin}-{lot}-batch{n}-{format}-manifest.json
+    manifest = json.loads(found.read_text())
     for entry in manifest["files"]:
         digest = hashlib.sha256()
         with open(out / entry["name"], "rb") as f:
