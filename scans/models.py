@@ -292,5 +292,8 @@ class RollupState(models.Model):
     brand = models.OneToOneField(Brand, primary_key=True, on_delete=models.CASCADE, related_name="+")
     rolled_through = models.DateField(null=True)
 
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
     def __str__(self):
         return f"Scans of brand {self.brand_id} rolled up through {self.rolled_through}"

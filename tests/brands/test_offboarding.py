@@ -17,6 +17,7 @@ from brands import offboarding
 from brands.models import Brand, BrandDeletion, Invitation, Role, User
 from codes import gs1
 from codes.models import Code, PrintDownload
+from scans import rollups
 from scans.models import Scan
 from tests.factories import MembershipFactory, png_bytes
 
@@ -36,6 +37,9 @@ def populate(brand) -> dict:
     downloader.force_login(member.user)
     assert downloader.get(f"/print-jobs/{objects['print_job_id']}/files/1/").status_code in (200, 302)
     Invitation.objects.create(brand=brand, email=f"new{brand.pk}@example.com")
+    # Yesterday's scan, rolled up for the overview: the daily summary rows are the brand's too.
+    Scan.objects.for_brand(brand).update(scanned_at=timezone.now() - timedelta(days=1))
+    rollups.roll_up(brand)
     return objects
 
 

@@ -44,7 +44,7 @@ def stored(job, part=1) -> bytes:
 
 def test_batch_page_lists_print_jobs_with_state_and_download_links(owner_client, batch, job):
     page = owner_client.get(f"/batches/{batch.pk}/").content.decode()
-    assert f"#{job.pk}" in page and "Ready" in page
+    assert f"#{job.number}" in page and "Ready" in page
     for part in (0, 1, 2, 3):
         assert download_url(job, part) in page
     assert 'id="print-form"' in page
