@@ -68,9 +68,10 @@ def test_embedded_mode_migrates_seeds_and_serves_the_demo_owner(tmp_path):
         f"login = {{'username': 'owner@demo.example', 'password': '{password}'}}\n"
         "assert c.post('/accounts/login/', login).status_code == 302\n"
         "r = c.get('/dashboard/'); print(r.status_code, 'Demo Nutrition' in r.content.decode())\n"
-        "from codes.models import Code\n"
-        # The demo's scans used some codes already: the first one never scanned, in the KL-SEL range.
-        "code = Code.objects.select_related('batch__lot').filter(scan_count=0).order_by('ordinal').first()\n"
+        "from codes.models import Code; from scans.models import Scan\n"
+        # The demo's scans used some codes already: the first one never scanned (nor previewed), in KL-SEL's range.
+        "seen = Scan.objects.exclude(code=None).values('code_id')\n"
+        "code = Code.objects.select_related('batch__lot').exclude(pk__in=seen).order_by('ordinal').first()\n"
         "v = c.get(f'/01/09506000134352/10/{code.batch.lot.number}/21/{code.serial}', HTTP_ACCEPT='application/json')\n"
         "print(v.json()['first_scan'], c.get('/01/09506000134352/21/NOPE').status_code)\n"
         "from scans.models import Scan; print(Scan.objects.filter(code=code).get().distributor.code)\n"
