@@ -8,10 +8,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from brands.models import Role
 from codes.models import Code, CodeStatus
 from scans import queries, rollups
 from scans.models import CounterfeitReport, DailyScans, ReportStatus, Scan
-from tests.factories import DistributorFactory, ProductFactory, ready_batch
+from tests.factories import DistributorFactory, MembershipFactory, ProductFactory, ready_batch
 
 KUALA_LUMPUR_IP = "175.139.1.1"
 JOHOR_BAHRU_IP = "175.136.224.1"
@@ -36,7 +37,17 @@ def codes(brand):
 
 @pytest.mark.parametrize(
     "url",
-    ["/dashboard/", "/scans/", "/scans/?days=30&outcome=authentic", "/reports/", "/codes/lookup/?q=X", "/batches/"],
+    [
+        "/dashboard/",
+        "/scans/",
+        "/scans/?days=30&outcome=authentic",
+        "/reports/",
+        "/codes/lookup/?q=X",
+        "/batches/",
+        "/products/",
+        "/distributors/",
+        "/members/",
+    ],
 )
 def test_list_pages_issue_the_same_number_of_queries_whatever_their_length(owner_client, brand, codes, url):
     def add_rows(few):
@@ -44,6 +55,8 @@ def test_list_pages_issue_the_same_number_of_queries_whatever_their_length(owner
             scan(code)
             scan(code, JOHOR_BAHRU_IP)
             CounterfeitReport.objects.create(brand=brand, where_bought="Market", serial=code.serial)
+            DistributorFactory(brand=brand)
+            MembershipFactory(brand=brand, role=Role.VIEWER)
         ready_batch(ProductFactory(brand=brand), quantity=2)
 
     add_rows(codes[:2])
