@@ -111,8 +111,10 @@ def _plan(rng: random.Random, codes: list[Code], now: datetime, days: int) -> li
     copied = codes[990]
     start = now - timedelta(days=6)
     plan += [_Planned(copied, copied.serial, start + timedelta(hours=20 * i), ip) for i, ip in enumerate(COPY_PLACES)]
-    # Made-up serials on fake labels with the brand's real GTIN, and a chat app's link preview.
-    plan += [_Planned(None, f"FAKE{rng.randint(10_000_000, 99_999_999)}", when(), rng.choice(local)) for _ in range(9)]
+    # Made-up serials on fake labels with the brand's real GTIN (page views: nothing to confirm), and a chat
+    # app's link preview.
+    fakes = [f"FAKE{rng.randint(10_000_000, 99_999_999)}" for _ in range(9)]
+    plan += [_Planned(None, serial, when(), rng.choice(local), ScanSource.PAGE) for serial in fakes]
     plan.append(_Planned(codes[1], codes[1].serial, now - timedelta(days=2), "175.136.8.1", ScanSource.PREVIEW))
     return [p for p in plan if p.at <= now]
 

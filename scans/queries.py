@@ -62,6 +62,12 @@ OVERVIEW_DAYS = 30
 COUNTED = {ScanSource.QR, ScanSource.API, ScanSource.PIN}  # link previews and crawlers are not people
 
 
+def counts_as_scan(row: dict) -> bool:
+    """A person's scan: counted sources, and page views of codes we never issued (a page view of one of our
+    codes counts once its browser confirms it, and becomes QR; a made-up serial has nothing to confirm)."""
+    return row["source"] in COUNTED or (row["source"] == ScanSource.PAGE and row["outcome"] == ScanOutcome.NOT_RECOGNISED)
+
+
 @dataclass
 class Overview:
     codes_issued: int
@@ -81,7 +87,7 @@ class Overview:
 
 def overview(brand, *, today: date | None = None, top: int = 5) -> Overview:
     today = today or timezone.localdate()
-    rows = [r for r in rollups.daily_rows(brand, days=OVERVIEW_DAYS, today=today) if r["source"] in COUNTED]
+    rows = [r for r in rollups.daily_rows(brand, days=OVERVIEW_DAYS, today=today) if counts_as_scan(r)]
     by_day: dict[date, list[int]] = {today - timedelta(days=n): [0, 0] for n in range(OVERVIEW_DAYS)}
     regions: Counter[str] = Counter()
     products: Counter[int] = Counter()
