@@ -65,7 +65,9 @@ COUNTED = {ScanSource.QR, ScanSource.API, ScanSource.PIN}  # link previews and c
 def counts_as_scan(row: dict) -> bool:
     """A person's scan: counted sources, and page views of codes we never issued (a page view of one of our
     codes counts once its browser confirms it, and becomes QR; a made-up serial has nothing to confirm)."""
-    return row["source"] in COUNTED or (row["source"] == ScanSource.PAGE and row["outcome"] == ScanOutcome.NOT_RECOGNISED)
+    return row["source"] in COUNTED or (
+        row["source"] == ScanSource.PAGE and row["outcome"] == ScanOutcome.NOT_RECOGNISED
+    )
 
 
 @dataclass
