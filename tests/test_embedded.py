@@ -75,7 +75,9 @@ def test_embedded_worker_generates_an_ordered_batch_outside_the_request(tmp_path
             from brands.models import User
             from brands.services import create_brand
             from codes import services
+            from brands.services import approve_brand_prefix
             brand = create_brand(name="Embedded", owner=User.objects.create_user("e@example.com", "x"), slug="emb")
+            approve_brand_prefix(brand=brand, prefix="9506000")  # the operator's step for a new brand
             product = services.create_product(brand=brand, name="Tea", variant="", gtin="09506000134352",
                                               serial_alphabet="alnum", serial_length=12)
             lot = services.get_or_create_lot(product=product, number="L1", expires_on=None)
