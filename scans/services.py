@@ -647,7 +647,9 @@ def confirm_page_view(*, token: str, context: ScanContext | None = None) -> Code
                     return None
                 code_id, scanned_at, place = claimed[:3]
                 count_by_id, _ = _count_sql(connection.vendor, sighting is not None, where="id = %s")
-                cursor.execute(count_by_id, [_aware(scanned_at), place, _aware(scanned_at), *detect_params, code_id])
+                # Written as the ORM writes it (see _count_scan), so the code's first place can be found again.
+                at = connection.ops.adapt_datetimefield_value(_aware(scanned_at))
+                cursor.execute(count_by_id, [at, place, at, *detect_params, code_id])
                 row, facts = _code_row(cursor.fetchone()), claimed[3:]
     if row is not None and sighting is not None:
         _judge_confirmed(scan_id, row, facts, sighting, now)

@@ -114,6 +114,8 @@ def test_gps_share_becomes_the_codes_first_place_and_a_repeat_scan_says_so(db):
     code = Code.objects.filter(batch=ready_batch(product, quantity=3)).order_by("ordinal").first()
     first = verify(f"/01/{product.gtin}/21/{code.serial}")
     assert "Authentic. First scan." in first.content.decode()
+    confirmed = Client().post("/verify/confirm/", {"token": first.context["confirm_token"]}, HTTP_USER_AGENT=PHONE)
+    assert confirmed.json()["counted"] is True  # the page's script: a person opened it
     located = Client().post(
         "/verify/locate/", {"token": first.context["locate_token"], "lat": "1.4927", "lon": "103.7414"}
     )
@@ -122,3 +124,4 @@ def test_gps_share_becomes_the_codes_first_place_and_a_repeat_scan_says_so(db):
     again = verify(f"/01/{product.gtin}/21/{code.serial}").content.decode()
     assert "First verified on" in again and "Johor" in again and "scanned 2 times" in again
     assert list(Scan.objects.order_by("pk").values_list("region_code", flat=True)) == ["MY-01", ""]
+    assert Code.objects.get(pk=code.pk).first_scanned_at == Scan.objects.order_by("pk").first().scanned_at
