@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 
-from django.apps import apps
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -13,7 +12,7 @@ from django.utils import timezone
 from codes.models import CodeBatch, Product
 
 from . import rollups
-from .models import CounterfeitReport, ReportStatus, Scan, ScanOutcome, ScanSource
+from .models import Alert, AlertStatus, CounterfeitReport, ReportStatus, Scan, ScanOutcome, ScanSource
 
 STATS_DAYS = 30
 
@@ -80,7 +79,7 @@ class Overview:
     not_recognised_rate: float | None
     out_of_territory: int
     new_reports: int
-    open_alerts: int | None  # None until alerts exist (scans.models.Alert, issue 9)
+    open_alerts: int
     per_day: list[dict] = field(default_factory=list)  # {"day", "scans", "not_recognised"}, oldest first
     regions: list[dict] = field(default_factory=list)  # {"code", "name", "scans"}, most first
     top_products: list[dict] = field(default_factory=list)  # {"product", "scans"}
@@ -134,14 +133,9 @@ def overview(brand, *, today: date | None = None, top: int = 5) -> Overview:
     )
 
 
-def open_alerts(brand) -> int | None:
-    """HOOK for issue 9: open alerts once scans.models.Alert exists; None (shown as "none yet") until then.
-    Assumes a `for_brand` manager and a `status` with "closed"; adjust when the model lands."""
-    try:
-        alert = apps.get_model("scans", "Alert")
-    except LookupError:
-        return None
-    return alert.objects.for_brand(brand).exclude(status="closed").count()
+def open_alerts(brand) -> int:
+    """Alerts not closed yet (detection's inbox)."""
+    return Alert.objects.for_brand(brand).exclude(status=AlertStatus.CLOSED).count()
 
 
 @lru_cache(maxsize=512)

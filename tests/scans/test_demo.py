@@ -40,7 +40,7 @@ def test_demo_has_repeat_scans_a_likely_copy_fakes_and_reports(demo):
     per_code = (
         Scan.objects.for_brand(demo).exclude(code=None).values("code_id").annotate(places=Count("place", distinct=True))
     )
-    assert any(row["places"] >= demo.clone_scan_threshold for row in per_code)
+    assert any(row["places"] >= 5 for row in per_code)  # more places than any default threshold allows
     assert Code.objects.filter(product__brand=demo, scan_count__gte=2).count() >= 20
     assert Scan.objects.for_brand(demo).filter(outcome=ScanOutcome.NOT_RECOGNISED).count() >= 3
     assert CounterfeitReport.objects.for_brand(demo).exclude(scan=None).count() >= 2
