@@ -1,7 +1,7 @@
 """Code use cases: products, lots, ordering a batch, generating its codes."""
 
 import logging
-from datetime import date, datetime
+from datetime import date
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -262,14 +262,14 @@ def change_status(*, code: Code, status: str) -> bool:
     return bool(Code.objects.filter(pk=code.pk).exclude(status=status).update(status=status, status_changed_at=Now()))
 
 
-def set_scan_summaries(summaries: dict[int, tuple[int, datetime, str, datetime]]) -> None:
-    """Write codes' scan summaries {code id: (count, first at, first place, last at)} in one bulk UPDATE: for
-    scan logs loaded in bulk (the demo), where the verify path's per-scan UPDATE is not used."""
+def set_scan_summaries(summaries: dict[int, dict]) -> None:
+    """Write codes' scan summaries {code id: {scan_count, first_scanned_at, first_scanned_in, last_scanned_at,
+    seen_regions, seen_devices, suspect_at}} in one bulk UPDATE: for scan logs loaded in bulk (the demo), where
+    the verify path's per-scan UPDATE is not used."""
+    fields = ["scan_count", "first_scanned_at", "first_scanned_in", "last_scanned_at", "seen_regions", "seen_devices"]
+    fields.append("suspect_at")
     Code.objects.bulk_update(
-        [
-            Code(pk=pk, scan_count=count, first_scanned_at=first, first_scanned_in=place[:160], last_scanned_at=last)
-            for pk, (count, first, place, last) in summaries.items()
-        ],
-        ["scan_count", "first_scanned_at", "first_scanned_in", "last_scanned_at"],
+        [Code(pk=pk, **{name: summary.get(name) for name in fields}) for pk, summary in summaries.items()],
+        fields,
         batch_size=500,
     )

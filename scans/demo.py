@@ -19,10 +19,10 @@ from codes.models import Code, CodeBatch
 from distributors.queries import current_ranges
 from distributors.territory import is_outside
 
-from . import rollups
+from . import rollups, rules
 from .geo import Place, default_locator, ip_hash
 from .models import CounterfeitReport, ReportStatus, Scan, ScanOutcome, ScanSource
-from .services import _place_fields
+from .services import _place_fields, device_id
 
 # Where consumers scan from, weighted: most in the Klang Valley and Johor, where the demo distributors sell.
 MALAYSIA = [
@@ -71,14 +71,31 @@ def seed_scans(*, batch: CodeBatch, days: int = 30, seed: int = 2026) -> int:
     for item in sorted(plan, key=lambda p: p.at):
         scans.append(_scan(rng, batch, item, places[item.ip], holders))
         if item.code is not None and item.source != ScanSource.PREVIEW:  # previews never count (as in verify)
-            count, first_at, first_in, _last = summaries.get(item.code.pk, (0, item.at, scans[-1].place, item.at))
-            summaries[item.code.pk] = (count + 1, first_at, first_in, item.at)
+            _summarise(summaries.setdefault(item.code.pk, {}), scans[-1])
     with transaction.atomic():
         created = Scan.objects.bulk_create(scans, batch_size=1_000)
         code_services.set_scan_summaries(summaries)
         _reports(rng, batch, [s for s in created if s.outcome == ScanOutcome.NOT_RECOGNISED])
         rollups.forget(product.brand)  # back-dated scans: the next overview rolls the days up again
     return len(created)
+
+
+def _summarise(summary: dict, scan: Scan) -> None:
+    """What the verify path's count keeps on the code row: counts, first place, and detection's state (the
+    `;`-terminated sets of regions and devices, and when it first looked like a copy)."""
+    summary["scan_count"] = summary.get("scan_count", 0) + 1
+    summary.setdefault("first_scanned_at", scan.scanned_at)
+    summary.setdefault("first_scanned_in", scan.place[:160])
+    summary["last_scanned_at"] = scan.scanned_at
+    for name, value in (
+        ("seen_regions", scan.region_code or scan.country_code),
+        ("seen_devices", device_id(scan.ip_hash, scan.user_agent_family)),
+    ):
+        entries = summary.get(name) or ""
+        if value and f";{value};" not in f";{entries}":
+            summary[name] = entries + value + ";"
+    if rules.set_size(summary.get("seen_regions")) > rules.Thresholds().max_regions:
+        summary.setdefault("suspect_at", scan.scanned_at)
 
 
 def _plan(rng: random.Random, codes: list[Code], now: datetime, days: int) -> list[_Planned]:

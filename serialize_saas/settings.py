@@ -445,3 +445,6 @@ LOGGING = {
     # 4xx responses are not worth a log line each: every made-up serial is a 404 on the public route.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "django.request": {"level": "ERROR"}},
 }
+if not REDIS_URL:
+    # The filesystem broker has no host, and kombu says so on every enqueue: not worth a line each time.
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}

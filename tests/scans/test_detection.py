@@ -276,7 +276,8 @@ def test_embedded_sqlite_mode_gives_the_same_verdicts_alerts_and_recalls(tmp_pat
 
     drop = {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "MASTER_KEY", "ALLOWED_HOSTS"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(VAR_DIR=str(tmp_path), TRUSTED_PROXIES="127.0.0.1")
+    # No worker runs beside this probe (bin/run starts one in the embedded mode): tasks run in-process.
+    env.update(VAR_DIR=str(tmp_path), TRUSTED_PROXIES="127.0.0.1", CELERY_TASK_ALWAYS_EAGER="1")
     run_manage("migrate", "--noinput", env=env)
     run_manage("seed_demo", env=env)
     probe = (
