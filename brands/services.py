@@ -134,24 +134,16 @@ def approve_claim(*, claim: PrefixClaim, reviewed_by: User | None = None, note: 
     claim = PrefixClaim.objects.select_for_update().get(pk=claim.pk)
     if _overlapping(claim.prefix).filter(state=ClaimState.APPROVED).exclude(brand_id=claim.brand_id).exists():
         raise ServiceError("prefix", f"{claim.prefix} overlaps a prefix already approved for another brand.")
-    claim.state, claim.reviewed_by, claim.reviewed_at, claim.note = (
-        ClaimState.APPROVED,
-        reviewed_by,
-        timezone.now(),
-        note,
-    )
-    claim.save(update_fields=["state", "reviewed_by", "reviewed_at", "note"])
-    return claim
+    return _review(claim, ClaimState.APPROVED, reviewed_by, note)
 
 
 @transaction.atomic
 def reject_claim(*, claim: PrefixClaim, reviewed_by: User | None = None, note: str = "") -> PrefixClaim:
-    claim.state, claim.reviewed_by, claim.reviewed_at, claim.note = (
-        ClaimState.REJECTED,
-        reviewed_by,
-        timezone.now(),
-        note,
-    )
+    return _review(claim, ClaimState.REJECTED, reviewed_by, note)
+
+
+def _review(claim: PrefixClaim, state: str, reviewed_by: User | None, note: str) -> PrefixClaim:
+    claim.state, claim.reviewed_by, claim.reviewed_at, claim.note = state, reviewed_by, timezone.now(), note
     claim.save(update_fields=["state", "reviewed_by", "reviewed_at", "note"])
     return claim
 

@@ -30,18 +30,23 @@ def fetch(url: str, **headers) -> tuple[int, bytes, dict]:
         return exc.code, exc.read(), dict(exc.headers)
 
 
+def serve_env(tmp_path, port: int, **extra) -> dict:
+    """bin/serve's environment: production settings on the test database, one worker on `port`."""
+    return {
+        **production_env(SECURE_SSL_REDIRECT="0", STATIC_ROOT=str(tmp_path / "static")),
+        "DATABASE_URL": env_for_test_database()["DATABASE_URL"],
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        **extra,
+    }
+
+
 @pytest.mark.django_db(transaction=True)
 def test_bin_serve_serves_every_page_with_debug_off(tmp_path):
     product = ProductFactory(brand=MembershipFactory().brand, gtin="09506000134352")
     code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
     port = free_port()
-    env = {
-        **production_env(SECURE_SSL_REDIRECT="0", STATIC_ROOT=str(tmp_path / "static")),
-        "DATABASE_URL": env_for_test_database()["DATABASE_URL"],
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
+    env = serve_env(tmp_path, port, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(["bash", "bin/serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603, S607
     base = f"http://127.0.0.1:{port}"
@@ -80,13 +85,7 @@ def test_a_fresh_worker_answers_its_first_verify_with_location_data_already_load
     product = ProductFactory(brand=MembershipFactory().brand, gtin="09506000134352")
     code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
     port = free_port()
-    env = {
-        **production_env(SECURE_SSL_REDIRECT="0", STATIC_ROOT=str(tmp_path / "static")),
-        "DATABASE_URL": env_for_test_database()["DATABASE_URL"],
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "TRUSTED_PROXIES": "127.0.0.1",  # so the consumer's address below is looked up
-    }
+    env = serve_env(tmp_path, port, TRUSTED_PROXIES="127.0.0.1")  # so the consumer's address below is looked up
     log_file = tmp_path / "serve.log"
     with log_file.open("w") as log:
         server = subprocess.Popen(["bash", "bin/serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603, S607
