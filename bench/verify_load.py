@@ -1,11 +1,12 @@
 """Load benchmark of the public verify route, against a baseline view, under gunicorn on loopback.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/serialize_bench python bench/verify_load.py [--seconds 20]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/serialize_bench python bench/verify_load.py [--rounds 5]
 
 Needs `wrk` (apt install wrk). Uses (or generates) a batch of 1,000,000 codes; requests are 90% valid codes
 and 10% random serials, JSON verdicts. The baseline, in the same run and the same server, is a Django view
-that does one UPDATE … RETURNING on the codes table and one INSERT into a scans table. Reports req/s,
-p50/p90/p99 of both, the ratio (target ≥ 0.8), verify's p99 against the baseline's (target ≤ 2x), p99 at
+that does one UPDATE … RETURNING on the codes table and one INSERT into a scans table; the two take turns in
+short rounds. Reports per round and as medians: req/s, p50/p90/p99 of both, the ratio (target ≥ 0.8), verify's
+p99 against the baseline's (target ≤ 2x); then p99 at
 about half the peak rate, a fresh server's first verify (target < 50 ms), and scans lost. The server runs with
 the production gunicorn.conf.py (preloading, warm-up), `--workers` sync workers (default 2).
 """
@@ -177,9 +178,16 @@ def first_verify_ms(path: str, workers: int) -> float:
         stop(server)
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=8, help="per side and round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quantity", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -197,39 +205,59 @@ def main() -> None:
     first_paths = verify_paths.read_text().splitlines()
     firsts = [first_verify_ms(first_paths[n], args.workers) for n in range(3)]
     server = start_gunicorn(args.workers)
+    rounds: list[tuple[dict, dict]] = []
     try:
         check_answers(verify_paths, baseline_paths)
         wrk(verify_paths, 3)  # warm up both: per-process caches, connections
         wrk(baseline_paths, 3)
         scans_before = count_rows("scans_scan")
-        app = wrk(verify_paths, args.seconds)
+        # Short rounds, alternating which side goes first: on a shared machine the load drifts, and each
+        # round's ratio compares two measurements taken seconds apart.
+        for n in range(args.rounds):
+            if n % 2 == 0:
+                app = wrk(verify_paths, args.seconds)
+                base = wrk(baseline_paths, args.seconds)
+            else:
+                base = wrk(baseline_paths, args.seconds)
+                app = wrk(verify_paths, args.seconds)
+            rounds.append((app, base))
         time.sleep(1)
         scans_logged = count_rows("scans_scan") - scans_before
-        base = wrk(baseline_paths, args.seconds)
         # About half of the app's peak rate: each connection waits between requests.
-        target_rps = app["rps"] / 2
-        delay_ms = max(1, int(1000 * CONNECTIONS / target_rps - app["p50"]))
-        half = wrk(verify_paths, args.seconds, delay_ms=delay_ms)
+        target_rps = median([app["rps"] for app, _ in rounds]) / 2
+        delay_ms = max(1, int(1000 * CONNECTIONS / target_rps - median([app["p50"] for app, _ in rounds])))
+        half = wrk(verify_paths, args.seconds * 2, delay_ms=delay_ms)
     finally:
         stop(server)
-    print(f"wrk: {CONNECTIONS} connections, {args.seconds} s each, gunicorn {args.workers} sync workers, loopback")
-    for name, result in (("baseline (UPDATE … RETURNING + INSERT)", base), ("verify (90% valid, 10% random)", app)):
+    print(
+        f"wrk: {CONNECTIONS} connections, gunicorn {args.workers} sync workers, loopback; "
+        f"{args.rounds} rounds of {args.seconds} s per side, alternating which side goes first"
+    )
+    for n, (app, base) in enumerate(rounds, 1):
         print(
-            f"{name:<39}: {result['rps']:8,.0f} req/s  p50 {result['p50']:.1f} ms  p90 {result['p90']:.1f} ms  "
-            f"p99 {result['p99']:.1f} ms"
+            f"  round {n}: verify {app['rps']:6,.0f} req/s p99 {app['p99']:6.1f} ms | baseline {base['rps']:6,.0f} "
+            f"req/s p99 {base['p99']:6.1f} ms | ratio {app['rps'] / base['rps']:.2f}  "
+            f"p99 x{app['p99'] / base['p99']:.2f}"
         )
-    print(f"ratio verify/baseline: {app['rps'] / base['rps']:.2f}  (target >= 0.8)")
-    print(f"p99 verify/baseline: {app['p99'] / base['p99']:.2f}  (target <= 2)")
+    sides = (("baseline (UPDATE … RETURNING + INSERT)", 1), ("verify (90% valid, 10% random)", 0))
+    for name, side in sides:
+        results = [pair[side] for pair in rounds]
+        print(
+            f"{name:<39}: {median([r['rps'] for r in results]):8,.0f} req/s  "
+            f"p50 {median([r['p50'] for r in results]):.1f} ms  p90 {median([r['p90'] for r in results]):.1f} ms  "
+            f"p99 {median([r['p99'] for r in results]):.1f} ms   (medians over rounds)"
+        )
+    print(f"ratio verify/baseline: {median([a['rps'] / b['rps'] for a, b in rounds]):.2f}  (median of rounds; >= 0.8)")
+    print(f"p99 verify/baseline: {median([a['p99'] / b['p99'] for a, b in rounds]):.2f}  (median of rounds; <= 2)")
     print(f"a fresh server's first verify: {', '.join(f'{ms:.0f}' for ms in firsts)} ms  (target < 50 ms)")
     print(
         f"at ~50% of peak ({half['rps']:,.0f} req/s): p50 {half['p50']:.1f} ms  p99 {half['p99']:.1f} ms  "
         "(target p99 < 50 ms)"
     )
-    lost = int(app["requests"]) - scans_logged
-    print(
-        f"scans: {int(app['requests']):,} requests answered, {scans_logged:,} scans logged, "
-        f"{max(0, lost)} lost; {int(app['errors'])} socket errors"
-    )
+    answered = int(sum(app["requests"] for app, _ in rounds))
+    lost = answered - scans_logged
+    errors = int(sum(app["errors"] + base["errors"] for app, base in rounds))
+    print(f"scans: {answered:,} answered, {scans_logged:,} logged, {max(0, lost)} lost; {errors} socket errors")
 
 
 if __name__ == "__main__":

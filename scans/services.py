@@ -20,13 +20,14 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from brands.models import Brand
 from brands.services import is_verified_for
 from codes import gs1
 from codes import services as code_services
-from codes.models import CodeBatch, Product, StatusChange
+from codes.models import BatchState, CodeBatch, Product, StatusChange
 from codes.serials import SerialCodec, pin_matches
 from distributors.models import Distributor
 from distributors.queries import current_ranges
@@ -34,7 +35,7 @@ from distributors.territory import is_outside
 
 from . import rules
 from .geo import Place, default_locator
-from .models import CounterfeitReport, DetectionSettings, Scan, ScanOutcome, ScanSource
+from .models import CounterfeitReport, DailyScans, DetectionSettings, Scan, ScanOutcome, ScanSource
 
 PRODUCT_CACHE_SECONDS = 30
 REFRESH_SECONDS = 2
@@ -70,6 +71,7 @@ class ProductInfo:
     codec: SerialCodec = field(repr=False)
     batches: tuple["BatchInfo", ...] = ()  # by first ordinal: batches are contiguous ordinal blocks
     verified_brand: bool = False  # an operator approved the brand's claim to this GTIN's GS1 prefix
+    batches_seen: tuple[int, int] = (0, 0)  # (count, highest id) of the product's batches when loaded
 
     def batch_of(self, ordinal: int) -> "BatchInfo | None":
         """The batch an ordinal was issued in, found without touching the database."""
@@ -133,15 +135,32 @@ class ProductCache:
     def __init__(self, seconds: float = PRODUCT_CACHE_SECONDS, size: int = PRODUCT_CACHE_SIZE):
         self.seconds, self.size = seconds, size
         self._entries: OrderedDict[str, tuple[float, ProductInfo | None]] = OrderedDict()
+        self._batches_checked: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def get(self, gtin: str, *, max_age: float | None = None) -> ProductInfo | None:
-        """The cached entry unless it is older than `max_age` seconds (default: the cache lifetime)."""
+    def get(self, gtin: str) -> ProductInfo | None:
         entry = self._entries.get(gtin)
         if entry is not None:
             lifetime = self.seconds if entry[1] is not None else REFRESH_SECONDS
-            if time.monotonic() - entry[0] < (lifetime if max_age is None else min(lifetime, max_age)):
+            if time.monotonic() - entry[0] < lifetime:
                 return entry[1]
+        return self._load(gtin)
+
+    def with_new_batches(self, info: ProductInfo) -> ProductInfo:
+        """`info` again, or reloaded when batches were ordered since it was cached. Asked when a serial decrypts
+        to an ordinal outside every cached batch; answered at most every REFRESH_SECONDS per product and with one
+        small query, so a flood of made-up serials costs next to nothing and never stalls the other scans."""
+        now = time.monotonic()
+        if now - self._batches_checked.get(info.gtin, -REFRESH_SECONDS) < REFRESH_SECONDS:
+            return info
+        if len(self._batches_checked) > self.size:
+            self._batches_checked.clear()
+        self._batches_checked[info.gtin] = now
+        if _batches_seen(info.product_id) == info.batches_seen:
+            return info
+        return self._load(info.gtin) or info
+
+    def _load(self, gtin: str) -> ProductInfo | None:
         info = _load_product(gtin)
         with self._lock:
             self._entries[gtin] = (time.monotonic(), info)
@@ -150,9 +169,19 @@ class ProductCache:
                 self._entries.popitem(last=False)
         return info
 
+    def reload_stale(self) -> int:
+        """Reload every entry past its lifetime (a worker forked from a long-running master, before it takes
+        its first request); returns how many."""
+        now = time.monotonic()
+        stale = [gtin for gtin, (loaded, info) in list(self._entries.items()) if now - loaded >= self.seconds]
+        for gtin in stale:
+            self._load(gtin)
+        return len(stale)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._batches_checked.clear()
 
 
 product_cache = ProductCache()
@@ -175,7 +204,41 @@ def _load_product(gtin: str) -> ProductInfo | None:
         for b in rows
     )
     verified = is_verified_for(product.brand, product.gtin)
-    return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, batches, verified)
+    seen = (len(rows), max((b.pk for b in rows), default=0))
+    return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, batches, verified, seen)
+
+
+WARM_PRODUCTS = 200
+
+
+def warm_product_cache(limit: int = WARM_PRODUCTS) -> int:
+    """Load the products consumers are likely to scan next into the cache, so that no scan waits for one:
+    those scanned most in the last week (the rollups), then those of the newest ready batches."""
+    since = timezone.localdate() - timedelta(days=7)
+    scanned = (
+        DailyScans.objects.filter(day__gte=since, product__isnull=False)
+        .values("product_id")
+        .annotate(total=Sum("scans"))
+        .order_by("-total")
+        .values_list("product_id", flat=True)[:limit]
+    )
+    recent = (
+        CodeBatch.objects.filter(state=BatchState.READY).order_by("-pk").values_list("product_id", flat=True)[:limit]
+    )
+    wanted = list(dict.fromkeys([*scanned, *recent]))[:limit]
+    gtins = Product.objects.filter(pk__in=wanted).values_list("gtin", flat=True)
+    for gtin in gtins:
+        info = product_cache.get(gtin)
+        if info is not None:
+            thresholds_cache.get(info.brand.pk)
+    return len(gtins)
+
+
+def _batches_seen(product_id: int) -> tuple[int, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), COALESCE(max(id), 0) FROM codes_codebatch WHERE product_id = %s", [product_id])
+        count, highest = cursor.fetchone()
+    return count, highest
 
 
 def verify(*, path: str, query: str, context: ScanContext) -> tuple[rules.Verdict, Scan]:
@@ -233,10 +296,8 @@ def _verdict_for(
     if ordinal is None:
         return rules.not_recognised()
     batch = info.batch_of(ordinal)
-    if batch is None:
-        # A batch may have been ordered since we cached the product; re-read it, but at most every few
-        # seconds, so a flood of made-up serials costs no database reads.
-        info = product_cache.get(link.gtin, max_age=REFRESH_SECONDS) or info
+    if batch is None:  # or in a batch ordered since the product was cached
+        info = product_cache.with_new_batches(info)
         batch = info.batch_of(ordinal)
     if batch is None:
         return rules.not_recognised()  # never issued: rejected without reading the codes table

@@ -7,6 +7,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.urls import resolve
 from django.utils import translation
@@ -84,7 +85,12 @@ class JsonVerifyFastPath:
     """A JSON verify (brands' apps, and the bulk of a launch-day load) goes straight to its view once the
     host is checked and the language chosen: it has no session, user, messages, CSRF token, static file or
     page to protect with CSP and frame headers, and each of those middlewares costs time on every scan. Page
-    views and everything else keep the whole stack. Sits after SecurityMiddleware (HTTPS redirect, nosniff)."""
+    views and everything else keep the whole stack. Sits after SecurityMiddleware (HTTPS redirect, nosniff).
+
+    It also skips the connection health check (CONN_HEALTH_CHECKS: a `SELECT 1` round trip before each
+    request's first query). What that check guards against, a connection the server dropped (a PostgreSQL
+    restart or failover), is handled here instead: the scan is answered once more on a new connection. Verify
+    runs in autocommit and a dropped connection fails on its first statement, so the failed try wrote nothing."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -103,7 +109,14 @@ class JsonVerifyFastPath:
         try:
             match = resolve(request.path_info)
             request.resolver_match = match
-            response = match.func(request, *match.args, **match.kwargs)
+            connection.health_check_done = True
+            try:
+                response = match.func(request, *match.args, **match.kwargs)
+            except (OperationalError, InterfaceError):
+                if connection.in_atomic_block:
+                    raise
+                connection.close()  # the server dropped it: the next query opens a new one
+                response = match.func(request, *match.args, **match.kwargs)
         finally:
             translation.deactivate()
         patch_vary_headers(response, ("Accept-Language",))

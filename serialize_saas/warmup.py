@@ -1,9 +1,10 @@
 """Load what every request may need before a web worker takes its first one.
 
 gunicorn (gunicorn.conf.py) calls `warm()` once in the master after loading the app: the workers it then
-forks share the loaded data copy-on-write, so no consumer waits for location data, URL patterns, templates or
-translation catalogues. `gc.freeze()` then moves these long-lived objects out of the collector's sight:
-full collections otherwise walk their millions of objects and stall a request now and then (the slow tail).
+forks share the loaded data copy-on-write, so no consumer waits for location data, URL patterns, templates,
+translation catalogues or the products people scan (the verify path's product cache). `gc.freeze()` then
+moves these long-lived objects out of the collector's sight: full collections otherwise walk their millions
+of objects and stall a request now and then (the slow tail).
 """
 
 import gc
@@ -17,7 +18,7 @@ def warm() -> float:
     """Warm the process; returns the seconds it took."""
     started = time.perf_counter()
     from django.conf import settings
-    from django.db import connections
+    from django.db import DatabaseError, connections
     from django.template.loader import get_template
     from django.urls import resolve
     from django.utils import translation
@@ -26,6 +27,7 @@ def warm() -> float:
     import scans.views  # noqa: F401 - builds the crawler detector
     from scans.geo import default_locator
     from scans.salts import daily_salt
+    from scans.services import warm_product_cache
 
     locator = default_locator(settings.GEOIP_CITY_DB)
     locator.preload()
@@ -39,6 +41,10 @@ def warm() -> float:
         with translation.override(language):
             get_template("scans/verify.html")
             translation.gettext("Authentic")
+    try:
+        log.info("products cached", extra={"products": warm_product_cache()})
+    except DatabaseError:  # not migrated yet, or the database is down: workers load products on first scan
+        log.warning("products not cached at start-up", exc_info=True)
     connections.close_all()  # never share a database connection with forked workers
     gc.collect()
     gc.freeze()
@@ -48,11 +54,15 @@ def warm() -> float:
 
 
 def connect_worker() -> None:
-    """In each new worker, before its first request: open its database and cache connections."""
+    """In each new worker, before its first request: open its database and cache connections, and reload the
+    cached products if the master loaded them too long ago (a worker replacing a recycled one)."""
     from django.core.cache import cache
     from django.db import connection
 
+    from scans.services import product_cache
+
     connection.ensure_connection()
+    product_cache.reload_stale()
     try:
         cache.get("serialize:warm-up")
     except Exception:  # noqa: BLE001 - the cache being down must not stop a worker; verify fails open without it

@@ -9,7 +9,7 @@ from django.test import Client
 
 from codes import gs1
 from codes.models import Code, CodeStatus
-from codes.serials import scratch_pin
+from codes.serials import CROCKFORD32, scratch_pin
 from scans.models import DetectionSettings, Scan, ScanOutcome
 from tests.factories import LotFactory, ProductFactory, ready_batch
 
@@ -331,6 +331,48 @@ def test_a_new_product_verifies_within_seconds_of_a_miss(db, brand, monkeypatch)
     code = Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(product, quantity=2)).first()
     monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
     assert scan(qr_path(code), json=True).status_code == 200
+
+
+def test_a_batch_ordered_after_its_product_was_cached_verifies_at_once(code):
+    assert scan(qr_path(code), json=True).status_code == 200  # the product is cached now
+    newer = Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(code.product, quantity=2))
+    assert scan(qr_path(newer.first()), json=True).json()["authentic"] is True
+
+
+def test_made_up_serials_never_reload_the_product(code, monkeypatch, django_assert_num_queries):
+    """Every miss asks whether batches were ordered (here on every miss: REFRESH_SECONDS is zero), with one
+    small query; the product, its batches, ranges and brand are not read again."""
+    from scans import services
+
+    monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
+    assert scan(qr_path(code), json=True).status_code == 200
+    for _ in range(3):  # well-formed serials: they decrypt, to ordinals no batch holds
+        serial = "".join(secrets.choice(CROCKFORD32) for _ in code.serial)
+        with django_assert_num_queries(2) as queries:  # the batches count, then the scan log INSERT
+            assert scan(f"/01/{code.product.gtin}/21/{serial}", json=True).status_code == 404
+        assert "codes_product" not in queries.captured_queries[0]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_json_scan_is_answered_after_the_server_dropped_the_connection(code):
+    """What a PostgreSQL restart or failover does to a worker's open connection: the JSON fast path skips the
+    per-request health check, so it must notice and answer on a new connection (and log the scan)."""
+    import psycopg
+
+    assert scan(qr_path(code), json=True).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname=db["NAME"], autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+            pass
+    answer = scan(qr_path(code), json=True)
+    assert answer.status_code == 200 and answer.json()["scan_count"] == 2
+    assert Scan.objects.filter(code_id=code.pk).count() == 2
 
 
 def test_link_previews_and_head_requests_do_not_use_up_the_first_scan(code):
