@@ -81,7 +81,8 @@ def _listening(port: int) -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_fresh_worker_answers_its_first_verify_with_location_data_already_loaded(tmp_path):
-    """gunicorn.conf.py warms the master before it forks: no consumer waits for location data to load."""
+    """gunicorn.conf.py warms the master before it forks: no consumer waits for location data, or for the
+    product they scan, to load."""
     product = ProductFactory(brand=MembershipFactory().brand, gtin="09506000134352")
     code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
     port = free_port()
@@ -105,4 +106,5 @@ def test_a_fresh_worker_answers_its_first_verify_with_location_data_already_load
     text = log_file.read_text()
     before_workers, after = text.split("Booting worker", 1)
     assert "warmed up" in before_workers and before_workers.count("location data loaded") == 2, text[-3000:]
+    assert '"message": "products cached"' in before_workers and '"products": 1}' in before_workers, text[-3000:]
     assert "location data loaded" not in after, after[-3000:]
