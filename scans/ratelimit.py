@@ -42,21 +42,24 @@ def allow(scope: str, key: str, rate: str) -> bool:
     count, window = limit
     bucket = f"rl:{scope}:{key}:{int(time.time()) // window}"
     try:
-        return _hit(bucket, window) <= count
+        return add_one(bucket, window + 1) <= count
     except Exception:  # noqa: BLE001 - any cache failure: let the request through, loudly
         log.warning("rate limit unavailable, request let through", extra={"scope": scope})
         return True
 
 
-def _hit(bucket: str, window: int) -> int:
+def add_one(key: str, lifetime: int) -> int:
+    """Count one in the shared cache under `key` (a counter that lives `lifetime` seconds); returns the count.
+    One round trip on Redis (Django's cache.incr takes two, and a third to create the key)."""
     client = _redis_client()
     if client is not None:
+        name = cache.make_and_validate_key(key)
         pipe = client.pipeline(transaction=False)
-        pipe.incr(bucket)
-        pipe.expire(bucket, window + 1)
+        pipe.incr(name)
+        pipe.expire(name, lifetime)
         return pipe.execute()[0]
-    cache.add(bucket, 0, window + 1)
-    return cache.incr(bucket)
+    cache.add(key, 0, lifetime)
+    return cache.incr(key)
 
 
 def _redis_client():

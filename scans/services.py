@@ -9,7 +9,9 @@ returns; alerts are recorded by a worker after commit, never in the request's ti
 
 import bisect
 import dataclasses
+import functools
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -18,7 +20,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -33,9 +34,11 @@ from distributors.models import Distributor
 from distributors.queries import current_ranges
 from distributors.territory import is_outside
 
-from . import rules
+from . import ratelimit, rules
 from .geo import Place, default_locator
 from .models import CounterfeitReport, DailyScans, DetectionSettings, Scan, ScanOutcome, ScanSource
+
+log = logging.getLogger(__name__)
 
 PRODUCT_CACHE_SECONDS = 30
 REFRESH_SECONDS = 2
@@ -270,7 +273,7 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
         scan.gtin, scan.serial = link.gtin, (link.serial or "")[:40]
         verdict = _verdict_for(link, scan, now, pin, context)
     if scan.pk is None:  # not yet logged in the same statement as the code update
-        scan.save(force_insert=True)
+        _log_scan(scan)
     if settings.DETECTION_ENABLED and pin is None and context.counts:
         if verdict.authentic and scan.source == ScanSource.PAGE:
             _warn_if_suspect(verdict, scan)  # counted and judged when its browser confirms the view
@@ -307,7 +310,8 @@ def _verdict_for(
     ):
         return rules.not_recognised()
     _note_holder(scan, batch.holder_of(ordinal))
-    expired = rules.effective_status("active", batch.expires_on, timezone.localdate(now)) != "active"
+    today = timezone.localdate(now)
+    expired = rules.effective_status("active", batch.expires_on, today) != "active"
     counted = pin is None and scan.source not in (ScanSource.PREVIEW, ScanSource.PAGE)
     if pin is None:  # page views and previews only read the code, but log the scan in the same statement
         row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired, count=counted, context=context)
@@ -324,7 +328,7 @@ def _verdict_for(
             first_scanned_in=row.first_scanned_in or scan.place,
         )
     scan.code_id = row.code_id
-    status = rules.effective_status(row.status, batch.expires_on, timezone.localdate(now))
+    status = rules.effective_status(row.status, batch.expires_on, today)
     verdict = rules.Verdict(
         authentic=True,
         status=status,
@@ -480,9 +484,7 @@ def _count_scan(
         if connection.vendor != "postgresql":
             cursor.execute(hit_sql, count_params)
             return _code_row(cursor.fetchone())  # the caller logs the scan
-        fields = [
-            f for f in Scan._meta.concrete_fields if not f.primary_key and f.attname not in ("code_id", "outcome")
-        ]
+        fields = _scan_fields(without=("code_id", "outcome"))
         columns = ", ".join(f.column for f in fields)
         values = [f.get_db_prep_save(getattr(scan, f.attname), connection) for f in fields]
         placeholders = ", ".join(["%s"] * len(values))
@@ -497,6 +499,21 @@ def _count_scan(
         logged = cursor.fetchone()
     scan.pk = logged[0]
     return _code_row(logged[1:] if logged[1] is not None else None)
+
+
+@functools.cache
+def _scan_fields(without: tuple[str, ...] = ()) -> tuple:
+    return tuple(f for f in Scan._meta.concrete_fields if not f.primary_key and f.attname not in without)
+
+
+def _log_scan(scan: Scan) -> None:
+    """INSERT the scan log entry (what `scan.save()` does, without the ORM's per-row overhead on the hot path)."""
+    fields = _scan_fields()
+    values = [f.get_db_prep_save(getattr(scan, f.attname), connection) for f in fields]
+    columns, placeholders = ", ".join(f.column for f in fields), ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO scans_scan ({columns}) VALUES ({placeholders}) RETURNING id", values)  # noqa: S608
+        scan.pk = cursor.fetchone()[0]
 
 
 def _prefixed(table: str, columns: str) -> str:
@@ -628,7 +645,8 @@ def hot_spot_key(brand_id: int, gtin: str, region: str, now: datetime, minutes: 
 
 
 def _count_hot_spot(scan: Scan, now: datetime) -> None:
-    """Count a not-recognised scan of a brand's GTIN per region in fixed windows (one cache INCR)."""
+    """Count a not-recognised scan of a brand's GTIN per region in fixed windows (one cache round trip; with the
+    cache down the scan is answered and logged all the same, uncounted)."""
     limits = thresholds_cache.get(scan.brand_id)
     if limits.hot_spot_scans <= 0:
         return
@@ -636,9 +654,10 @@ def _count_hot_spot(scan: Scan, now: datetime) -> None:
     region = scan.region_code or scan.country_code or "unknown"
     key = hot_spot_key(scan.brand_id, scan.gtin, region, now, limits.hot_spot_minutes)
     try:
-        count = cache.incr(key)
-    except ValueError:  # first of its window
-        count = 1 if cache.add(key, 1, timeout=window + 60) else cache.incr(key)
+        count = ratelimit.add_one(key, window + 60)
+    except Exception:  # noqa: BLE001 - any cache failure
+        log.warning("hot spot counter unavailable, scan not counted")
+        return
     if rules.hot_spot_reached(count, limits):
         params = {"count": count, "minutes": limits.hot_spot_minutes, "region": region, "step": limits.hot_spot_scans}
         _after_commit(scan.pk, [rules.Finding(rules.HOT_SPOT, "high", params)])

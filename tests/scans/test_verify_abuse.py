@@ -141,10 +141,12 @@ def test_with_redis_down_verify_still_answers_and_logs_the_scan(code, settings, 
     salts.forget()
     with caplog.at_level(logging.WARNING):
         response = scan(qr_path(code), json=True)
+        made_up = scan(f"/01/{code.product.gtin}/21/NOTAREALCODE", json=True)  # counted for hot spots, in Redis
     salts.forget()
     assert response.status_code == 200 and response.json()["first_scan"] is True
-    assert Scan.objects.count() == 1
-    assert "rate limit unavailable" in caplog.text
+    assert made_up.status_code == 404 and made_up.json()["authentic"] is False
+    assert Scan.objects.count() == 2
+    assert "rate limit unavailable" in caplog.text and "hot spot counter unavailable" in caplog.text
 
 
 def test_a_page_view_is_one_statement_and_so_is_its_confirmation(code, django_assert_num_queries):
