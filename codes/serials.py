@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import operator
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -163,11 +164,16 @@ class FF1:
             raise ValueError("radix must be 2..65536")
         self._key = bytes(key)
         self.radix = radix
+        self._contexts = threading.local()
 
     def _ecb(self) -> CipherContext:
-        # Raw block encryption for FF1's PRF; the CBC-MAC chaining is done explicitly by the callers.
-        # A fresh context per operation: contexts are stateful and not safe to share across threads.
-        return Cipher(algorithms.AES(self._key), modes.ECB()).encryptor()  # noqa: S305
+        # Raw block encryption for FF1's PRF; the CBC-MAC chaining is done explicitly by the callers. One
+        # context per thread, reused: contexts are stateful (not shareable across threads), but ECB carries
+        # nothing from one whole block to the next, and every call passes whole blocks.
+        context = getattr(self._contexts, "ecb", None)
+        if context is None:
+            context = self._contexts.ecb = Cipher(algorithms.AES(self._key), modes.ECB()).encryptor()  # noqa: S305
+        return context
 
     def _params(self, tweak: bytes, n: int) -> tuple[int, int, int, int, bytes]:
         """Steps 1-5 of Algorithm 7: u, v, b, d and the fixed PRF block P."""

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -486,7 +486,7 @@ def _count_scan(
             return _code_row(cursor.fetchone())  # the caller logs the scan
         fields = _scan_fields(without=("code_id", "outcome"))
         columns = ", ".join(f.column for f in fields)
-        values = [f.get_db_prep_save(getattr(scan, f.attname), connection) for f in fields]
+        values = _db_values(scan, fields)
         placeholders = ", ".join(["%s"] * len(values))
         cursor.execute(
             f"WITH hit AS ({hit_sql}), "  # noqa: S608 - model column names and placeholders only
@@ -506,10 +506,23 @@ def _scan_fields(without: tuple[str, ...] = ()) -> tuple:
     return tuple(f for f in Scan._meta.concrete_fields if not f.primary_key and f.attname not in without)
 
 
+_PASSED_AS_IS = (models.CharField, models.BooleanField, models.ForeignKey)
+
+
+def _db_values(scan: Scan, fields: tuple) -> list:
+    """The fields' values as the ORM would write them; text, flags and ids need no preparing (a third of the
+    cost of building a scan's INSERT went to preparing them anyway)."""
+    values = []
+    for f in fields:
+        value = getattr(scan, f.attname)
+        values.append(value if isinstance(f, _PASSED_AS_IS) else f.get_db_prep_save(value, connection))
+    return values
+
+
 def _log_scan(scan: Scan) -> None:
     """INSERT the scan log entry (what `scan.save()` does, without the ORM's per-row overhead on the hot path)."""
     fields = _scan_fields()
-    values = [f.get_db_prep_save(getattr(scan, f.attname), connection) for f in fields]
+    values = _db_values(scan, fields)
     columns, placeholders = ", ".join(f.column for f in fields), ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO scans_scan ({columns}) VALUES ({placeholders}) RETURNING id", values)  # noqa: S608
