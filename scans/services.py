@@ -234,7 +234,21 @@ def warm_product_cache(limit: int = WARM_PRODUCTS) -> int:
         info = product_cache.get(gtin)
         if info is not None:
             thresholds_cache.get(info.brand.pk)
+            info.codec.ordinal(info.codec.serial(1))  # builds the cipher context a scan's decryption reuses
     return len(gtins)
+
+
+def warm_connection() -> None:
+    """Run the hot path's count-and-log statement once, matching no code, and roll it back: a new PostgreSQL
+    connection reads the catalogue of every table and index it touches on first use (tens of milliseconds a
+    consumer would otherwise wait for), and Python builds the statement's text and field lists once."""
+    if connection.vendor != "postgresql":
+        return
+    context = ScanContext(ip_hash="", place=None, user_agent_family="", source=ScanSource.API)
+    with transaction.atomic():
+        scan = Scan(scanned_at=timezone.now(), source=context.source, outcome=ScanOutcome.NOT_RECOGNISED)
+        _count_scan(0, -1, "", scan, expired=False, context=context)
+        transaction.set_rollback(True)
 
 
 def _batches_seen(product_id: int) -> tuple[int, int]:

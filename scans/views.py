@@ -1,5 +1,6 @@
 """Public verify pages: hostile territory. Every failure is cheap, looks the same, and never a 500."""
 
+import functools
 import logging
 from urllib.parse import urlsplit
 
@@ -49,6 +50,13 @@ def _allow(scope: str, ip: str, rate: str) -> bool:
 _crawlers = CrawlerDetect()  # CrawlerDetect's maintained list of bots and link-preview fetchers
 
 
+@functools.lru_cache(maxsize=8192)
+def is_crawler(agent: str) -> bool:
+    """CrawlerDetect's verdict on a user agent, remembered: its patterns take a millisecond or more per agent,
+    and a launch's scans come from a few thousand phone models and browser versions."""
+    return _crawlers.isCrawler(agent)
+
+
 def is_preview(request, device) -> bool:
     """HEAD requests, prefetches, crawlers and chat apps' link previews (which fetch the URL before the
     person does) see the verdict but are not scans."""
@@ -57,7 +65,7 @@ def is_preview(request, device) -> bool:
     ):
         return True
     agent = request.META.get("HTTP_USER_AGENT", "")[:500]
-    return (device is not None and device.family == "Spider") or (bool(agent) and _crawlers.isCrawler(agent))
+    return (device is not None and device.family == "Spider") or (bool(agent) and is_crawler(agent))
 
 
 def _wants_json(request) -> bool:
@@ -245,7 +253,7 @@ def _pin_attempt_allowed(path: str, query: str, hashed_ip: str) -> bool:
 def confirm_page_view(request):
     """The verify page's script confirms that a browser (a person) opened it: the scan is counted now."""
     agent = request.META.get("HTTP_USER_AGENT", "")[:500]
-    if agent and _crawlers.isCrawler(agent):
+    if agent and is_crawler(agent):
         return _no_store(JsonResponse({"counted": False}))
     ip = _ip(request)
     context = _scan_context(request, ip, ip_hash(ip, daily_salt()), ScanSource.QR)

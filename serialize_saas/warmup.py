@@ -19,15 +19,17 @@ def warm() -> float:
     started = time.perf_counter()
     from django.conf import settings
     from django.db import DatabaseError, connections
+    from django.http import HttpRequest
+    from django.http.request import split_domain_port
     from django.template.loader import get_template
     from django.urls import resolve
     from django.utils import translation
     from ua_parser import parse_device, parse_user_agent
 
-    import scans.views  # noqa: F401 - builds the crawler detector
+    import scans.views
     from scans.geo import default_locator
     from scans.salts import daily_salt
-    from scans.services import warm_product_cache
+    from scans.services import warm_connection, warm_product_cache
 
     locator = default_locator(settings.GEOIP_CITY_DB)
     locator.preload()
@@ -35,6 +37,12 @@ def warm() -> float:
     locator.from_coordinates(3.139, 101.687)
     agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile"
     parse_user_agent(agent), parse_device(agent)  # ua-parser compiles its regexes on first use
+    scans.views.is_crawler(agent)
+    # Django compiles its Accept-Language pattern on first use, and looks each language's catalogue up once.
+    request = HttpRequest()
+    request.META["HTTP_ACCEPT_LANGUAGE"] = ",".join(code for code, _name in settings.LANGUAGES)
+    translation.get_language_from_request(request)
+    split_domain_port("verify.example.com")  # and the Host header's
     resolve("/01/09506000134352/21/WARMUP")
     daily_salt()  # memoised per process: forked workers inherit today's IP-hash salt
     for language, _name in settings.LANGUAGES:
@@ -43,6 +51,7 @@ def warm() -> float:
             translation.gettext("Authentic")
     try:
         log.info("products cached", extra={"products": warm_product_cache()})
+        warm_connection()
     except DatabaseError:  # not migrated yet, or the database is down: workers load products on first scan
         log.warning("products not cached at start-up", exc_info=True)
     connections.close_all()  # never share a database connection with forked workers
@@ -54,14 +63,16 @@ def warm() -> float:
 
 
 def connect_worker() -> None:
-    """In each new worker, before its first request: open its database and cache connections, and reload the
-    cached products if the master loaded them too long ago (a worker replacing a recycled one)."""
+    """In each new worker, before its first request: open its database and cache connections (the database's
+    with the hot path's statement run once), and reload the cached products if the master loaded them too long
+    ago (a worker replacing a recycled one)."""
     from django.core.cache import cache
     from django.db import connection
 
-    from scans.services import product_cache
+    from scans.services import product_cache, warm_connection
 
     connection.ensure_connection()
+    warm_connection()
     product_cache.reload_stale()
     try:
         cache.get("serialize:warm-up")
