@@ -27,7 +27,12 @@ class ScanOutcome(models.TextChoices):
 
 
 class Scan(models.Model):
-    """One verify request: evidence for clone and grey-market detection. Never the raw IP."""
+    """One verify request: evidence for clone and grey-market detection. Never the raw IP.
+
+    On PostgreSQL the table is partitioned by month of `scanned_at` (scans.partitions; migration 0008): the
+    database's primary key is (id, scanned_at), as partitioning requires, while `id` alone stays the model's pk
+    (one sequence: ids are unique all the same). Old months are dropped whole by retention.
+    """
 
     # Rows are written on the public hot path: no DB FK checks; codes are never deleted.
     code = models.ForeignKey(Code, null=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
@@ -80,7 +85,11 @@ class CounterfeitReport(models.Model):
 
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     # The scan whose page the consumer reported from (and through it the code, when the serial was ours).
-    scan = models.ForeignKey(Scan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No database constraint: the partitioned scan log has no unique key on `id` alone to point at; retention
+    # unlinks reports from the months it drops (scans.partitions), the ORM's SET_NULL does it for row deletes.
+    scan = models.ForeignKey(
+        Scan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.NEW)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     gtin = models.CharField(max_length=14, blank=True)
@@ -220,6 +229,8 @@ class AlertEvidence(models.Model):
     """A scan that opened or grew an alert (unique: a task delivered twice counts it once)."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="evidence")
+    # No database constraint (the partitioned log cannot be referenced by `id` alone); retention deletes the
+    # evidence of the months it drops, as CASCADE would.
     scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     added_at = models.DateTimeField(default=timezone.now)
 

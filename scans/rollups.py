@@ -61,7 +61,8 @@ def roll_up(brand, *, today: date | None = None) -> None:
 
 
 def forget(brand) -> None:
-    """Drop a brand's rollups, so the next read rolls its log up again (after back-dated scans were added)."""
+    """Drop a brand's rollups, so the next read rolls its log up again (after back-dated scans were added).
+    Months that retention dropped from the log (RETENTION_SCAN_MONTHS) live only in the rollups: they go for good."""
     with transaction.atomic():
         DailyScans.objects.for_brand(brand).delete()
         RollupState.objects.filter(brand=brand).delete()

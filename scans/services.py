@@ -34,7 +34,7 @@ from distributors.models import Distributor
 from distributors.queries import current_ranges
 from distributors.territory import is_outside
 
-from . import ratelimit, rules
+from . import partitions, ratelimit, rules
 from .geo import Place, default_locator
 from .models import CounterfeitReport, DailyScans, DetectionSettings, Scan, ScanOutcome, ScanSource
 
@@ -893,11 +893,14 @@ def delete_report_photos(*, before: datetime) -> int:
 
 
 def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
-    """Delete what is past its time under the RETENTION_* settings (0 days: kept forever)."""
+    """Delete what is past its time under the RETENTION_* settings (0 days or months: kept forever)."""
     from codes.services import forget_downloads
 
     now = now or timezone.now()
     done: dict[str, int] = {}
+    if settings.RETENTION_SCAN_MONTHS > 0:  # first: the months it drops need no IP hash forgotten
+        cutoff = partitions.retention_cutoff(months=settings.RETENTION_SCAN_MONTHS, now=now)
+        done["scans"] = partitions.drop_months_before(cutoff=cutoff)
     for key, days, purge in (
         ("ip_hashes", settings.RETENTION_SCAN_IP_HASH_DAYS, forget_ip_hashes),
         ("reports", settings.RETENTION_REPORT_DAYS, delete_reports),

@@ -1,12 +1,18 @@
 from celery import shared_task
 
-from . import alerts, services
+from . import alerts, partitions, services
 
 
 @shared_task(acks_late=True)
 def apply_retention_task() -> dict[str, int]:
     """Beat, daily: delete personal data past its retention period (idempotent: a repeat finds nothing)."""
     return services.apply_retention()
+
+
+@shared_task(acks_late=True)
+def create_scan_partitions_task() -> list[str]:
+    """Beat, daily: the scan log's partitions for this month and the next few (idempotent: a repeat makes none)."""
+    return partitions.create_partitions()
 
 
 @shared_task(acks_late=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONCE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -323,9 +324,11 @@ if not REDIS_URL:
         "store_processed": False,
         "polling_interval": 0.5,
     }
-# `celery beat`: daily housekeeping (retention of personal data, brands whose deletion is due).
+# `celery beat`: daily housekeeping (retention of personal data and old scans, the scan log's partitions for the
+# coming months, brands whose deletion is due).
 CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "scans.tasks.apply_retention_task", "schedule": 24 * 60 * 60},
+    "create-scan-partitions": {"task": "scans.tasks.create_scan_partitions_task", "schedule": 24 * 60 * 60},
     "delete-offboarded-brands": {"task": "brands.tasks.delete_due_brands_task", "schedule": 60 * 60},
 }
 
@@ -365,6 +368,12 @@ RETENTION_SCAN_IP_HASH_DAYS = int(env("RETENTION_SCAN_IP_HASH_DAYS", "90"))
 RETENTION_REPORT_DAYS = int(env("RETENTION_REPORT_DAYS", "730"))
 RETENTION_REPORT_PHOTO_DAYS = int(env("RETENTION_REPORT_PHOTO_DAYS", "365"))
 RETENTION_DOWNLOAD_LOG_DAYS = int(env("RETENTION_DOWNLOAD_LOG_DAYS", "365"))
+# Scans themselves: the current month and this many whole months before it are kept, older months are dropped
+# whole (scans.partitions; 0 keeps every scan). The overview's numbers live on in the daily rollups; at least 2,
+# since the log's own 30-day views (distributors, the scan list) must stay whole.
+RETENTION_SCAN_MONTHS = int(env("RETENTION_SCAN_MONTHS", "0"))
+if 0 < RETENTION_SCAN_MONTHS < 2:
+    raise ImproperlyConfigured("RETENTION_SCAN_MONTHS must be 0 (keep every scan) or at least 2.")
 # An owner's request to delete a brand waits this long (the export stays downloadable; it can be cancelled).
 BRAND_DELETION_GRACE_DAYS = int(env("BRAND_DELETION_GRACE_DAYS", "14"))
 # Uploaded images are re-encoded (metadata dropped) and refused beyond these limits.
