@@ -23,6 +23,7 @@ from codes import gs1
 from codes import services as code_services
 from codes.models import Code, CodeBatch, CodeStatus, Product
 from distributors.queries import holder_of
+from serialize_saas.routers import reads_from_replica
 
 from . import queries, services
 from .forms import ReportStatusForm, ScanFilterForm
@@ -40,6 +41,7 @@ def dashboard(request):
 
 
 @require("brand.view")
+@reads_from_replica  # the overview's reads; access was checked on the primary
 def _brand_dashboard(request):
     context = {
         "overview": queries.overview(request.brand),
@@ -60,6 +62,7 @@ def _filtered_scans(request):
 
 
 @require("brand.view")
+@reads_from_replica
 def scan_list(request):
     """Newest first, 50 a page; pages are keyed by the last row seen (no OFFSET, no COUNT over the log)."""
     form, scans = _filtered_scans(request)

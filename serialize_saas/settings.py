@@ -161,6 +161,14 @@ else:
         # verify hot path is planned once per connection, not on every scan (not for PgBouncer's
         # transaction pooling: point DATABASE_URL at the server or a session pool).
         DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
+    # A PostgreSQL read replica for the dashboard's heavy reads (serialize_saas.routers); writes, the verify path
+    # and workers stay on the primary. Tests point it at the test database (TEST MIRROR).
+    DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL")
+    if DATABASE_REPLICA_URL:
+        DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
+        DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+        DATABASE_ROUTERS = ["serialize_saas.routers.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "brands.User"

@@ -15,6 +15,18 @@ def pytest_collection_modifyitems(config, items):
             items[:] = kept
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A `replica` alias mirroring the test database, as DATABASE_REPLICA_URL makes one (nothing reads from it
+    unless a test turns the replica router on: tests/test_replica_router.py)."""
+    import copy
+
+    from django.conf import settings
+
+    settings.DATABASES.setdefault("replica", copy.deepcopy(settings.DATABASES["default"]))
+    settings.DATABASES["replica"]["TEST"] = {**settings.DATABASES["default"]["TEST"], "MIRROR": "default"}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _media_root(tmp_path_factory):
     """Files the tests render go to a temporary folder; worker processes inherit it through MEDIA_ROOT."""
