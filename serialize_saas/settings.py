@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -338,6 +339,22 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "scans.tasks.apply_retention_task", "schedule": 24 * 60 * 60},
     "create-scan-partitions": {"task": "scans.tasks.create_scan_partitions_task", "schedule": 24 * 60 * 60},
     "delete-offboarded-brands": {"task": "brands.tasks.delete_due_brands_task", "schedule": 60 * 60},
+}
+# One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started
+# without -Q consumes every queue listed here, so the one-worker set-ups (bin/run, docker-compose.yml) see them all.
+# Unrouted tasks (recalls: their units' next scan must say so) stay on the default queue, never behind a big batch.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "print", "alerts", "webhooks", "housekeeping")]
+CELERY_TASK_ROUTES = {
+    "codes.tasks.generate_batch_task": {"queue": "print"},  # making codes and their files: long, CPU-bound
+    "codes.tasks.render_print_part_task": {"queue": "print"},
+    "scans.tasks.record_findings_task": {"queue": "alerts"},  # seconds matter: never behind a print job
+    "notifications.tasks.send_event_email_task": {"queue": "alerts"},
+    "notifications.tasks.deliver_webhook_task": {"queue": "webhooks"},  # slow receivers and retries
+    "scans.tasks.apply_retention_task": {"queue": "housekeeping"},
+    "scans.tasks.create_scan_partitions_task": {"queue": "housekeeping"},
+    "brands.tasks.delete_due_brands_task": {"queue": "housekeeping"},
+    "brands.tasks.export_brand_task": {"queue": "housekeeping"},
 }
 
 # Public verify routes: requests per IP per window ("60/m", "1000/h"); "0" turns limiting off (load tests).
