@@ -50,7 +50,8 @@ SELECT %(brand)s, %(product)s, c.id, %(gtin)s, c.serial,
        (%(regions)s::text[])[1 + g %% 10] || ' town', '', (%(regions)s::text[])[1 + g %% 10],
        left((%(regions)s::text[])[1 + g %% 10], 2), 'ip', 'Chrome Mobile', md5(g::text), NULL, g %% 97 = 0
 FROM generate_series(1, %(n)s) AS g
-JOIN codes_code c ON c.product_id = %(product)s AND c.ordinal = %(first)s + (g::bigint * 7919 + %(salt)s) %% %(quantity)s
+JOIN codes_code c ON c.product_id = %(product)s
+    AND c.ordinal = %(first)s + (g::bigint * 7919 + %(salt)s) %% %(quantity)s
 """  # noqa: S608 - fixed table names
 
 
