@@ -705,8 +705,18 @@ def confirm_token(scan: Scan) -> str:
     return signing.dumps(scan.pk, salt="scans.confirm")
 
 
+# A token's scan was logged just before the token was signed, so it is no older than the token's lifetime: that
+# bound (plus a minute for clocks that differ between web hosts) lets PostgreSQL read only the scan log's newest
+# monthly partitions instead of looking the id up in every month kept.
+TOKEN_CLOCK_MARGIN = timedelta(minutes=1)
+
+
+def _logged_since(max_age: float) -> datetime:
+    return timezone.now() - timedelta(seconds=max_age) - TOKEN_CLOCK_MARGIN
+
+
 CLAIM_PAGE_VIEW = (
-    "UPDATE scans_scan SET source = %s WHERE id = %s AND source = %s AND code_id IS NOT NULL "
+    "UPDATE scans_scan SET source = %s WHERE id = %s AND scanned_at >= %s AND source = %s AND code_id IS NOT NULL "
     "RETURNING code_id, scanned_at, place, brand_id, country_code, out_of_territory, outcome"
 )
 CLAIMED_FACTS = 4  # brand_id … outcome: what the rules need of the scan, so judging it reads nothing more
@@ -738,7 +748,8 @@ def confirm_page_view(*, token: str, context: ScanContext | None = None) -> Code
     now = timezone.now()
     sighting = Sighting.of(context, now) if settings.DETECTION_ENABLED and context is not None else None
     detect_params = sighting.params() if sighting else []
-    claim = [ScanSource.QR, scan_id, ScanSource.PAGE]
+    since = connection.ops.adapt_datetimefield_value(_logged_since(LOCATE_TOKEN_MAX_AGE))
+    claim = [ScanSource.QR, scan_id, since, ScanSource.PAGE]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_confirm_in_one_sql(sighting is not None), [*claim, *detect_params])
@@ -802,7 +813,11 @@ def add_precise_location(*, token: str, lat: float, lon: float) -> Place | None:
     place = default_locator(settings.GEOIP_CITY_DB).from_coordinates(lat, lon)
     if place is None:
         return None
-    scan = Scan.objects.filter(pk=scan_id).exclude(location_source="gps").first()
+    scan = (
+        Scan.objects.filter(pk=scan_id, scanned_at__gte=_logged_since(LOCATE_TOKEN_MAX_AGE))
+        .exclude(location_source="gps")
+        .first()
+    )
     if scan is None:
         return None
     for name, value in _place_fields(place).items():
