@@ -38,6 +38,7 @@ def browser():
         "Chrome/126.0.0.0 Mobile Safari/537.36",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console messages, CSP reports among them
     driver = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
     driver.set_page_load_timeout(30)
     yield driver
@@ -57,6 +58,11 @@ def log_in(browser, live_server, membership):
     session.save()
     browser.get(live_server.url + "/accounts/login/")
     browser.add_cookie({"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "path": "/"})
+
+
+def csp_violations(browser) -> list[str]:
+    """What Chromium wrote to the console about the Content-Security-Policy since the last call."""
+    return [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
 
 
 def test_consumer_shares_location_and_the_scan_moves_to_that_city(browser, live_server):
@@ -132,3 +138,39 @@ def test_print_form_shows_only_the_chosen_formats_options(browser, live_server, 
     assert shown("module_size") and not shown("error_level") and not shown("page_size")
     choice.select_by_value("pdf")
     assert shown("page_size") and shown("columns") and shown("error_level") and not shown("module_size")
+
+
+def test_brand_switcher_switches_brand_on_choosing_one_without_a_csp_violation(browser, live_server, owner):
+    from selenium.webdriver.support.ui import Select
+
+    from brands.models import Role
+    from tests.factories import BrandFactory, MembershipFactory
+
+    MembershipFactory(user=owner.user, brand=BrandFactory(name="Second Brand"), role=Role.VIEWER)
+    log_in(browser, live_server, owner)
+    browser.get(f"{live_server.url}/dashboard/")
+    assert csp_violations(browser) == []
+    Select(browser.find_element(By.CSS_SELECTOR, ".switcher select")).select_by_visible_text("Second Brand")
+    WebDriverWait(browser, 10).until(
+        lambda b: (
+            Select(b.find_element(By.CSS_SELECTOR, ".switcher select")).first_selected_option.text == "Second Brand"
+        )
+    )
+    assert csp_violations(browser) == []
+
+
+def test_recall_progress_bar_and_the_error_page_are_styled_within_the_csp(browser, live_server, owner, settings):
+    from tests.factories import applied_recall
+
+    change = applied_recall(ready_batch(ProductFactory(brand=owner.brand), quantity=10), first=1, last=5)
+    log_in(browser, live_server, owner)
+    browser.get(f"{live_server.url}/recalls/{change.pk}/")
+    bar = browser.find_element(By.CSS_SELECTOR, "#progress .progress > div")
+    track = browser.find_element(By.CSS_SELECTOR, "#progress .progress")
+    WebDriverWait(browser, 5).until(lambda b: bar.size["width"] == track.size["width"])  # 100 %, drawn
+    assert csp_violations(browser) == []
+    settings.ROOT_URLCONF = "tests.urls_failing"
+    browser.get(f"{live_server.url}/crash/")
+    assert "Something went wrong" in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.find_element(By.TAG_NAME, "body").value_of_css_property("max-width") == "512px"
+    assert csp_violations(browser) == []

@@ -117,6 +117,20 @@ def test_viewers_are_not_asked_for_a_second_factor(two_factor_brand, viewer_clie
     assert viewer_client.get("/dashboard/").status_code == 200
 
 
+def test_no_template_has_an_inline_script_style_or_event_handler():
+    """The CSP refuses every one of them, so a page using one is silently broken (an unstyled error page, a
+    progress bar that never fills, a brand switcher that does nothing)."""
+    from tests.processes import ROOT
+
+    templates = sorted(ROOT.glob("templates/**/*.html")) + sorted(ROOT.glob("*/templates/**/*.html"))
+    found = []
+    for template in templates:
+        html = template.read_text()
+        for pattern in (r"<script(?![^>]*\bsrc=)[^>]*>", r"<style\b", r"\sstyle=", r"\son[a-z]+="):
+            found += [f"{template.relative_to(ROOT)}: {m}" for m in re.findall(pattern, html)]
+    assert len(templates) > 50 and found == []
+
+
 def test_pages_carry_a_csp_that_allows_no_inline_script(owner_client, client, db):
     from tests.factories import ProductFactory, ready_batch
 
