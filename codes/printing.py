@@ -476,15 +476,23 @@ def _claim(file_id: int) -> PrintFile | None:
 
     A redelivered task (its worker died) takes the part over: Celery redelivers only after the worker is
     gone or the visibility timeout passed, and each attempt writes under its own name, so at worst two
-    attempts render the same bytes and only the one holding the claim at the end is kept.
+    attempts render the same bytes and only the one holding the claim at the end is kept. The name is
+    recorded with the claim, before a byte is written: a worker killed while storing the file leaves a
+    partial file that the next attempt (or a failed job, or the brand's deletion) finds and deletes.
     """
     token = uuid.uuid4().hex
     with transaction.atomic():
-        part = PrintFile.objects.select_for_update().select_related("job").get(pk=file_id)
+        part = (
+            PrintFile.objects.select_for_update(of=("self",))
+            .select_related("job__batch__product__brand", "job__batch__lot")
+            .get(pk=file_id)
+        )
         if part.state == PrintFileState.DONE or part.job.state not in (PrintState.QUEUED, PrintState.RENDERING):
             return None
-        stale = part.name
-        part.state, part.claim, part.claimed_at, part.name = PrintFileState.RENDERING, token, Now(), ""
+        stale, job = part.name, part.job
+        filename = part_filename(job.batch, part.part, EXTENSIONS[PrintFormat(job.format)], job.format)
+        part.state, part.claim, part.claimed_at = PrintFileState.RENDERING, token, Now()
+        part.name = f"print-jobs/{job.pk}/{token[:12]}/{filename}"
         part.save(update_fields=["state", "claim", "claimed_at", "name"])
         PrintJob.objects.filter(pk=part.job_id, state=PrintState.QUEUED).update(
             state=PrintState.RENDERING, started_at=Coalesce(F("started_at"), Now())
@@ -503,9 +511,7 @@ def render_part(file_id: int) -> None:
             pk=part.job_id
         )
         spec = PartSpec(job.batch, job.format, job.options, part.first_position, part.last_position)
-        filename = part_filename(job.batch, part.part, spec.extension, job.format)
-        name = f"print-jobs/{job.pk}/{part.claim[:12]}/{filename}"
-        stored, size, sha = write_part(spec, storage(), name)
+        stored, size, sha = write_part(spec, storage(), part.name)
         with transaction.atomic():
             kept = PrintFile.objects.filter(pk=part.pk, claim=part.claim, job__state=PrintState.RENDERING).update(
                 state=PrintFileState.DONE, name=stored, size=size, sha256=sha, finished_at=Now()
@@ -555,23 +561,15 @@ def finish_job(job_id: int) -> bool:
         files=[_file_entry(job.batch, p.part, job.format, p) for p in parts],
     )
     body = _manifest_bytes(data)
-    name = storage().save(
-        f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{part_filename(job.batch, 0, 'json', job.format)}",
-        File(io.BytesIO(body)),
-    )
+    name = _manifest_name_for_this_attempt(job)
+    name = storage().save(name, File(io.BytesIO(body)))
     with transaction.atomic():
-        PrintFile.objects.update_or_create(
-            job=job,
-            part=PrintFile.MANIFEST,
-            defaults={
-                "first_position": job.first_position,
-                "last_position": job.last_position,
-                "state": PrintFileState.DONE,
-                "name": name,
-                "size": len(body),
-                "sha256": hashlib.sha256(body).hexdigest(),
-                "finished_at": timezone.now(),
-            },
+        PrintFile.objects.filter(job=job, part=PrintFile.MANIFEST).update(
+            state=PrintFileState.DONE,
+            name=name,
+            size=len(body),
+            sha256=hashlib.sha256(body).hexdigest(),
+            finished_at=timezone.now(),
         )
         ready = PrintJob.objects.filter(pk=job.pk, state=PrintState.FINISHING).update(
             state=PrintState.READY, finished_at=Now()
@@ -580,6 +578,29 @@ def finish_job(job_id: int) -> bool:
             _publish_ready(job)
     log.info("print job ready", extra={"print_job": job.pk, "parts": len(parts)})
     return True
+
+
+def _manifest_name_for_this_attempt(job: PrintJob) -> str:
+    """Record where this attempt writes the manifest before writing it (as parts do), deleting the file of a
+    finisher that died: a job keeps exactly one manifest file."""
+    name = f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{part_filename(job.batch, 0, 'json', job.format)}"
+    stale = PrintFile.objects.filter(job=job, part=PrintFile.MANIFEST).values_list("name", flat=True).first()
+    if stale:
+        storage().delete(stale)
+    PrintFile.objects.update_or_create(
+        job=job,
+        part=PrintFile.MANIFEST,
+        defaults={
+            "first_position": job.first_position,
+            "last_position": job.last_position,
+            "state": PrintFileState.RENDERING,
+            "name": name,
+            "size": None,
+            "sha256": "",
+            "finished_at": None,
+        },
+    )
+    return name
 
 
 def _publish_ready(job: PrintJob) -> None:

@@ -288,17 +288,50 @@ def test_rendering_a_done_part_again_changes_nothing(db):
     assert PrintFile.objects.filter(job=job).count() == 2  # the part and the manifest
 
 
-def test_a_part_whose_worker_died_is_rendered_again_and_the_dead_attempts_file_deleted(db):
+def stored_files(job) -> list[str]:
+    """Every file under the job's folder in storage, whatever its name."""
+    folder, found = f"print-jobs/{job.pk}", []
+    if not default_storage.exists(folder):
+        return found
+    for attempt in default_storage.listdir(folder)[0]:
+        found += [f"{folder}/{attempt}/{name}" for name in default_storage.listdir(f"{folder}/{attempt}")[1]]
+    return sorted(found)
+
+
+def test_a_part_whose_worker_died_while_storing_it_is_rendered_again_and_the_partial_file_deleted(db):
     batch = ready_batch(quantity=20)
     job = printing.create_print_job(batch=batch, fmt="csv", enqueue=False)
     part = job.files.get(part=1)
-    # What a worker killed mid-write leaves: a claimed part and a partial file.
-    PrintFile.objects.filter(pk=part.pk).update(state=PrintFileState.RENDERING, claim="dead", name="print-jobs/x.csv")
-    default_storage.save("print-jobs/x.csv", io.BytesIO(b"position,ser"))
+    # What a worker killed while storing the part leaves: the part claimed, and a partial file under its name.
+    dead = printing._claim(part.pk)
+    default_storage.save(dead.name, io.BytesIO(b"position,ser"))
     printing.render_part(part.pk)  # the redelivered task
-    part.refresh_from_db()
-    assert part.state == PrintFileState.DONE and not default_storage.exists("print-jobs/x.csv")
+    job.refresh_from_db()
+    assert job.state == PrintState.READY and job.codes_done == 20
+    assert stored_files(job) == sorted(job.files.values_list("name", flat=True))  # the part and the manifest
+    assert part_bytes(job).count(b"\n") == 21
+
+
+def test_a_manifest_whose_finisher_died_while_storing_it_is_written_once(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = printing.create_print_job(batch=ready_batch(quantity=10), fmt="csv", enqueue=False)
+    part = job.files.get(part=1)
+    printing.render_part(part.pk)
+    # What a finisher killed while storing the manifest leaves: its name recorded and a partial file there.
+    manifest = job.files.get(part=PrintFile.MANIFEST)
+    job.files.filter(pk=manifest.pk).update(state=PrintFileState.RENDERING)
+    default_storage.delete(manifest.name)
+    default_storage.save(manifest.name, io.BytesIO(b'{"manif'))
+    PrintJob.objects.filter(pk=job.pk).update(
+        state=PrintState.FINISHING, finishing_since=timezone.now() - timedelta(hours=1)
+    )
+    printing.render_part(part.pk)  # the redelivered task of the last part
     assert PrintJob.objects.get(pk=job.pk).state == PrintState.READY
+    assert stored_files(job) == sorted(job.files.values_list("name", flat=True))
+    assert json.loads(part_bytes(job, part=PrintFile.MANIFEST))["count"] == 10
 
 
 def test_a_failing_part_fails_the_job_and_deletes_every_file_it_wrote(db):
