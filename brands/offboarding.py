@@ -127,10 +127,11 @@ def export_brand(brand_id: int) -> BrandDeletion | None:
     deletion = BrandDeletion.objects.filter(brand_id=brand_id).first()
     if deletion is None or deletion.exported_at is not None:
         return deletion
+    name = _claim_export_name(deletion)
     with tempfile.TemporaryFile() as handle:
         size = write_export(brand_id, handle)
         handle.seek(0)
-        name = default_storage.save(f"{EXPORT_FOLDER}/{uuid.uuid4().hex}.zip", File(handle))
+        name = default_storage.save(name, File(handle))
     kept = BrandDeletion.objects.filter(pk=deletion.pk, exported_at__isnull=True).update(
         export_name=name, export_size=size, exported_at=timezone.now()
     )
@@ -138,6 +139,17 @@ def export_brand(brand_id: int) -> BrandDeletion | None:
         default_storage.delete(name)
     log.info("brand exported", extra={"brand": brand_id, "bytes": size})
     return BrandDeletion.objects.filter(pk=deletion.pk).first()
+
+
+def _claim_export_name(deletion: BrandDeletion) -> str:
+    """Record where this attempt writes the export before writing it: the ZIP holds personal data, and a worker
+    killed while storing it must not leave a partial copy nobody knows of. The next attempt deletes it, as do
+    a cancellation and the brand's deletion."""
+    name = f"{EXPORT_FOLDER}/{uuid.uuid4().hex}.zip"
+    if deletion.export_name:
+        default_storage.delete(deletion.export_name)
+    BrandDeletion.objects.filter(pk=deletion.pk, exported_at__isnull=True).update(export_name=name)
+    return name
 
 
 def write_export(brand_id: int, out) -> int:
@@ -234,8 +246,14 @@ def delete_brand(brand_id: int) -> dict[str, int]:
             default_storage.delete(name)
         if names:
             counts[f"files:{model._meta.label}"] = len(names)
-    for model in ordered:
+    # The deletion request goes last, with the brand itself: while any row is left it says the brand is being
+    # deleted, so a worker killed half-way leaves the brand to the next run, not half-deleted for good.
+    last = (BrandDeletion, Brand)
+    for model in [m for m in ordered if m not in last]:
         counts[model._meta.label] = _delete_rows(model, brand_id, ordered)
+    with transaction.atomic():
+        for model in last:
+            counts[model._meta.label] = _delete_rows(model, brand_id, ordered)
     log.info("brand deleted", extra={"brand": brand_id, "rows": sum(v for k, v in counts.items() if ":" not in k)})
     return counts
 

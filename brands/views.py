@@ -312,7 +312,7 @@ def brand_delete(request):
 
 @require("brand.offboard")
 def brand_export_download(request):
-    deletion = BrandDeletion.objects.filter(brand=request.brand).exclude(export_name="").first()
+    deletion = BrandDeletion.objects.filter(brand=request.brand, exported_at__isnull=False).first()
     if deletion is None:
         raise Http404("No export yet.")
     filename = f"{request.brand.slug}-export.zip"

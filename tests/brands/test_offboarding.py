@@ -137,6 +137,23 @@ def test_deletion_resumes_after_a_crash_and_a_repeat_does_nothing(doomed, owner)
     assert not any(offboarding.delete_brand(doomed.pk).values())
 
 
+def test_an_export_half_stored_by_a_killed_worker_is_deleted_and_never_offered(brand, owner, owner_client):
+    from django.core.files.storage import default_storage
+
+    deletion = offboarding.request_deletion(
+        brand=brand, requested_by=owner.user, confirm_slug=brand.slug, enqueue=False
+    )
+    # What a worker killed while storing the export leaves: the name it was writing, and part of a ZIP there.
+    half = default_storage.save(f"{offboarding.EXPORT_FOLDER}/half.zip", ContentFile(b"PK\x03\x04"))
+    BrandDeletion.objects.filter(pk=deletion.pk).update(export_name=half)
+    assert owner_client.get("/settings/delete/export/").status_code == 404
+    offboarding.export_brand(brand.pk)  # the redelivered task
+    deletion.refresh_from_db()
+    assert not default_storage.exists(half) and deletion.export_name != half
+    with default_storage.open(deletion.export_name, "rb") as handle, zipfile.ZipFile(handle) as export:
+        assert "manifest.json" in export.namelist()
+
+
 def test_codes_are_deleted_by_set_based_statements_in_chunks(doomed, owner, monkeypatch):
     monkeypatch.setattr(offboarding, "CHUNK", 2)
     recorder = Recorder()
