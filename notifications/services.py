@@ -87,19 +87,23 @@ def deliver(delivery_id: int) -> bool:
         _finish(delivery, DeliveryState.FAILED)
         return True
     status, excerpt, error, ms = _post(webhook, delivery)
-    WebhookAttempt.objects.create(
-        delivery=delivery, status_code=status, milliseconds=ms, response_excerpt=excerpt[:500], error=error[:300]
-    )
-    attempts = delivery.attempts + 1
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=attempts)
-    if status is not None and 200 <= status < 300:
-        _finish(delivery, DeliveryState.DELIVERED)
-        Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=0)
-        return True
-    if attempts < settings.WEBHOOK_MAX_ATTEMPTS and delivery.event != TEST_EVENT:
-        return False
-    _finish(delivery, DeliveryState.FAILED)
-    _count_failure(webhook)
+    # The attempt, its count and the outcome are recorded together (after the POST, never around it): a worker
+    # killed in between leaves no attempt logged but uncounted. Killed during the POST, it leaves nothing, and
+    # the redelivered task sends the same body again: at least once, receivers dedupe by the event's id.
+    with transaction.atomic():
+        WebhookAttempt.objects.create(
+            delivery=delivery, status_code=status, milliseconds=ms, response_excerpt=excerpt[:500], error=error[:300]
+        )
+        attempts = delivery.attempts + 1
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=attempts)
+        if status is not None and 200 <= status < 300:
+            _finish(delivery, DeliveryState.DELIVERED)
+            Webhook.objects.filter(pk=webhook.pk).update(consecutive_failures=0)
+            return True
+        if attempts < settings.WEBHOOK_MAX_ATTEMPTS and delivery.event != TEST_EVENT:
+            return False
+        _finish(delivery, DeliveryState.FAILED)
+        _count_failure(webhook)
     return True
 
 
