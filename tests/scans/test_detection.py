@@ -184,6 +184,27 @@ def test_grey_market_scan_opens_an_alert_naming_the_distributor(brand, code):
     assert Alert.objects.get().distributor == distributor
 
 
+def test_a_redelivered_findings_task_counts_each_scan_once_per_alert(brand, code):
+    """Each finding is recorded in its own transaction: a worker killed after the first leaves its task to be
+    redelivered, and the repeat records the rest and counts nothing twice (nor tells the brand twice)."""
+    from notifications.models import WebhookDelivery
+    from scans.tasks import record_findings_task
+    from tests.factories import webhook_of
+
+    webhook_of(brand)
+    scan = Scan.objects.create(brand=brand, code=code, product=code.product, outcome="authentic", country_code="MY")
+    findings = [
+        {"kind": "likely_copy", "severity": "high", "params": {"reasons": ["regions"]}},
+        {"kind": "late_scan", "severity": "medium", "params": {"status": "recalled"}},
+    ]
+    alerts.record_findings(scan_id=scan.pk, findings=findings[:1])  # what the killed worker had committed
+    record_findings_task(scan.pk, findings)  # the redelivered task
+    record_findings_task(scan.pk, findings)  # and a redelivery more
+    assert sorted(Alert.objects.values_list("kind", "count")) == [("late_scan", 1), ("likely_copy", 1)]
+    assert sorted(a.evidence.count() for a in Alert.objects.all()) == [1, 1]
+    assert WebhookDelivery.objects.filter(event="alert.opened").count() == 2
+
+
 def test_an_alert_runs_new_investigating_escalated_closed_with_reason(brand, owner):
     from tests.factories import alert_of
 
