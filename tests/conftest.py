@@ -139,17 +139,21 @@ class Receiver:
     """A real HTTP server on 127.0.0.1 standing in for a brand's webhook endpoint: records every request
     and answers with the statuses it is given (then 200)."""
 
-    def __init__(self, statuses=()):
+    def __init__(self, statuses=(), *, held=0):
         import http.server
         import threading
 
         self.requests, self.statuses = [], list(statuses)
+        # The first `held` requests get no answer until `release` is set (a slow receiver, mid-request).
+        self.held, self.release = held, threading.Event()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append((dict(self.headers), body))
+                if len(receiver.requests) <= receiver.held:
+                    receiver.release.wait(60)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
                 self.end_headers()
@@ -164,6 +168,7 @@ class Receiver:
         self.thread.start()
 
     def close(self):
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
