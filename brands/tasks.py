@@ -2,18 +2,20 @@ import logging
 
 from celery import shared_task
 
+from serialize_saas.celery import RETRY_ON_LOST_DATABASE
+
 from . import offboarding
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
 def export_brand_task(brand_id: int) -> None:
     """The export ZIP of a brand whose deletion was requested (idempotent: a second run finds it made)."""
     offboarding.export_brand(brand_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
 def delete_due_brands_task() -> list[int]:
     """Beat, hourly: delete the brands whose grace period is over (each deletion resumes after a crash)."""
     return offboarding.delete_due_brands()

@@ -180,7 +180,13 @@ def insert_codes(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> No
             for ordinal, serial in enumerate(serials, first_ordinal)
         ]
         columns = "product_id, batch_id, ordinal, serial, status, scan_count, first_scanned_in"
-        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY codes_code ({columns}) FROM STDIN") as copy:
+        # psycopg's own COPY, inside Django's error wrapper: a failure is Django's OperationalError & co. (a dropped
+        # connection is then retried by the task, and the connection is known to be broken), as for any query.
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY codes_code ({columns}) FROM STDIN") as copy,
+        ):
             copy.write("".join(lines))
         return
     Code.objects.bulk_create(

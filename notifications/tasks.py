@@ -1,9 +1,11 @@
 from celery import shared_task
 
+from serialize_saas.celery import LOST_DATABASE, RETRY_ON_LOST_DATABASE
+
 from . import services
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(bind=True, acks_late=True, max_retries=None, **RETRY_ON_LOST_DATABASE)
 def deliver_webhook_task(self, delivery_id: int) -> None:
     """One attempt; a failed one is retried with exponential backoff until the delivery gives up."""
     if not services.deliver(delivery_id):
@@ -13,6 +15,6 @@ def deliver_webhook_task(self, delivery_id: int) -> None:
         raise self.retry(countdown=services.backoff_seconds(attempts))
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
+@shared_task(acks_late=True, autoretry_for=(OSError, *LOST_DATABASE), retry_backoff=30, max_retries=5)
 def send_event_email_task(brand_id: int, event: str, body: str) -> int:
     return services.send_event_email(brand_id=brand_id, event=event, body=body)

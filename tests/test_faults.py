@@ -87,6 +87,24 @@ def test_web_and_worker_carry_on_after_the_database_drops_every_connection(tmp_p
     assert text.count("Booting worker") == 1, text[-3000:]  # the same web worker answered before and after
 
 
+def test_a_batch_being_generated_when_the_database_drops_every_connection_resumes_to_exactly_n_codes():
+    """The worker's connection dies mid-task: the task runs again on a new one and resumes after the last
+    committed chunk (it used to fail, and could not even mark the batch failed: it stayed 'generating')."""
+    product = ProductFactory()
+    purge_queue(env_for_test_database())
+    worker = Worker(CODES_CHUNK_SIZE=5_000).start()
+    try:
+        batch = code_services.order_batch(product=product, lot=LotFactory(product=product), quantity=150_000)
+        wait_for(lambda: CodeBatch.objects.get(pk=batch.pk).codes_done >= 10_000, 120, interval=0.05)
+        assert drop_every_database_connection() >= 1  # the worker's, in the middle of the batch
+        assert CodeBatch.objects.get(pk=batch.pk).codes_done < 150_000
+        wait_for(lambda: CodeBatch.objects.get(pk=batch.pk).state == BatchState.READY, 180)
+        assert worker.process.poll() is None
+    finally:
+        worker.stop()
+    assert sorted(Code.objects.filter(batch=batch).values_list("ordinal", flat=True)) == list(range(150_000))
+
+
 # --- A worker killed mid-task ----------------------------------------------------------------------------
 # Tasks are acknowledged late: a worker SIGKILLed mid-task leaves its task unacknowledged, and Redis hands it
 # to the next worker once the visibility timeout (shortened here to 3 s) has passed. Each test kills the worker
