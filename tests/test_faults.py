@@ -74,6 +74,7 @@ def test_web_and_worker_carry_on_after_the_database_drops_every_connection(tmp_p
         answer = json.loads(body)
         assert status == 200 and answer["authentic"] is True and answer["first_scan"] is False, answer
         assert Scan.objects.filter(code_id=code.pk).count() == 2
+        assert drop_every_database_connection() >= 1  # again: a page takes the whole stack, not verify's path
         status, body, _ = fetch(base + "/dashboard/", Cookie=cookie)
         assert status == 200 and owner.brand.name.encode() in body, body[:500]
         second = code_services.order_batch(product=product, lot=LotFactory(product=product), quantity=100)
