@@ -35,6 +35,7 @@ def post_worker_init(worker):
     from serialize_saas.warmup import connect_worker
 
     connect_worker()
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
 
 
 def child_exit(server, worker):
