@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import connection, models, transaction
-from django.db.models import Sum
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from brands.models import Brand
@@ -252,10 +252,8 @@ def warm_connection() -> None:
 
 
 def _batches_seen(product_id: int) -> tuple[int, int]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), COALESCE(max(id), 0) FROM codes_codebatch WHERE product_id = %s", [product_id])
-        count, highest = cursor.fetchone()
-    return count, highest
+    seen = CodeBatch.objects.filter(product_id=product_id).aggregate(count=Count("pk"), highest=Max("pk"))
+    return seen["count"], seen["highest"] or 0
 
 
 def verify(*, path: str, query: str, context: ScanContext) -> tuple[rules.Verdict, Scan]:
@@ -498,10 +496,7 @@ def _count_scan(
         if connection.vendor != "postgresql":
             cursor.execute(hit_sql, count_params)
             return _code_row(cursor.fetchone())  # the caller logs the scan
-        fields = _scan_fields(without=("code_id", "outcome"))
-        columns = ", ".join(f.column for f in fields)
-        values = _db_values(scan, fields)
-        placeholders = ", ".join(["%s"] * len(values))
+        columns, placeholders, values = _scan_row(scan, without=("code_id", "outcome"))
         cursor.execute(
             f"WITH hit AS ({hit_sql}), "  # noqa: S608 - model column names and placeholders only
             f"logged AS (INSERT INTO scans_scan (code_id, outcome, {columns}) "
@@ -523,21 +518,20 @@ def _scan_fields(without: tuple[str, ...] = ()) -> tuple:
 _PASSED_AS_IS = (models.CharField, models.BooleanField, models.ForeignKey)
 
 
-def _db_values(scan: Scan, fields: tuple) -> list:
-    """The fields' values as the ORM would write them; text, flags and ids need no preparing (a third of the
-    cost of building a scan's INSERT went to preparing them anyway)."""
+def _scan_row(scan: Scan, without: tuple[str, ...] = ()) -> tuple[str, str, list]:
+    """(columns, placeholders, values) of the scan's log entry, the values as the ORM would write them; text,
+    flags and ids need no preparing (a third of the cost of building a scan's INSERT went to preparing them)."""
+    fields = _scan_fields(without)
     values = []
     for f in fields:
         value = getattr(scan, f.attname)
         values.append(value if isinstance(f, _PASSED_AS_IS) else f.get_db_prep_save(value, connection))
-    return values
+    return ", ".join(f.column for f in fields), ", ".join(["%s"] * len(fields)), values
 
 
 def _log_scan(scan: Scan) -> None:
     """INSERT the scan log entry (what `scan.save()` does, without the ORM's per-row overhead on the hot path)."""
-    fields = _scan_fields()
-    values = _db_values(scan, fields)
-    columns, placeholders = ", ".join(f.column for f in fields), ", ".join(["%s"] * len(fields))
+    columns, placeholders, values = _scan_row(scan)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO scans_scan ({columns}) VALUES ({placeholders}) RETURNING id", values)  # noqa: S608
         scan.pk = cursor.fetchone()[0]
