@@ -352,6 +352,8 @@ class PrintFile(models.Model):
     size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Codes the current attempt has written: the job's progress is the sum over its parts.
+    codes_done = models.PositiveIntegerField(default=0)
 
     brand_path = "job__batch__product__brand"
     storage_name_fields = ("name",)  # deleted from storage with the brand (brands/offboarding.py)

@@ -16,8 +16,8 @@ import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import IO, Any
 
@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from reportlab.lib.units import mm
@@ -198,6 +198,8 @@ class PartSpec:
     options: dict[str, Any]
     first_position: int
     last_position: int
+    # Told how many of the part's codes are written so far, after each chunk (the worker shows it as progress).
+    progress: Callable[[int], None] | None = field(default=None, compare=False)
 
     @property
     def extension(self) -> str:
@@ -259,6 +261,17 @@ def codes_in(batch: CodeBatch, first: int, last: int, chunk: int | None = None) 
         yield [(ordinal - base, serial) for ordinal, serial in rows]
 
 
+def _chunks(spec: PartSpec) -> Iterator[list[tuple[int, str]]]:
+    """The part's (position, serial) chunks; after each one is written, `spec.progress` hears the count so far.
+    Every writer reads through here, so a slow format (PDF) moves its job's progress as the fast ones do."""
+    done = 0
+    for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
+        yield rows
+        done += len(rows)
+        if spec.progress is not None:
+            spec.progress(done)
+
+
 def _sample_url(spec: PartSpec, text: _CodeText) -> str:
     """A URL shaped like the batch's, so the QR renderer prepares its layout once."""
     return text.url("0" * spec.batch.product.serial_length)
@@ -268,7 +281,7 @@ def _write_csv(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     stream = io.TextIOWrapper(out, encoding="utf-8", newline="")
     writer = csv.writer(stream)
     writer.writerow(CSV_HEADER + (["pin"] if spec.batch.with_pin else []))
-    for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
+    for rows in _chunks(spec):
         text.check(rows[0][1])
         url, element, hri = text.url, text.element_string, text.human_readable
         if spec.batch.with_pin:
@@ -304,7 +317,7 @@ def _write_zip(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     stamp = spec.batch.created_at.timetuple()[:6]
     # ZipWriter spills the central directory to disk: memory stays flat however many codes a part holds.
     with ZipWriter(out, date_time=stamp) as archive:
-        for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
+        for rows in _chunks(spec):
             text.check(rows[0][1])
             for position, serial in rows:
                 # Named by position (sorts in print order) and serial (a file found alone still says its code).
@@ -322,7 +335,7 @@ def _write_pdf(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     hri = (gtin_line, "(" + rest.strip()) if rest else (gtin_line,)
 
     def labels() -> Iterator[Label]:
-        for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
+        for rows in _chunks(spec):
             text.check(rows[0][1])
             for _position, serial in rows:
                 yield Label(payload(serial), f"(21) {serial}", caption=caption, pin=text.pin(serial), lines=hri)
@@ -493,7 +506,8 @@ def _claim(file_id: int) -> PrintFile | None:
         filename = part_filename(job.batch, part.part, EXTENSIONS[PrintFormat(job.format)], job.format)
         part.state, part.claim, part.claimed_at = PrintFileState.RENDERING, token, Now()
         part.name = f"print-jobs/{job.pk}/{token[:12]}/{filename}"
-        part.save(update_fields=["state", "claim", "claimed_at", "name"])
+        part.codes_done = 0  # a new attempt writes the part from its first code again
+        part.save(update_fields=["state", "claim", "claimed_at", "name", "codes_done"])
         PrintJob.objects.filter(pk=part.job_id, state=PrintState.QUEUED).update(
             state=PrintState.RENDERING, started_at=Coalesce(F("started_at"), Now())
         )
@@ -510,19 +524,52 @@ def render_part(file_id: int) -> None:
         job = PrintJob.objects.select_related("batch__product__key", "batch__product__brand", "batch__lot").get(
             pk=part.job_id
         )
-        spec = PartSpec(job.batch, job.format, job.options, part.first_position, part.last_position)
+        spec = PartSpec(
+            job.batch,
+            job.format,
+            job.options,
+            part.first_position,
+            part.last_position,
+            progress=lambda done: _note_progress(part, done),
+        )
         stored, size, sha = write_part(spec, storage(), part.name)
         with transaction.atomic():
             kept = PrintFile.objects.filter(pk=part.pk, claim=part.claim, job__state=PrintState.RENDERING).update(
-                state=PrintFileState.DONE, name=stored, size=size, sha256=sha, finished_at=Now()
+                state=PrintFileState.DONE,
+                name=stored,
+                size=size,
+                sha256=sha,
+                finished_at=Now(),
+                codes_done=part.quantity,
             )
             if kept:
-                PrintJob.objects.filter(pk=job.pk).update(codes_done=F("codes_done") + part.quantity)
+                _sum_progress(job.pk)
         if not kept:  # another attempt took the part over, or the job failed meanwhile
             storage().delete(stored)
             return
         log.info("print part rendered", extra={"print_job": job.pk, "part": part.part, "bytes": size})
     finish_job(PrintFile.objects.values_list("job_id", flat=True).get(pk=file_id))
+
+
+def _note_progress(part: PrintFile, done: int) -> None:
+    """Record how far this attempt has written its part, unless another attempt took the part over."""
+    with transaction.atomic():
+        if PrintFile.objects.filter(pk=part.pk, claim=part.claim).update(codes_done=done):
+            _sum_progress(part.job_id)
+
+
+def _sum_progress(job_id: int) -> None:
+    """The job's codes done = the sum over its parts. Each part counts its own codes (a redelivered part starts
+    again from 0, never counted twice); the job row is locked first, so two parts reporting at once take turns
+    and the second one's sum sees the first one's count (each statement reads what is committed when it starts)."""
+    PrintJob.objects.select_for_update().filter(pk=job_id).values_list("pk", flat=True).first()
+    total = (
+        PrintFile.objects.filter(job_id=OuterRef("pk"), part__gt=0)
+        .values("job_id")
+        .annotate(n=Sum("codes_done"))
+        .values("n")
+    )
+    PrintJob.objects.filter(pk=job_id).update(codes_done=Coalesce(Subquery(total), 0))
 
 
 def render_job_here(job: PrintJob) -> PrintJob:

@@ -411,3 +411,32 @@ def test_pdf_labels_carry_gs1_human_readable_text_and_the_whole_product_name(db,
     serial = Code.objects.filter(batch=batch).order_by("ordinal").first().serial
     assert f"(01) {product.gtin}" in words and "(17) 281231 (10) L2026A" in words and f"(21) {serial}" in words
     assert "…" not in text and all(word in words for word in str(product).replace(",", "").split())
+
+
+def test_a_pdf_job_moves_its_progress_while_its_part_renders(db, settings, monkeypatch):
+    """A PDF part of many labels takes a while: the batch page's "Rendering n%" moves chunk by chunk."""
+    settings.PRINT_CHUNK_SIZE = 4
+    job = printing.create_print_job(batch=ready_batch(quantity=12), fmt="pdf", enqueue=False)
+    assert job.files.filter(part__gt=0).count() == 1  # one part: only progress inside it can move the bar
+    seen, reading = [], printing.codes_in
+
+    def watching(*args, **kwargs):  # what the page would show each time the renderer reads the next chunk
+        for rows in reading(*args, **kwargs):
+            seen.append(PrintJob.objects.get(pk=job.pk).progress_percent)
+            yield rows
+
+    monkeypatch.setattr(printing, "codes_in", watching)
+    job = printing.render_job_here(job)
+    assert seen == [0, 33, 66]
+    assert job.state == PrintState.READY and job.codes_done == 12
+
+
+def test_progress_of_a_part_whose_worker_died_is_not_counted_twice(db, settings):
+    settings.PRINT_CHUNK_SIZE = 5
+    job = printing.create_print_job(batch=ready_batch(quantity=20), fmt="csv", part_size=10, enqueue=False)
+    first = job.files.get(part=1)
+    dead = printing._claim(first.pk)
+    printing._note_progress(dead, 5)  # the dead attempt had written half its part
+    assert PrintJob.objects.get(pk=job.pk).codes_done == 5
+    job = printing.render_job_here(job)  # the redelivered task writes the part again, then the second part
+    assert job.state == PrintState.READY and job.codes_done == 20
