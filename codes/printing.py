@@ -378,12 +378,30 @@ def write_part(spec: PartSpec, storage: Storage, name: str) -> tuple[str, int, s
     return stored, size, sha
 
 
-def part_filename(batch: CodeBatch, part: int, extension: str, fmt: str) -> str:
+def part_filename(
+    batch: CodeBatch, part: int, extension: str, fmt: str, *, first: int, last: int, job_number: int | None = None
+) -> str:
     """The name a part has in downloads, in the manifest and in `export_batch`'s directory: brand, GTIN, lot,
-    the brand's batch number and the format, so files of several formats of one batch never clash."""
+    the brand's batch number, the brand's print-job number (none for `export_batch`), the positions the file
+    holds and the format, so files of two jobs, ranges or formats of one batch never clash in a downloads folder."""
     lot = "".join(c if c.isalnum() or c in "-_." else "_" for c in batch.lot.number)
-    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{lot}-batch{batch.number}-{fmt}"
+    job = f"-job{job_number}" if job_number else ""
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{lot}-batch{batch.number}{job}-{first}-{last}-{fmt}"
     return f"{stem}-manifest.json" if part == PrintFile.MANIFEST else f"{stem}-part{part:04d}.{extension}"
+
+
+def job_filename(job: PrintJob, file: PrintFile) -> str:
+    """The name of one file of a print job (a part, or the manifest, which covers the job's whole range)."""
+    extension = "json" if file.is_manifest else EXTENSIONS[PrintFormat(job.format)]
+    return part_filename(
+        job.batch,
+        file.part,
+        extension,
+        job.format,
+        first=file.first_position,
+        last=file.last_position,
+        job_number=job.number,
+    )
 
 
 def manifest(
@@ -395,12 +413,12 @@ def manifest(
     last: int,
     part_size: int,
     files: list[dict[str, Any]],
-    job_id: int | None = None,
+    job_number: int | None = None,
 ) -> dict[str, Any]:
     lot = batch.lot
     return {
         "manifest_version": 1,
-        "job": job_id,
+        "job": job_number,  # the brand's print-job number, as its pages show it (the id is global)
         "batch": {
             "number": batch.number,
             "product": str(batch.product),
@@ -503,7 +521,7 @@ def _claim(file_id: int) -> PrintFile | None:
         if part.state == PrintFileState.DONE or part.job.state not in (PrintState.QUEUED, PrintState.RENDERING):
             return None
         stale, job = part.name, part.job
-        filename = part_filename(job.batch, part.part, EXTENSIONS[PrintFormat(job.format)], job.format)
+        filename = job_filename(job, part)
         part.state, part.claim, part.claimed_at = PrintFileState.RENDERING, token, Now()
         part.name = f"print-jobs/{job.pk}/{token[:12]}/{filename}"
         part.codes_done = 0  # a new attempt writes the part from its first code again
@@ -604,8 +622,8 @@ def finish_job(job_id: int) -> bool:
         first=job.first_position,
         last=job.last_position,
         part_size=job.part_size,
-        job_id=job.pk,
-        files=[_file_entry(job.batch, p.part, job.format, p) for p in parts],
+        job_number=job.number,
+        files=[_file_entry(job, p) for p in parts],
     )
     body = _manifest_bytes(data)
     name = _manifest_name_for_this_attempt(job)
@@ -630,7 +648,8 @@ def finish_job(job_id: int) -> bool:
 def _manifest_name_for_this_attempt(job: PrintJob) -> str:
     """Record where this attempt writes the manifest before writing it (as parts do), deleting the file of a
     finisher that died: a job keeps exactly one manifest file."""
-    name = f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{part_filename(job.batch, 0, 'json', job.format)}"
+    whole = PrintFile(job=job, part=PrintFile.MANIFEST, first_position=job.first_position, last_position=job.last_position)
+    name = f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{job_filename(job, whole)}"
     stale = PrintFile.objects.filter(job=job, part=PrintFile.MANIFEST).values_list("name", flat=True).first()
     if stale:
         storage().delete(stale)
@@ -666,10 +685,10 @@ def _publish_ready(job: PrintJob) -> None:
     )
 
 
-def _file_entry(batch: CodeBatch, part: int, fmt: str, record: Any) -> dict[str, Any]:
+def _file_entry(job: PrintJob, record: PrintFile) -> dict[str, Any]:
     return {
-        "part": part,
-        "name": part_filename(batch, part, EXTENSIONS[PrintFormat(fmt)], fmt),
+        "part": record.part,
+        "name": job_filename(job, record),
         "from_position": record.first_position,
         "to_position": record.last_position,
         "count": record.last_position - record.first_position + 1,
@@ -729,7 +748,7 @@ def export_batch(
     files = []
     try:
         for n, (a, b) in enumerate(_parts(first, last, part_size), 1):
-            name = part_filename(batch, n, extension, fmt)
+            name = part_filename(batch, n, extension, fmt, first=a, last=b)
             storage.delete(name)  # a re-run replaces, never gets "name_xyz" from the storage
             stored, size, sha = write_part(PartSpec(batch, fmt, options, a, b), storage, name)
             written.append(stored)
@@ -745,7 +764,7 @@ def export_batch(
                 }
             )
         data = manifest(batch=batch, fmt=fmt, options=options, first=first, last=last, part_size=part_size, files=files)
-        name = part_filename(batch, 0, "json", fmt)
+        name = part_filename(batch, 0, "json", fmt, first=first, last=last)
         storage.delete(name)
         written.append(storage.save(name, File(io.BytesIO(_manifest_bytes(data)))))
     except BaseException:
