@@ -242,6 +242,9 @@ class StatusChange(TrackedWork):
     serials = models.JSONField(default=list, blank=True)
     reason = models.TextField(max_length=2000)
     consumer_message = models.TextField(max_length=500, blank=True, help_text="Shown on the verify page")
+    # The same message in the verify page's other languages, {language code: text} ("ms", "zh-hans", "ta"):
+    # a scanner reads the one in their phone's language, else `consumer_message`.
+    consumer_messages = models.JSONField(default=dict, blank=True)
     quantity = models.PositiveIntegerField(default=0)
     codes_changed = models.PositiveIntegerField(default=0)
     from_counts = models.JSONField(default=dict, blank=True)

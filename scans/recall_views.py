@@ -1,6 +1,7 @@
 """Recalls and other status changes on the dashboard: they change codes (the codes app does that) and
 report on scans, so the pages live in the app at the top of the chain."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -40,6 +41,7 @@ def _change_form(request, *, recall: bool):
                 to_status=data["to_status"],
                 reason=data["reason"],
                 consumer_message=data["consumer_message"],
+                consumer_messages=form.consumer_messages(),
                 created_by=request.user,
                 **form.scope_arguments(),
             )
@@ -49,13 +51,19 @@ def _change_form(request, *, recall: bool):
             messages.success(request, f"{change.get_to_status_display()}: {change.quantity:,} codes queued.")
             return redirect("recall_detail", change.pk)
     title = "New recall" if recall else "Change the status of units"
-    return render(request, "form_page.html", {"form": form, "title": title})
+    return render(request, "scans/recall_form.html", {"form": form, "title": title})
 
 
 @require("brand.view")
 def recall_detail(request, recall_id: int):
     change = get_for_actor(request, StatusChange.objects.select_related("product", "lot", "created_by"), pk=recall_id)
-    context = {"change": change, "report": recall_report.summary(change), "recalled": CodeStatus.RECALLED}
+    names = dict(settings.LANGUAGES)
+    context = {
+        "change": change,
+        "report": recall_report.summary(change),
+        "recalled": CodeStatus.RECALLED,
+        "translated_messages": [(names.get(code, code), text) for code, text in change.consumer_messages.items()],
+    }
     return render(request, "scans/recall_detail.html", context)
 
 
