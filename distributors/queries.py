@@ -1,10 +1,10 @@
 """Reads of the distributors app that other places reuse: the portal's scoping and the verify path's lookup."""
 
-from django.db.models import Exists, OuterRef
+from django.db.models import BigIntegerField, BooleanField, Case, Exists, ExpressionWrapper, OuterRef, Q, Subquery, When
 
-from codes.models import PrintJob
+from codes.models import Code, PrintJob
 
-from .models import Assignment
+from .models import Assignment, Carton
 
 
 def _held_by(distributor_id: int):
@@ -15,6 +15,43 @@ def _held_by(distributor_id: int):
         batch=OuterRef("batch"),
         first_position__lte=OuterRef("first_position"),
         last_position__gte=OuterRef("last_position"),
+    )
+
+
+def _unreceived_units():
+    """Units at the outer row's positions (an assignment's or a carton's) that nobody has marked received."""
+    before_first = OuterRef("batch__first_ordinal") - 1  # ordinal = batch's first ordinal + position - 1
+    return Code.objects.filter(
+        product_id=OuterRef("batch__product_id"),
+        ordinal__gte=ExpressionWrapper(before_first + OuterRef("first_position"), output_field=BigIntegerField()),
+        ordinal__lte=ExpressionWrapper(before_first + OuterRef("last_position"), output_field=BigIntegerField()),
+        received_at__isnull=True,
+    )
+
+
+def with_receipt(rows):
+    """Assignments or cartons annotated with `all_received`: every unit is received, whether through the row
+    itself, the cartons inside a range or the range around a carton (then "Mark as received" has nothing left
+    to do). The row's own date answers first; only the rest look at the units, on the (product, ordinal) index."""
+    cases = [When(received_at__isnull=False, then=True)]
+    if rows.model is Assignment:  # an ended range's units may have moved on and been received elsewhere
+        cases.append(When(ended_at__isnull=False, then=False))
+    return rows.annotate(
+        all_received=Case(*cases, default=~Exists(_unreceived_units()), output_field=BooleanField())
+    )
+
+
+def with_holder(cartons):
+    """Cartons annotated with the distributor holding all their units now (`holder_id`, `holder_name`), if one does."""
+    holding = Assignment.objects.filter(
+        ended_at__isnull=True,
+        batch=OuterRef("batch"),
+        first_position__lte=OuterRef("first_position"),
+        last_position__gte=OuterRef("last_position"),
+    )
+    return cartons.annotate(
+        holder_id=Subquery(holding.values("distributor_id")[:1]),
+        holder_name=Subquery(holding.values("distributor__name")[:1]),
     )
 
 
