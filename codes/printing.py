@@ -10,6 +10,7 @@ The `export_batch` command renders the same parts with the same functions, into 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -17,7 +18,7 @@ import logging
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
@@ -199,7 +200,7 @@ class PartSpec:
     first_position: int
     last_position: int
     # Told how many of the part's codes are written so far, after each chunk (the worker shows it as progress).
-    progress: Callable[[int], None] | None = field(default=None, compare=False)
+    progress: Callable[[int], None] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def extension(self) -> str:
@@ -648,7 +649,9 @@ def finish_job(job_id: int) -> bool:
 def _manifest_name_for_this_attempt(job: PrintJob) -> str:
     """Record where this attempt writes the manifest before writing it (as parts do), deleting the file of a
     finisher that died: a job keeps exactly one manifest file."""
-    whole = PrintFile(job=job, part=PrintFile.MANIFEST, first_position=job.first_position, last_position=job.last_position)
+    whole = PrintFile(
+        job=job, part=PrintFile.MANIFEST, first_position=job.first_position, last_position=job.last_position
+    )
     name = f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{job_filename(job, whole)}"
     stale = PrintFile.objects.filter(job=job, part=PrintFile.MANIFEST).values_list("name", flat=True).first()
     if stale:

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from django.utils.translation import get_language_info
 
 from brands.models import Brand
 
@@ -76,6 +77,12 @@ def plan_change(
 
 
 MESSAGE_LANGUAGES = [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def language_name(code: str) -> str:
+    """A verify-page language as the (English) dashboard names it: "Malay (Bahasa Melayu)"."""
+    info = get_language_info(code)
+    return f"{info['name']} ({info['name_local']})"
 
 
 def _translated_messages(messages: dict[str, str]) -> dict[str, str]:

@@ -1,10 +1,10 @@
 """Reads of the distributors app that other places reuse: the portal's scoping and the verify path's lookup."""
 
-from django.db.models import BigIntegerField, BooleanField, Case, Exists, ExpressionWrapper, OuterRef, Q, Subquery, When
+from django.db.models import BigIntegerField, BooleanField, Case, Exists, ExpressionWrapper, OuterRef, Subquery, When
 
 from codes.models import Code, PrintJob
 
-from .models import Assignment, Carton
+from .models import Assignment
 
 
 def _held_by(distributor_id: int):
@@ -36,9 +36,7 @@ def with_receipt(rows):
     cases = [When(received_at__isnull=False, then=True)]
     if rows.model is Assignment:  # an ended range's units may have moved on and been received elsewhere
         cases.append(When(ended_at__isnull=False, then=False))
-    return rows.annotate(
-        all_received=Case(*cases, default=~Exists(_unreceived_units()), output_field=BooleanField())
-    )
+    return rows.annotate(all_received=Case(*cases, default=~Exists(_unreceived_units()), output_field=BooleanField()))
 
 
 def with_holder(cartons):

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 from django import forms
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -122,7 +121,7 @@ class StatusChangeForm(forms.Form):
         # One optional message field per other language of the verify page, generated from the languages.
         for code in recalls.MESSAGE_LANGUAGES:
             self.fields[self.message_field(code)] = forms.CharField(
-                label=f"Message to consumers in {dict(settings.LANGUAGES)[code]}",
+                label=f"Message to consumers in {recalls.language_name(code)}",
                 required=False,
                 max_length=500,
                 widget=forms.Textarea(attrs={"rows": 2}),

@@ -1,7 +1,6 @@
 """Recalls and other status changes on the dashboard: they change codes (the codes app does that) and
 report on scans, so the pages live in the app at the top of the chain."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -57,12 +56,11 @@ def _change_form(request, *, recall: bool):
 @require("brand.view")
 def recall_detail(request, recall_id: int):
     change = get_for_actor(request, StatusChange.objects.select_related("product", "lot", "created_by"), pk=recall_id)
-    names = dict(settings.LANGUAGES)
     context = {
         "change": change,
         "report": recall_report.summary(change),
         "recalled": CodeStatus.RECALLED,
-        "translated_messages": [(names.get(code, code), text) for code, text in change.consumer_messages.items()],
+        "translated_messages": [(recalls.language_name(c), text) for c, text in change.consumer_messages.items()],
     }
     return render(request, "scans/recall_detail.html", context)
 

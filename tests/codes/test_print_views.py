@@ -200,9 +200,7 @@ def test_two_print_jobs_of_one_batch_download_under_different_names(owner_client
     downloads folder, and each name says its job and positions."""
     first, second = ready_print_job(batch, "csv", last=20), ready_print_job(batch, "csv", first=21, last=30)
     names = [
-        owner_client.get(download_url(job, part))["Content-Disposition"]
-        for job in (first, second)
-        for part in (1, 0)
+        owner_client.get(download_url(job, part))["Content-Disposition"] for job in (first, second) for part in (1, 0)
     ]
     assert len(set(names)) == 4
     assert f"-job{first.number}-1-20-csv-part0001.csv" in names[0]

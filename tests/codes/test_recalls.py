@@ -284,13 +284,13 @@ def test_a_recall_message_reaches_each_scanner_in_their_language_else_the_defaul
         page = scan(qr_path(code), HTTP_ACCEPT_LANGUAGE=language).content.decode()
         assert "Return it to any pharmacy for a refund." in page and "Pulangkan" not in page
     detail = owner_client.get(f"/recalls/{change.pk}/").content.decode()
-    assert "Consumers reading Bahasa Melayu see: Pulangkan" in detail
+    assert "Consumers reading Malay (Bahasa Melayu) see: Pulangkan" in detail
 
 
 def test_a_recall_refuses_a_message_in_a_language_the_verify_page_does_not_speak(brand):
     batch = ready_batch(ProductFactory(brand=brand), quantity=3)
     with pytest.raises(recalls.ChangeError) as refused:
-        recalls.recall(brand=brand, batch=batch, reason="Seal", consumer_messages={"fr": "Rapportez-le."}, enqueue=False)
+        recalls.recall(brand=brand, batch=batch, reason="Seal", consumer_messages={"fr": "Rapportez."}, enqueue=False)
     assert refused.value.field == "consumer_messages"
 
 
