@@ -219,3 +219,13 @@ def test_the_batch_page_shows_the_distributor_holding_each_carton(owner_client, 
     rows = {sscc: row for row in page.split("<tr>") for sscc in (held.sscc, kept.sscc) if sscc in row}
     assert f'<a href="/distributors/{kl.pk}/">KL Wholesale</a>' in rows[held.sscc]
     assert "KL Wholesale</a>" not in rows[kept.sscc] and '<span class="muted">the brand</span>' in rows[kept.sscc]
+
+
+def test_a_range_moved_to_a_new_distributor_is_not_received_by_it_until_it_says_so(batch, kl):
+    johor = DistributorFactory(brand=batch.product.brand, name="Johor Trading", code="JHR")
+    first = services.assign_range(batch=batch, distributor=kl, first=1, last=20)
+    services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    services.receive_assignment(assignment=first)  # KL received every unit
+    (moved,) = services.reassign_range(batch=batch, first=1, last=20, to=johor)
+    page = client_of(distributor_member(johor)).get("/portal/").content.decode()
+    assert f"/portal/assignments/{moved.pk}/receive/" in _receive_buttons(page)
