@@ -229,7 +229,7 @@ def wait(process) -> float:
 
 
 def check_manifest(out: Path, batch_id: int) -> dict:
-    (found,) = out.glob("*-manifest.json")  # {brand}-{gtin}-{lot}-batch{n}-{format}-manifest.json
+    (found,) = out.glob("*-manifest.json")  # {brand}-{gtin}-{lot}-batch{n}-{first}-{last}-{format}-manifest.json
     manifest = json.loads(found.read_text())
     for entry in manifest["files"]:
         digest = hashlib.sha256()

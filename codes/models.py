@@ -242,6 +242,9 @@ class StatusChange(TrackedWork):
     serials = models.JSONField(default=list, blank=True)
     reason = models.TextField(max_length=2000)
     consumer_message = models.TextField(max_length=500, blank=True, help_text="Shown on the verify page")
+    # The same message in the verify page's other languages, {language code: text} ("ms", "zh-hans", "ta"):
+    # a scanner reads the one in their phone's language, else `consumer_message`.
+    consumer_messages = models.JSONField(default=dict, blank=True)
     quantity = models.PositiveIntegerField(default=0)
     codes_changed = models.PositiveIntegerField(default=0)
     from_counts = models.JSONField(default=dict, blank=True)
@@ -352,6 +355,8 @@ class PrintFile(models.Model):
     size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Codes the current attempt has written: the job's progress is the sum over its parts.
+    codes_done = models.PositiveIntegerField(default=0)
 
     brand_path = "job__batch__product__brand"
     storage_name_fields = ("name",)  # deleted from storage with the brand (brands/offboarding.py)

@@ -56,7 +56,7 @@ def serve_print_file(request, job: PrintJob, part: int):
     if file is None or not job.is_ready:
         raise Http404("No such file, or the print job is not ready.")
     extension = "json" if file.is_manifest else printing.EXTENSIONS[job.format]
-    filename = printing.part_filename(job.batch, file.part, extension, job.format)
+    filename = printing.job_filename(job, file)
     content_type = "application/json" if file.is_manifest else printing.CONTENT_TYPES[extension]
     # On S3 the client fetches the bytes (and any Range of them) from S3 itself: no web worker holds a part.
     url = presigned_url(printing.storage(), file.name, filename=filename, content_type=content_type)

@@ -10,13 +10,14 @@ The `export_batch` command renders the same parts with the same functions, into 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from reportlab.lib.units import mm
@@ -198,6 +199,8 @@ class PartSpec:
     options: dict[str, Any]
     first_position: int
     last_position: int
+    # Told how many of the part's codes are written so far, after each chunk (the worker shows it as progress).
+    progress: Callable[[int], None] | None = dataclasses.field(default=None, compare=False)
 
     @property
     def extension(self) -> str:
@@ -259,6 +262,17 @@ def codes_in(batch: CodeBatch, first: int, last: int, chunk: int | None = None) 
         yield [(ordinal - base, serial) for ordinal, serial in rows]
 
 
+def _chunks(spec: PartSpec) -> Iterator[list[tuple[int, str]]]:
+    """The part's (position, serial) chunks; after each one is written, `spec.progress` hears the count so far.
+    Every writer reads through here, so a slow format (PDF) moves its job's progress as the fast ones do."""
+    done = 0
+    for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
+        yield rows
+        done += len(rows)
+        if spec.progress is not None:
+            spec.progress(done)
+
+
 def _sample_url(spec: PartSpec, text: _CodeText) -> str:
     """A URL shaped like the batch's, so the QR renderer prepares its layout once."""
     return text.url("0" * spec.batch.product.serial_length)
@@ -268,7 +282,7 @@ def _write_csv(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     stream = io.TextIOWrapper(out, encoding="utf-8", newline="")
     writer = csv.writer(stream)
     writer.writerow(CSV_HEADER + (["pin"] if spec.batch.with_pin else []))
-    for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
+    for rows in _chunks(spec):
         text.check(rows[0][1])
         url, element, hri = text.url, text.element_string, text.human_readable
         if spec.batch.with_pin:
@@ -304,7 +318,7 @@ def _write_zip(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     stamp = spec.batch.created_at.timetuple()[:6]
     # ZipWriter spills the central directory to disk: memory stays flat however many codes a part holds.
     with ZipWriter(out, date_time=stamp) as archive:
-        for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
+        for rows in _chunks(spec):
             text.check(rows[0][1])
             for position, serial in rows:
                 # Named by position (sorts in print order) and serial (a file found alone still says its code).
@@ -322,7 +336,7 @@ def _write_pdf(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     hri = (gtin_line, "(" + rest.strip()) if rest else (gtin_line,)
 
     def labels() -> Iterator[Label]:
-        for rows in codes_in(spec.batch, spec.first_position, spec.last_position):
+        for rows in _chunks(spec):
             text.check(rows[0][1])
             for _position, serial in rows:
                 yield Label(payload(serial), f"(21) {serial}", caption=caption, pin=text.pin(serial), lines=hri)
@@ -365,12 +379,30 @@ def write_part(spec: PartSpec, storage: Storage, name: str) -> tuple[str, int, s
     return stored, size, sha
 
 
-def part_filename(batch: CodeBatch, part: int, extension: str, fmt: str) -> str:
+def part_filename(
+    batch: CodeBatch, part: int, extension: str, fmt: str, *, first: int, last: int, job_number: int | None = None
+) -> str:
     """The name a part has in downloads, in the manifest and in `export_batch`'s directory: brand, GTIN, lot,
-    the brand's batch number and the format, so files of several formats of one batch never clash."""
+    the brand's batch number, the brand's print-job number (none for `export_batch`), the positions the file
+    holds and the format, so files of two jobs, ranges or formats of one batch never clash in a downloads folder."""
     lot = "".join(c if c.isalnum() or c in "-_." else "_" for c in batch.lot.number)
-    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{lot}-batch{batch.number}-{fmt}"
+    job = f"-job{job_number}" if job_number else ""
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{lot}-batch{batch.number}{job}-{first}-{last}-{fmt}"
     return f"{stem}-manifest.json" if part == PrintFile.MANIFEST else f"{stem}-part{part:04d}.{extension}"
+
+
+def job_filename(job: PrintJob, file: PrintFile) -> str:
+    """The name of one file of a print job (a part, or the manifest, which covers the job's whole range)."""
+    extension = "json" if file.is_manifest else EXTENSIONS[PrintFormat(job.format)]
+    return part_filename(
+        job.batch,
+        file.part,
+        extension,
+        job.format,
+        first=file.first_position,
+        last=file.last_position,
+        job_number=job.number,
+    )
 
 
 def manifest(
@@ -382,12 +414,12 @@ def manifest(
     last: int,
     part_size: int,
     files: list[dict[str, Any]],
-    job_id: int | None = None,
+    job_number: int | None = None,
 ) -> dict[str, Any]:
     lot = batch.lot
     return {
         "manifest_version": 1,
-        "job": job_id,
+        "job": job_number,  # the brand's print-job number, as its pages show it (the id is global)
         "batch": {
             "number": batch.number,
             "product": str(batch.product),
@@ -490,10 +522,11 @@ def _claim(file_id: int) -> PrintFile | None:
         if part.state == PrintFileState.DONE or part.job.state not in (PrintState.QUEUED, PrintState.RENDERING):
             return None
         stale, job = part.name, part.job
-        filename = part_filename(job.batch, part.part, EXTENSIONS[PrintFormat(job.format)], job.format)
+        filename = job_filename(job, part)
         part.state, part.claim, part.claimed_at = PrintFileState.RENDERING, token, Now()
         part.name = f"print-jobs/{job.pk}/{token[:12]}/{filename}"
-        part.save(update_fields=["state", "claim", "claimed_at", "name"])
+        part.codes_done = 0  # a new attempt writes the part from its first code again
+        part.save(update_fields=["state", "claim", "claimed_at", "name", "codes_done"])
         PrintJob.objects.filter(pk=part.job_id, state=PrintState.QUEUED).update(
             state=PrintState.RENDERING, started_at=Coalesce(F("started_at"), Now())
         )
@@ -510,19 +543,52 @@ def render_part(file_id: int) -> None:
         job = PrintJob.objects.select_related("batch__product__key", "batch__product__brand", "batch__lot").get(
             pk=part.job_id
         )
-        spec = PartSpec(job.batch, job.format, job.options, part.first_position, part.last_position)
+        spec = PartSpec(
+            job.batch,
+            job.format,
+            job.options,
+            part.first_position,
+            part.last_position,
+            progress=lambda done: _note_progress(part, done),
+        )
         stored, size, sha = write_part(spec, storage(), part.name)
         with transaction.atomic():
             kept = PrintFile.objects.filter(pk=part.pk, claim=part.claim, job__state=PrintState.RENDERING).update(
-                state=PrintFileState.DONE, name=stored, size=size, sha256=sha, finished_at=Now()
+                state=PrintFileState.DONE,
+                name=stored,
+                size=size,
+                sha256=sha,
+                finished_at=Now(),
+                codes_done=part.quantity,
             )
             if kept:
-                PrintJob.objects.filter(pk=job.pk).update(codes_done=F("codes_done") + part.quantity)
+                _sum_progress(job.pk)
         if not kept:  # another attempt took the part over, or the job failed meanwhile
             storage().delete(stored)
             return
         log.info("print part rendered", extra={"print_job": job.pk, "part": part.part, "bytes": size})
     finish_job(PrintFile.objects.values_list("job_id", flat=True).get(pk=file_id))
+
+
+def _note_progress(part: PrintFile, done: int) -> None:
+    """Record how far this attempt has written its part, unless another attempt took the part over."""
+    with transaction.atomic():
+        if PrintFile.objects.filter(pk=part.pk, claim=part.claim).update(codes_done=done):
+            _sum_progress(part.job_id)
+
+
+def _sum_progress(job_id: int) -> None:
+    """The job's codes done = the sum over its parts. Each part counts its own codes (a redelivered part starts
+    again from 0, never counted twice); the job row is locked first, so two parts reporting at once take turns
+    and the second one's sum sees the first one's count (each statement reads what is committed when it starts)."""
+    PrintJob.objects.select_for_update().filter(pk=job_id).values_list("pk", flat=True).first()
+    total = (
+        PrintFile.objects.filter(job_id=OuterRef("pk"), part__gt=0)
+        .values("job_id")
+        .annotate(n=Sum("codes_done"))
+        .values("n")
+    )
+    PrintJob.objects.filter(pk=job_id).update(codes_done=Coalesce(Subquery(total), 0))
 
 
 def render_job_here(job: PrintJob) -> PrintJob:
@@ -557,8 +623,8 @@ def finish_job(job_id: int) -> bool:
         first=job.first_position,
         last=job.last_position,
         part_size=job.part_size,
-        job_id=job.pk,
-        files=[_file_entry(job.batch, p.part, job.format, p) for p in parts],
+        job_number=job.number,
+        files=[_file_entry(job, p) for p in parts],
     )
     body = _manifest_bytes(data)
     name = _manifest_name_for_this_attempt(job)
@@ -583,7 +649,10 @@ def finish_job(job_id: int) -> bool:
 def _manifest_name_for_this_attempt(job: PrintJob) -> str:
     """Record where this attempt writes the manifest before writing it (as parts do), deleting the file of a
     finisher that died: a job keeps exactly one manifest file."""
-    name = f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{part_filename(job.batch, 0, 'json', job.format)}"
+    whole = PrintFile(
+        job=job, part=PrintFile.MANIFEST, first_position=job.first_position, last_position=job.last_position
+    )
+    name = f"print-jobs/{job.pk}/{uuid.uuid4().hex[:12]}/{job_filename(job, whole)}"
     stale = PrintFile.objects.filter(job=job, part=PrintFile.MANIFEST).values_list("name", flat=True).first()
     if stale:
         storage().delete(stale)
@@ -619,10 +688,10 @@ def _publish_ready(job: PrintJob) -> None:
     )
 
 
-def _file_entry(batch: CodeBatch, part: int, fmt: str, record: Any) -> dict[str, Any]:
+def _file_entry(job: PrintJob, record: PrintFile) -> dict[str, Any]:
     return {
-        "part": part,
-        "name": part_filename(batch, part, EXTENSIONS[PrintFormat(fmt)], fmt),
+        "part": record.part,
+        "name": job_filename(job, record),
         "from_position": record.first_position,
         "to_position": record.last_position,
         "count": record.last_position - record.first_position + 1,
@@ -682,7 +751,7 @@ def export_batch(
     files = []
     try:
         for n, (a, b) in enumerate(_parts(first, last, part_size), 1):
-            name = part_filename(batch, n, extension, fmt)
+            name = part_filename(batch, n, extension, fmt, first=a, last=b)
             storage.delete(name)  # a re-run replaces, never gets "name_xyz" from the storage
             stored, size, sha = write_part(PartSpec(batch, fmt, options, a, b), storage, name)
             written.append(stored)
@@ -698,7 +767,7 @@ def export_batch(
                 }
             )
         data = manifest(batch=batch, fmt=fmt, options=options, first=first, last=last, part_size=part_size, files=files)
-        name = part_filename(batch, 0, "json", fmt)
+        name = part_filename(batch, 0, "json", fmt, first=first, last=last)
         storage.delete(name)
         written.append(storage.save(name, File(io.BytesIO(_manifest_bytes(data)))))
     except BaseException:

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from django.utils.translation import get_language_info
 
 from brands.models import Brand
 
@@ -39,6 +40,7 @@ def plan_change(
     to_status: str,
     reason: str,
     consumer_message: str = "",
+    consumer_messages: dict[str, str] | None = None,
     created_by=None,
     lot: Lot | None = None,
     batch: CodeBatch | None = None,
@@ -59,6 +61,7 @@ def plan_change(
         to_status=to_status,
         reason=reason.strip(),
         consumer_message=consumer_message.strip(),
+        consumer_messages=_translated_messages(consumer_messages or {}),
         created_by=created_by,
     )
     _set_scope(change, brand, lot, batch, first_position, last_position, product, serials)
@@ -71,6 +74,27 @@ def plan_change(
         if change.is_recall:
             _publish_recall(change)
     return change
+
+
+MESSAGE_LANGUAGES = [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def language_name(code: str) -> str:
+    """A verify-page language as the (English) dashboard names it: "Malay (Bahasa Melayu)"."""
+    info = get_language_info(code)
+    return f"{info['name']} ({info['name_local']})"
+
+
+def _translated_messages(messages: dict[str, str]) -> dict[str, str]:
+    """The consumer message in the verify page's other languages; empty ones are left out (those scanners
+    read the default message)."""
+    unknown = sorted(set(messages) - set(MESSAGE_LANGUAGES))
+    if unknown:
+        raise ChangeError("consumer_messages", f"The verify page has no language {unknown[0]!r}.")
+    kept = {code: text.strip() for code, text in messages.items() if text and text.strip()}
+    if any(len(text) > 500 for text in kept.values()):
+        raise ChangeError("consumer_messages", "A consumer message has at most 500 characters.")
+    return kept
 
 
 def _set_scope(change, brand, lot, batch, first_position, last_position, product, serials) -> None:
@@ -137,6 +161,7 @@ def _publish_recall(change: StatusChange) -> None:
             "codes_in_scope": change.quantity,
             "reason": change.reason,
             "consumer_message": change.consumer_message,
+            "consumer_messages": change.consumer_messages,
         },
     )
 

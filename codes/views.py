@@ -125,6 +125,7 @@ def batch_progress(request, batch_id: int):
     return JsonResponse(
         {
             "state": batch.state,
+            "state_label": batch.get_state_display(),
             "codes_done": batch.codes_done,
             "quantity": batch.quantity,
             "percent": batch.progress_percent,

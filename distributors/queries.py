@@ -1,10 +1,11 @@
 """Reads of the distributors app that other places reuse: the portal's scoping and the verify path's lookup."""
 
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, F, OuterRef, Subquery, Sum, When
+from django.db.models.functions import Coalesce
 
 from codes.models import PrintJob
 
-from .models import Assignment
+from .models import Assignment, Carton
 
 
 def _held_by(distributor_id: int):
@@ -15,6 +16,58 @@ def _held_by(distributor_id: int):
         batch=OuterRef("batch"),
         first_position__lte=OuterRef("first_position"),
         last_position__gte=OuterRef("last_position"),
+    )
+
+
+def with_receipt(rows):
+    """Assignments or cartons annotated with `all_received`: the row, or what it is made of, was received by its
+    holder, so "Mark as received" has nothing left to do. Read from the receipts of the rows, never the units'
+    own `received_at`: that is their first receipt ever, and a range moved to another distributor keeps it."""
+    if rows.model is Carton:
+        range_received = Assignment.objects.filter(
+            ended_at__isnull=True,
+            received_at__isnull=False,
+            batch=OuterRef("batch"),
+            first_position__lte=OuterRef("first_position"),
+            last_position__gte=OuterRef("last_position"),
+        )
+        received = Case(When(received_at__isnull=False, then=True), default=Exists(range_received))
+        return rows.annotate(all_received=ExpressionWrapper(received, output_field=BooleanField()))
+    # A range is received once cartons covering all of it were received after it was assigned (cartons of a
+    # batch never overlap, so their sizes add up).
+    in_received_cartons = (
+        Carton.objects.filter(
+            batch=OuterRef("batch"),
+            first_position__gte=OuterRef("first_position"),
+            last_position__lte=OuterRef("last_position"),
+            received_at__gte=OuterRef("assigned_at"),
+        )
+        .values("batch")
+        .annotate(units=Sum(F("last_position") - F("first_position") + 1))
+        .values("units")
+    )
+    return rows.alias(units_in_received_cartons=Coalesce(Subquery(in_received_cartons), 0)).annotate(
+        all_received=Case(
+            When(received_at__isnull=False, then=True),
+            When(ended_at__isnull=False, then=False),
+            When(units_in_received_cartons=F("last_position") - F("first_position") + 1, then=True),
+            default=False,
+            output_field=BooleanField(),
+        )
+    )
+
+
+def with_holder(cartons):
+    """Cartons annotated with the distributor holding all their units now (`holder_id`, `holder_name`), if one does."""
+    holding = Assignment.objects.filter(
+        ended_at__isnull=True,
+        batch=OuterRef("batch"),
+        first_position__lte=OuterRef("first_position"),
+        last_position__gte=OuterRef("last_position"),
+    )
+    return cartons.annotate(
+        holder_id=Subquery(holding.values("distributor_id")[:1]),
+        holder_name=Subquery(holding.values("distributor__name")[:1]),
     )
 
 
@@ -38,8 +91,6 @@ def current_ranges(batch_ids: list[int]) -> list[tuple[int, int, int, int, list[
 
 def units_held(brand) -> dict[int, int]:
     """{distributor id: units it holds now} for a brand (one grouped query)."""
-    from django.db.models import F, Sum
-
     rows = (
         Assignment.objects.for_brand(brand)
         .filter(ended_at__isnull=True)

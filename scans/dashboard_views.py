@@ -98,6 +98,7 @@ CSV_COLUMNS = [
     ("gtin", "gtin"),
     ("serial", "serial"),
     ("product", "product__name"),
+    ("variant", "product__variant"),
     ("batch", "code__batch__number"),
     ("lot", "code__batch__lot__number"),
     ("outcome", "outcome"),

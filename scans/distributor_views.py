@@ -29,7 +29,7 @@ def distributor_detail(request, distributor_id: int):
     distributor = get_for_actor(request, Distributor, pk=distributor_id)
     context = {
         "distributor": distributor,
-        "assignments": Assignment.objects.for_actor(request.actor)
+        "assignments": distributor_queries.with_receipt(Assignment.objects.for_actor(request.actor))
         .filter(distributor=distributor)
         .select_related("batch__product", "batch__lot", "assigned_by", "ended_by")
         .order_by("-assigned_at")[:200],
@@ -46,14 +46,16 @@ def distributor_detail(request, distributor_id: int):
 @require("portal.view")
 def portal(request):
     actor = request.actor
-    assignments = (
+    assignments = distributor_queries.with_receipt(
         Assignment.objects.for_actor(actor).select_related("batch__product", "batch__lot").order_by("-assigned_at")
     )
     context = {
         "distributor": Distributor.objects.for_actor(actor).get(),
         "current": [a for a in assignments if a.is_current],
         "past": [a for a in assignments[:200] if not a.is_current],
-        "cartons": Carton.objects.for_actor(actor).select_related("batch__product")[:500],
+        "cartons": distributor_queries.with_receipt(Carton.objects.for_actor(actor).select_related("batch__product"))[
+            :500
+        ],
         "print_jobs": distributor_queries.portal_print_jobs(actor)
         .select_related("batch")
         .prefetch_related("files")[:50],

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from brands.files import clean_image
-from codes import packstates
+from codes import packstates, recalls
 from codes.models import ChangeScope, CodeBatch, CodeStatus, Lot, Product
 
 from .models import AlertStatus, CounterfeitReport, DetectionSettings, ReportStatus, ScanOutcome, ScanSource
@@ -98,12 +98,35 @@ class StatusChangeForm(forms.Form):
     serials = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="One per line")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     consumer_message = forms.CharField(
-        required=False, max_length=500, help_text="Shown to consumers who scan these units (optional)"
+        label="Message to consumers",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown to consumers who scan these units (optional); in English, and to every language left empty",
     )
+
+    # Which scope each scope field belongs to: the page shows only the chosen scope's fields (static/js/recall_form.js).
+    SCOPE_FIELDS = {
+        "product": (ChangeScope.LOT, ChangeScope.SERIALS),
+        "lot_number": (ChangeScope.LOT,),
+        "batch": (ChangeScope.BATCH,),
+        "first_position": (ChangeScope.BATCH,),
+        "last_position": (ChangeScope.BATCH,),
+        "serials": (ChangeScope.SERIALS,),
+    }
 
     def __init__(self, *args, brand, recall: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.brand = brand
+        # One optional message field per other language of the verify page, generated from the languages.
+        for code in recalls.MESSAGE_LANGUAGES:
+            self.fields[self.message_field(code)] = forms.CharField(
+                label=f"Message to consumers in {recalls.language_name(code)}",
+                required=False,
+                max_length=500,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text="Optional: empty, they read the message above",
+            )
         self.fields["product"].queryset = Product.objects.for_brand(brand)
         self.fields["batch"].queryset = CodeBatch.objects.for_brand(brand).select_related("product", "lot")
         statuses = [c for c in CodeStatus.choices if packstates.can_change_to(c[0])]
@@ -125,6 +148,18 @@ class StatusChangeForm(forms.Form):
         if scope == ChangeScope.SERIALS and not data.get("serials", "").split():
             self.add_error("serials", "List at least one serial.")
         return data
+
+    @staticmethod
+    def message_field(language: str) -> str:
+        return "consumer_message_" + language.replace("-", "_")
+
+    def consumer_messages(self) -> dict[str, str]:
+        """{language code: message} from the cleaned form, for the service."""
+        return {code: self.cleaned_data[self.message_field(code)] for code in recalls.MESSAGE_LANGUAGES}
+
+    def scoped_fields(self) -> list[tuple]:
+        """(bound field, the scopes it belongs to as "lot serials", or "" for every scope)."""
+        return [(field, " ".join(self.SCOPE_FIELDS.get(field.name, ()))) for field in self.visible_fields()]
 
     def scope_arguments(self) -> dict:
         """The service's scope arguments from the cleaned form."""

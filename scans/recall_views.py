@@ -40,6 +40,7 @@ def _change_form(request, *, recall: bool):
                 to_status=data["to_status"],
                 reason=data["reason"],
                 consumer_message=data["consumer_message"],
+                consumer_messages=form.consumer_messages(),
                 created_by=request.user,
                 **form.scope_arguments(),
             )
@@ -49,13 +50,18 @@ def _change_form(request, *, recall: bool):
             messages.success(request, f"{change.get_to_status_display()}: {change.quantity:,} codes queued.")
             return redirect("recall_detail", change.pk)
     title = "New recall" if recall else "Change the status of units"
-    return render(request, "form_page.html", {"form": form, "title": title})
+    return render(request, "scans/recall_form.html", {"form": form, "title": title})
 
 
 @require("brand.view")
 def recall_detail(request, recall_id: int):
     change = get_for_actor(request, StatusChange.objects.select_related("product", "lot", "created_by"), pk=recall_id)
-    context = {"change": change, "report": recall_report.summary(change), "recalled": CodeStatus.RECALLED}
+    context = {
+        "change": change,
+        "report": recall_report.summary(change),
+        "recalled": CodeStatus.RECALLED,
+        "translated_messages": [(recalls.language_name(c), text) for c, text in change.consumer_messages.items()],
+    }
     return render(request, "scans/recall_detail.html", context)
 
 

@@ -563,11 +563,13 @@ def _check_pin(
 
 
 def _add_recall_message(verdict: rules.Verdict, change_id: int) -> None:
-    """The brand's own words to consumers about a recall (a rare path: one read, only for recalled units)."""
-    message = StatusChange.objects.filter(pk=change_id).values_list("consumer_message", flat=True).first()
-    if message:
+    """The brand's own words to consumers about a recall, in every language it wrote them in (the wording picks
+    the scanner's); a rare path: one read, only for recalled units."""
+    row = StatusChange.objects.filter(pk=change_id).values_list("consumer_message", "consumer_messages").first()
+    if row and (row[0] or row[1]):
+        words = {"message": row[0], "messages": row[1] or {}}
         verdict.warnings = [
-            rules.VerdictWarning(w.code, {**w.params, "message": message}) if w.code == rules.RECALLED else w
+            rules.VerdictWarning(w.code, {**w.params, **words}) if w.code == rules.RECALLED else w
             for w in verdict.warnings
         ]
 

@@ -1,5 +1,6 @@
 """Verdict warnings in words, in the request's language: the one place that turns warning codes into text."""
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from . import rules
@@ -23,5 +24,7 @@ def word(warning: rules.VerdictWarning) -> str:
         "stolen": _("This unit was reported stolen. Do not use it; please report where you bought it."),
         rules.EXPIRED: _("This product is past its expiry date. Do not use it."),
     }.get(warning.code, _("This unit is not in a saleable state. Contact the brand before using it."))
-    brand_message = params.get("message")
+    # The brand's message in the reader's language when it wrote one, else its default (English) one.
+    translated = params.get("messages") or {}
+    brand_message = (translated.get(get_language()) if isinstance(translated, dict) else None) or params.get("message")
     return f"{text} {brand_message}" if brand_message else text

@@ -339,3 +339,112 @@ def test_the_living_demo_pages_for_the_readme(app, desk, phone):
     assert "possible copy" in phone.find_element(By.CSS_SELECTOR, ".verdict h1").text
     phone.save_screenshot(str(ARTIFACTS / "24-phone-copied-code.png"))
     assert not serious_violations(phone), serious_violations(phone)
+
+
+def test_journey_recall_and_progress(app, desk):
+    """A brand recalls a unit: the batch badge follows the worker, the recall form shows only the chosen scope's
+    fields, a Malay phone reads the brand's Malay message, and the recall page's breakdown reads in words."""
+    url, env = app["url"], app["env"]
+
+    def django(code: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", "import django; django.setup()\n" + code],
+            cwd=ROOT,
+            env={**env, "DJANGO_SETTINGS_MODULE": "serialize_saas.settings"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    # A brand with a product, a ready batch of three and a batch still waiting for a worker.
+    made = django(
+        "from codes import services; from codes.gs1 import gtin_check_digit\n"
+        "from tests.factories import BrandFactory, LotFactory, MembershipFactory, ProductFactory, UserFactory\n"
+        "from tests.factories import ready_batch\n"
+        "brand = BrandFactory(name='Teh Tarik Co', slug='teh-tarik')\n"
+        "MembershipFactory(brand=brand, user=UserFactory(email='owner@tehtarik.example'))\n"
+        "gtin = '0950600077777' + gtin_check_digit('0950600077777')\n"
+        "product = ProductFactory(brand=brand, name='Teh tarik', gtin=gtin)\n"
+        "ready = ready_batch(product, quantity=3)\n"
+        "waiting = services.order_batch(product=product, lot=LotFactory(product=product), quantity=4, enqueue=False)\n"
+        "code = ready.codes.order_by('ordinal').first()\n"
+        "print(ready.pk, waiting.pk, product.gtin, code.serial)\n"
+    )
+    ready_id, waiting_id, gtin, serial = made.split()[-4:]
+    desk.delete_all_cookies()
+    desk.set_window_size(1280, 900)
+    desk.get(url + "/accounts/login/")
+    fill(desk, {"username": "owner@tehtarik.example", "password": "correct horse battery"})
+    desk.find_element(By.CSS_SELECTOR, "form button").click()
+    WebDriverWait(desk, 20).until(lambda d: "/accounts/login/" not in d.current_url)
+
+    # The badge follows the worker: queued, then "Generating 25%" as the bar moves (no reload).
+    desk.get(f"{url}/batches/{waiting_id}/")
+    assert desk.find_element(By.ID, "batch-state").text == "Queued"
+    django(
+        "from codes.models import CodeBatch\n"
+        f"CodeBatch.objects.filter(pk={waiting_id}).update(state='generating', codes_done=1)"  # a worker's first chunk
+    )
+    WebDriverWait(desk, 10).until(lambda d: d.find_element(By.ID, "batch-state").text == "Generating 25%")
+
+    # The recall form shows the chosen scope's fields only.
+    desk.get(url + "/recalls/new/")
+
+    def shown(scopes: str) -> bool:
+        return desk.find_element(By.CSS_SELECTOR, f'[data-scopes="{scopes}"]').is_displayed()
+
+    assert shown("batch") and not shown("lot") and not shown("serials") and not shown("lot serials")
+    desk.find_element(By.CSS_SELECTOR, "input[name=scope][value=lot]").click()
+    assert shown("lot") and shown("lot serials") and not shown("batch") and not shown("serials")
+    desk.find_element(By.CSS_SELECTOR, "input[name=scope][value=serials]").click()
+    assert shown("serials") and shown("lot serials") and not shown("lot") and not shown("batch")
+    desk.find_element(By.CSS_SELECTOR, "input[name=scope][value=batch]").click()
+    Select(desk.find_element(By.NAME, "batch")).select_by_value(ready_id)
+    fill(
+        desk,
+        {
+            "first_position": "1",
+            "last_position": "1",
+            "reason": "Seal may be loose",
+            "consumer_message": "Return it to the shop for a refund.",
+            "consumer_message_ms": "Pulangkan ke kedai untuk bayaran balik.",
+        },
+    )
+    shot(desk, "30-recall-form")
+    assert not serious_violations(desk), serious_violations(desk)
+    submit(desk, "change-form")
+    WebDriverWait(desk, 20).until(lambda d: re.search(r"/recalls/\d+/$", d.current_url))
+    recall_url = desk.current_url
+
+    def applied(driver):
+        driver.get(recall_url)
+        return "Changed 1 codes" in driver.page_source
+
+    WebDriverWait(desk, 60, poll_frequency=1).until(applied)
+
+    # A phone set to Malay reads the brand's Malay message under the recall warning.
+    malay = chromium(390, 844, mobile=True)
+    try:
+        malay.execute_cdp_cmd(
+            "Network.setUserAgentOverride",
+            {"userAgent": malay.execute_script("return navigator.userAgent"), "acceptLanguage": "ms-MY,ms"},
+        )
+        malay.get(f"{url}/01/{gtin}/21/{serial}")
+        page = malay.find_element(By.TAG_NAME, "main").text
+        assert "Pulangkan ke kedai untuk bayaran balik." in page and "Return it to the shop" not in page
+        malay.save_screenshot(str(ARTIFACTS / "31-phone-recall-malay.png"))
+    finally:
+        malay.quit()
+
+    # The recall page says in words where scans after the recall came from (this server places nobody).
+    def breakdown(driver):
+        driver.get(recall_url)
+        found = driver.find_elements(By.ID, "scans-by-country")
+        return found and found[0].text
+
+    text = WebDriverWait(desk, 20, poll_frequency=1).until(breakdown)
+    assert "country not known (no location) 1 scan" in text and "?" not in text
+    shot(desk, "32-recall-page")
+    assert not serious_violations(desk), serious_violations(desk)

@@ -82,8 +82,9 @@ def test_a_download_is_a_short_lived_presigned_redirect_logged_per_user(s3, bran
     assert query["X-Amz-Expires"] == ["60"] and "X-Amz-Signature" in query
     status, data, headers = fetch(response["Location"])
     assert status == 200 and data == s3.read(part.name)
-    stem = f"{job.batch.product.brand.slug}-{job.batch.product.gtin}-{job.batch.lot.number}-batch{job.batch.number}-csv"
-    assert headers["Content-Disposition"] == f'attachment; filename="{stem}-part0001.csv"'
+    batch = job.batch
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch{batch.number}-job{job.number}"
+    assert headers["Content-Disposition"] == f'attachment; filename="{stem}-1-30-csv-part0001.csv"'
     (log,) = PrintDownload.objects.all()
     assert (log.user, log.file, log.first_byte, log.last_byte, log.status) == (owner.user, part, None, None, 302)
 

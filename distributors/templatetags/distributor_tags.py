@@ -3,7 +3,7 @@ template pulls the panel in (`{% load distributor_tags %}{% ranges_panel %}`).""
 
 from django import template
 
-from distributors import services
+from distributors import queries, services
 from distributors.forms import AssignRangeForm, CartonAssignForm, MoveRangeForm, PackCartonsForm
 from distributors.models import Carton
 
@@ -16,9 +16,9 @@ def ranges_panel(context, **forms):
     context = {
         "batch": batch,
         "actor": actor,
-        "assignments": services.current_assignments(batch).order_by("first_position"),
+        "assignments": queries.with_receipt(services.current_assignments(batch)).order_by("first_position"),
         "free": services.free_ranges(batch),
-        "cartons": Carton.objects.for_actor(actor).filter(batch=batch)[:200],
+        "cartons": queries.with_holder(queries.with_receipt(Carton.objects.for_actor(actor).filter(batch=batch)))[:200],
         "carton_count": Carton.objects.for_actor(actor).filter(batch=batch).count(),
         "csrf_token": context.get("csrf_token"),
     }

@@ -11,6 +11,12 @@
       box.querySelector(".progress > div").style.width = p.percent + "%";
       box.querySelector("[role=progressbar]").setAttribute("aria-valuenow", p.percent);
       document.getElementById("codes-done").textContent = p.codes_done.toLocaleString();
+      // The state badge follows the worker too: "Generating 42%", never "Queued" while the bar moves.
+      var badge = document.getElementById("batch-state");
+      if (badge && p.state_label) {
+        badge.className = "badge " + p.state;
+        badge.textContent = p.state === "generating" ? p.state_label + " " + p.percent + "%" : p.state_label;
+      }
       if (p.finished) { window.location.reload(); } else { setTimeout(poll, 1000); }
     }).catch(function () { setTimeout(poll, 3000); });
   }

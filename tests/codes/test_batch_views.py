@@ -26,11 +26,23 @@ def test_progress_endpoint_reports_codes_done(owner_client, brand):
     batch = ready_batch(ProductFactory(brand=brand), quantity=40)
     assert owner_client.get(f"/batches/{batch.pk}/progress/").json() == {
         "state": "ready",
+        "state_label": "Ready",
         "codes_done": 40,
         "quantity": 40,
         "percent": 100,
         "finished": True,
     }
+
+
+def test_a_batch_being_generated_says_so_with_its_percent_not_queued(owner_client, brand):
+    product = ProductFactory(brand=brand)
+    batch = services.order_batch(product=product, lot=LotFactory(product=product), quantity=250, enqueue=False)
+    # A worker has taken the batch and committed its first chunks (what generate_batch writes).
+    CodeBatch.objects.filter(pk=batch.pk).update(state=BatchState.GENERATING, codes_done=100)
+    page = owner_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert 'id="batch-state">Generating 40%</span>' in page and "Queued" not in page
+    progress = owner_client.get(f"/batches/{batch.pk}/progress/").json()
+    assert (progress["state_label"], progress["percent"]) == ("Generating", 40)
 
 
 def test_order_form_shows_the_guess_probability_inputs(owner_client, brand):

@@ -94,8 +94,8 @@ def test_download_streams_the_whole_file_and_logs_it(owner_client, owner, job):
     assert response.status_code == 200 and response.streaming
     assert body(response) == stored(job, 2)
     batch = job.batch
-    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch{batch.number}-csv"
-    assert response["Content-Disposition"] == f'attachment; filename="{stem}-part0002.csv"'
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch{batch.number}-job{job.number}"
+    assert response["Content-Disposition"] == f'attachment; filename="{stem}-11-20-csv-part0002.csv"'
     assert response["Accept-Ranges"] == "bytes"
     (log,) = PrintDownload.objects.all()
     assert (log.job, log.file.part, log.user, log.first_byte, log.status) == (job, 2, owner.user, None, 200)
@@ -193,3 +193,25 @@ def test_file_missing_from_storage_is_a_404(owner_client, job):
 
     default_storage.delete(job.files.get(part=1).name)
     assert owner_client.get(download_url(job)).status_code == 404
+
+
+def test_two_print_jobs_of_one_batch_download_under_different_names(owner_client, batch):
+    """The same format ordered twice (a reprint, another range): files never overwrite each other in a
+    downloads folder, and each name says its job and positions."""
+    first, second = ready_print_job(batch, "csv", last=20), ready_print_job(batch, "csv", first=21, last=30)
+    names = [
+        owner_client.get(download_url(job, part))["Content-Disposition"] for job in (first, second) for part in (1, 0)
+    ]
+    assert len(set(names)) == 4
+    assert f"-job{first.number}-1-20-csv-part0001.csv" in names[0]
+    assert f"-job{second.number}-21-30-csv-manifest.json" in names[3]
+
+
+def test_a_manifest_names_the_job_by_the_number_the_brand_sees(owner_client, brand):
+    ready_print_job(ready_batch(ProductFactory(), quantity=5), "csv")  # another brand's job: a lower global id
+    batch = ready_batch(ProductFactory(brand=brand), quantity=5)
+    job = ready_print_job(batch, "csv")
+    page = owner_client.get(f"/batches/{batch.pk}/").content.decode()
+    manifest = json.loads(body(owner_client.get(download_url(job, 0))))
+    assert job.number == 1 and job.pk != 1 and "<td>#1</td>" in page
+    assert manifest["job"] == 1

@@ -201,9 +201,12 @@ def test_export_batch_command_writes_the_same_parts_and_manifest_into_a_director
     call_command(
         "export_batch", batch.pk, "--format", "csv", "--out", str(out), "--part-size", "250", stdout=io.StringIO()
     )
-    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch1-csv"
-    manifest = json.loads((out / f"{stem}-manifest.json").read_bytes())
-    assert [f["name"] for f in manifest["files"]] == [f"{stem}-part{n:04d}.csv" for n in range(1, 5)]
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch1"
+    manifest = json.loads((out / f"{stem}-1-1000-csv-manifest.json").read_bytes())
+    assert [f["name"] for f in manifest["files"]] == [
+        f"{stem}-{250 * n - 249}-{250 * n}-csv-part{n:04d}.csv" for n in range(1, 5)
+    ]
+    assert manifest["job"] is None  # no print job: the command writes the files itself
     for entry in manifest["files"]:
         data = (out / entry["name"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
@@ -214,7 +217,7 @@ def test_export_batch_command_writes_a_range_as_zip(db, tmp_path):
     batch = ready_batch(quantity=30)
     out = tmp_path / "out"
     call_command("export_batch", batch.pk, "--format", "qr-png", "--from", "3", "--to", "7", "--out", str(out))
-    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch1-qr-png"
+    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{batch.lot.number}-batch1-3-7-qr-png"
     names = sorted(members((out / f"{stem}-part0001.zip").read_bytes()))
     serials = Code.objects.filter(batch=batch).order_by("ordinal").values_list("serial", flat=True)[2:7]
     assert names == [f"{position:02d}-{serial}.png" for position, serial in zip(range(3, 8), serials, strict=True)]
@@ -226,7 +229,7 @@ def test_each_brand_numbers_its_own_batches_and_print_jobs_and_formats_get_disti
     assert (first_of_another_brand.number, batch.number) == (1, 1)
     jobs = [ready_print_job(batch, fmt) for fmt in ("qr-svg", "qr-png", "datamatrix")]
     assert [job.number for job in jobs] == [1, 2, 3]
-    names = {printing.part_filename(batch, 1, "zip", job.format) for job in jobs}
+    names = {printing.job_filename(job, job.files.get(part=1)) for job in jobs}
     assert len(names) == 3 and all(n.startswith(f"{batch.product.brand.slug}-{batch.product.gtin}-") for n in names)
 
 
@@ -411,3 +414,32 @@ def test_pdf_labels_carry_gs1_human_readable_text_and_the_whole_product_name(db,
     serial = Code.objects.filter(batch=batch).order_by("ordinal").first().serial
     assert f"(01) {product.gtin}" in words and "(17) 281231 (10) L2026A" in words and f"(21) {serial}" in words
     assert "…" not in text and all(word in words for word in str(product).replace(",", "").split())
+
+
+def test_a_pdf_job_moves_its_progress_while_its_part_renders(db, settings, monkeypatch):
+    """A PDF part of many labels takes a while: the batch page's "Rendering n%" moves chunk by chunk."""
+    settings.PRINT_CHUNK_SIZE = 4
+    job = printing.create_print_job(batch=ready_batch(quantity=12), fmt="pdf", enqueue=False)
+    assert job.files.filter(part__gt=0).count() == 1  # one part: only progress inside it can move the bar
+    seen, reading = [], printing.codes_in
+
+    def watching(*args, **kwargs):  # what the page would show each time the renderer reads the next chunk
+        for rows in reading(*args, **kwargs):
+            seen.append(PrintJob.objects.get(pk=job.pk).progress_percent)
+            yield rows
+
+    monkeypatch.setattr(printing, "codes_in", watching)
+    job = printing.render_job_here(job)
+    assert seen == [0, 33, 66]
+    assert job.state == PrintState.READY and job.codes_done == 12
+
+
+def test_progress_of_a_part_whose_worker_died_is_not_counted_twice(db, settings):
+    settings.PRINT_CHUNK_SIZE = 5
+    job = printing.create_print_job(batch=ready_batch(quantity=20), fmt="csv", part_size=10, enqueue=False)
+    first = job.files.get(part=1)
+    dead = printing._claim(first.pk)
+    printing._note_progress(dead, 5)  # the dead attempt had written half its part
+    assert PrintJob.objects.get(pk=job.pk).codes_done == 5
+    job = printing.render_job_here(job)  # the redelivered task writes the part again, then the second part
+    assert job.state == PrintState.READY and job.codes_done == 20

@@ -241,3 +241,65 @@ def test_a_recall_from_the_dashboard_runs_in_a_worker_with_progress():
         "finished": True,
     }
     assert Code.objects.filter(batch=batch, status="recalled").count() == 2_000
+
+
+RECALL_FORM = {"to_status": "recalled", "scope": "batch", "first_position": 1, "last_position": 2, "reason": "Seal"}
+
+
+def test_the_recall_form_groups_each_scopes_fields_for_the_page_to_show_only_the_chosen_one(owner_client):
+    page = owner_client.get("/recalls/new/").content.decode()
+    assert '<div data-scopes="lot serials">' in page and page.count('<div data-scopes="batch">') == 3
+    assert '<div data-scopes="lot">' in page and '<div data-scopes="serials">' in page
+    assert 'src="/static/js/recall_form.js"' in page and "<script>" not in page  # CSP: no inline script
+
+
+def test_the_recall_form_still_asks_for_the_chosen_scopes_fields(brand, owner_client):
+    response = owner_client.post("/recalls/new/", {**RECALL_FORM, "scope": "lot", "reason": "Seal"})
+    assert response.status_code == 200 and "Choose the product." in response.content.decode()
+    assert not StatusChange.objects.exists()
+
+
+def test_a_recall_message_reaches_each_scanner_in_their_language_else_the_default(brand, owner_client):
+    batch = ready_batch(ProductFactory(brand=brand), quantity=3)
+    response = owner_client.post(
+        "/recalls/new/",
+        {
+            **RECALL_FORM,
+            "batch": batch.pk,
+            "consumer_message": "Return it to any pharmacy for a refund.",
+            "consumer_message_ms": "Pulangkan ke mana-mana farmasi untuk bayaran balik.",
+        },
+    )
+    change = StatusChange.objects.get()
+    assert response.status_code == 302 and change.consumer_messages == {
+        "ms": "Pulangkan ke mana-mana farmasi untuk bayaran balik."
+    }
+    recalls.apply_change(change.pk)
+    code = Code.objects.filter(batch=batch).select_related("product", "batch__lot").order_by("ordinal").first()
+    malay = scan(qr_path(code), HTTP_ACCEPT_LANGUAGE="ms").content.decode()
+    assert "Pulangkan ke mana-mana farmasi untuk bayaran balik." in malay and "any pharmacy" not in malay
+    [warning] = scan(qr_path(code), json=True, HTTP_ACCEPT_LANGUAGE="ms").json()["warnings"]
+    assert warning["message"].endswith("Pulangkan ke mana-mana farmasi untuk bayaran balik.")
+    for language in ("en", "zh-hans"):  # no Chinese message: the default one
+        page = scan(qr_path(code), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert "Return it to any pharmacy for a refund." in page and "Pulangkan" not in page
+    detail = owner_client.get(f"/recalls/{change.pk}/").content.decode()
+    assert "Consumers reading Malay (Bahasa Melayu) see: Pulangkan" in detail
+
+
+def test_a_recall_refuses_a_message_in_a_language_the_verify_page_does_not_speak(brand):
+    batch = ready_batch(ProductFactory(brand=brand), quantity=3)
+    with pytest.raises(recalls.ChangeError) as refused:
+        recalls.recall(brand=brand, batch=batch, reason="Seal", consumer_messages={"fr": "Rapportez."}, enqueue=False)
+    assert refused.value.field == "consumer_messages"
+
+
+def test_the_recall_page_says_in_words_where_late_scans_came_from(brand, owner_client):
+    batch = ready_batch(ProductFactory(brand=brand), quantity=3)
+    change = applied_recall(batch)
+    code = Code.objects.filter(batch=batch).select_related("product", "batch__lot").first()
+    scan(qr_path(code))  # Kuala Lumpur
+    scan(qr_path(code), ip="192.0.2.7")  # an address no location data places
+    page = owner_client.get(f"/recalls/{change.pk}/").content.decode()
+    assert "Scans by country: " in page and "?:" not in page
+    assert '<span class="mono">MY</span> 1 scan' in page and "country not known (no location) 1 scan" in page

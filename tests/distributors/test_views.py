@@ -184,3 +184,48 @@ def test_portal_shows_scan_counts_by_region_without_consumer_data(portal, batch,
     )
     page = portal.get("/portal/").content.decode()
     assert "MY-01" in page and "secret-hash" not in page and "Johor Bahru" not in page
+
+
+def _receive_buttons(page: str) -> list[str]:
+    """The actions of the "Mark as received" forms on a page."""
+    return re.findall(r'action="([^"]+/receive/)"[^>]*>\s*<input[^>]*>\s*<button>Mark as received', page)
+
+
+def test_a_range_whose_cartons_were_all_received_no_longer_offers_mark_as_received(portal, batch, kl):
+    assignment = services.assign_range(batch=batch, distributor=kl, first=1, last=20)
+    first, second = services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    range_button = f"/portal/assignments/{assignment.pk}/receive/"
+    portal.post(f"/portal/cartons/{first.pk}/receive/")
+    assert range_button in _receive_buttons(portal.get("/portal/").content.decode())  # half is still on its way
+    portal.post(f"/portal/cartons/{second.pk}/receive/")
+    page = portal.get("/portal/").content.decode()
+    assert _receive_buttons(page) == [] and "Received, carton by carton" in page
+
+
+def test_cartons_of_a_received_range_no_longer_offer_mark_as_received(portal, owner_client, batch, kl):
+    assignment = services.assign_range(batch=batch, distributor=kl, first=1, last=20)
+    services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    assert len(_receive_buttons(portal.get("/portal/").content.decode())) == 3  # the range and its two cartons
+    portal.post(f"/portal/assignments/{assignment.pk}/receive/")
+    page = portal.get("/portal/").content.decode()
+    assert _receive_buttons(page) == [] and page.count("Received with its range") == 2
+    assert owner_client.get(f"/batches/{batch.pk}/").content.decode().count("Received with its range") == 2
+
+
+def test_the_batch_page_shows_the_distributor_holding_each_carton(owner_client, batch, kl):
+    held, kept = services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    services.assign_carton(carton=held, distributor=kl)
+    page = owner_client.get(f"/batches/{batch.pk}/").content.decode()
+    rows = {sscc: row for row in page.split("<tr>") for sscc in (held.sscc, kept.sscc) if sscc in row}
+    assert f'<a href="/distributors/{kl.pk}/">KL Wholesale</a>' in rows[held.sscc]
+    assert "KL Wholesale</a>" not in rows[kept.sscc] and '<span class="muted">the brand</span>' in rows[kept.sscc]
+
+
+def test_a_range_moved_to_a_new_distributor_is_not_received_by_it_until_it_says_so(batch, kl):
+    johor = DistributorFactory(brand=batch.product.brand, name="Johor Trading", code="JHR")
+    first = services.assign_range(batch=batch, distributor=kl, first=1, last=20)
+    services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    services.receive_assignment(assignment=first)  # KL received every unit
+    (moved,) = services.reassign_range(batch=batch, first=1, last=20, to=johor)
+    page = client_of(distributor_member(johor)).get("/portal/").content.decode()
+    assert f"/portal/assignments/{moved.pk}/receive/" in _receive_buttons(page)

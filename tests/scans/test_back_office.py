@@ -1,5 +1,6 @@
 """The brand's pages over scans: overview, scan list and export, code lookup, reports."""
 
+import csv
 from datetime import timedelta
 
 import pytest
@@ -154,8 +155,21 @@ def test_scan_export_streams_every_matching_scan_as_csv(owner_client, codes):
     response = owner_client.get("/scans/export.csv?days=7")
     assert response.streaming and response["Content-Type"].startswith("text/csv")
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("scanned_at,gtin,serial,product,batch,lot,outcome") and len(lines) == 4
+    assert lines[0].startswith("scanned_at,gtin,serial,product,variant,batch,lot,outcome") and len(lines) == 4
     assert codes[0].serial in "".join(lines) and "Kuala Lumpur" in "".join(lines)
+
+
+def test_scan_export_says_which_variant_was_scanned(owner_client, brand):
+    """Two variants of one product share its name: only the variant column tells their scans apart."""
+    for variant in ("100 tablets", "30 tablets"):
+        batch = ready_batch(ProductFactory(brand=brand, name="Vitamin C", variant=variant), quantity=2)
+        scan(Code.objects.filter(batch=batch).select_related("product").first())
+    response = owner_client.get("/scans/export.csv")
+    rows = list(csv.DictReader(b"".join(response.streaming_content).decode().splitlines()))
+    assert sorted((row["product"], row["variant"]) for row in rows) == [
+        ("Vitamin C", "100 tablets"),
+        ("Vitamin C", "30 tablets"),
+    ]
 
 
 def test_scan_list_shows_out_of_territory_scans_of_a_distributors_units(owner_client, brand, codes):
