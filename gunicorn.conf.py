@@ -17,6 +17,10 @@ max_requests_jitter = max_requests // 10
 # Load the app and its data once in the master: workers start warm and share it copy-on-write.
 preload_app = True
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - heartbeat files, not data
+# gunicorn's control socket defaults to one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl), so a second instance
+# (another site, a test) takes it over from the first. Off unless given a path of its own.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 # Access log without client addresses (the scan log keeps only salted hashes) and without query strings.
 accesslog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s'

@@ -88,9 +88,15 @@ def scan_list(request):
 
 
 def _cursor(text: str):
+    """The page's key from `?before=`; anything else (hand-edited, truncated) starts from the newest."""
     stamp, _, pk = text.rpartition("_")
-    moment = parse_datetime(stamp) if stamp else None
-    return (moment, int(pk)) if moment and pk.isdigit() else None
+    try:
+        moment = parse_datetime(stamp) if stamp else None  # ValueError: well-formed but no such date
+    except ValueError:
+        return None
+    if not (moment and pk.isdigit() and len(pk) <= 18):  # ids are bigints
+        return None
+    return (moment if timezone.is_aware(moment) else timezone.make_aware(moment), int(pk))
 
 
 CSV_COLUMNS = [
@@ -153,7 +159,7 @@ def _serial_and_gtin(text: str) -> tuple[str, str | None]:
 
 @require("brand.view")
 def code_lookup(request):
-    query = request.GET.get("q", "").strip()[:300]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:300]  # PostgreSQL text cannot hold NUL
     matches: list[Code] = []
     if query:
         serial, gtin = _serial_and_gtin(query)

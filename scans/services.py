@@ -853,7 +853,14 @@ def report_counterfeit(*, form, ip_hash: str):
     report = form.save(commit=False)
     info = product_cache.get(report.gtin) if report.gtin.isdigit() and len(report.gtin) == 14 else None
     report.brand = info.brand if info else None
-    report.scan_id = _scan_of_token(form.cleaned_data.get("token", ""))
+    scan_id = _scan_of_token(form.cleaned_data.get("token", ""))
+    # The token is the scan of the page the report was sent from; a token lifted from one brand's page must
+    # not tie another brand's report to that scan (the other brand would see it).
+    if scan_id is not None and Scan.objects.filter(pk=scan_id).values_list("brand_id", flat=True).first() != (
+        report.brand.pk if report.brand else None
+    ):
+        scan_id = None
+    report.scan_id = scan_id
     report.ip_hash = ip_hash
     report.save()
     return report

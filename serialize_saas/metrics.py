@@ -4,7 +4,9 @@ Redis when scraped. With several gunicorn workers, bin/serve sets PROMETHEUS_MUL
 sees every worker's counts.
 
 Only for the monitoring system: a bearer METRICS_TOKEN, or, without one, clients on loopback or
-private networks (the compose network), never the public.
+private networks (the compose network), never the public. A request relayed by a reverse proxy
+(deploy/nginx.conf on the same host) arrives from loopback whoever sent it, so there the client the
+proxy names is judged, and a relayed request from a proxy not in TRUSTED_PROXIES is refused.
 """
 
 import hmac
@@ -16,6 +18,8 @@ from django.conf import settings
 from django.http import Http404, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+
+from scans.geo import client_ip
 
 log = logging.getLogger(__name__)
 QUEUES = ("celery",)
@@ -43,8 +47,14 @@ def _allowed(request) -> bool:
     if token:
         given = request.META.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
         return hmac.compare_digest(given.encode(), token.encode())
+    remote = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    relayed = forwarded is not None or "HTTP_FORWARDED" in request.META or "HTTP_X_REAL_IP" in request.META
+    sender = client_ip(remote, forwarded, settings.TRUSTED_PROXIES) if relayed else remote
+    if relayed and sender == remote:
+        return False  # an untrusted proxy: the public may be behind it
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(sender)
     except ValueError:
         return False
     return address.is_loopback or address.is_private

@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse
 from django.urls import resolve
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from brands.health import healthz
 
@@ -19,6 +19,21 @@ from .logs import request_id_var
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 request_log = logging.getLogger("serialize.request")
+
+
+class PrivatePagesMiddleware:
+    """A signed-in page holds a brand's data: no shared cache (a proxy, a CDN) or browser history keeps it,
+    unless the view chose its own caching (a brand's public logo)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
 
 
 class RequestIdMiddleware:

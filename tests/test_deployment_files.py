@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import yaml
@@ -40,3 +41,26 @@ def test_dockerignore_keeps_secrets_state_and_the_virtualenv_out_of_the_image():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".env", "var/", ".venv/", ".git/"):
         assert entry in ignored
+
+
+def test_two_gunicorn_instances_of_one_user_do_not_share_a_control_socket(tmp_path):
+    """gunicorn's control socket defaults to one path per user: a second site (or a test) took it over."""
+    from gunicorn.app.base import Application
+
+    class Loaded(Application):
+        def init(self, parser, opts, args):
+            return None
+
+        def load(self):
+            return None
+
+        def load_config(self):
+            self.load_config_from_file(str(ROOT / "gunicorn.conf.py"))
+
+    assert Loaded().cfg.control_socket_disable is True
+    os.environ["GUNICORN_CONTROL_SOCKET"] = str(tmp_path / "site-a.ctl")
+    try:
+        cfg = Loaded().cfg
+    finally:
+        del os.environ["GUNICORN_CONTROL_SOCKET"]
+    assert cfg.control_socket_disable is False and cfg.control_socket == str(tmp_path / "site-a.ctl")

@@ -31,6 +31,19 @@ def test_metrics_answer_the_monitoring_network_not_the_public(db, settings):
     assert scraped.status_code == 200 and "serialize_celery_queue_depth" in body and "serialize_scans_total" in body
 
 
+def test_metrics_relayed_by_a_proxy_on_this_host_judge_the_client_it_names(db, settings):
+    """nginx on the same host makes every request come from loopback: the public must not pass through it."""
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    proxy = Client(REMOTE_ADDR="127.0.0.1")
+    assert proxy.get("/metrics", HTTP_X_FORWARDED_FOR="8.8.8.8").status_code == 404
+    assert proxy.get("/metrics", HTTP_X_FORWARDED_FOR="10.0.0.5, 8.8.8.8").status_code == 404  # spoofed hop
+    assert proxy.get("/metrics", HTTP_X_FORWARDED_FOR="10.0.0.5").status_code == 200
+    settings.TRUSTED_PROXIES = []
+    assert proxy.get("/metrics", HTTP_X_FORWARDED_FOR="10.0.0.5").status_code == 404  # whose proxy? refused
+    assert proxy.get("/metrics", HTTP_X_REAL_IP="8.8.8.8").status_code == 404
+    assert proxy.get("/metrics").status_code == 200  # a scraper on this host, not relayed
+
+
 def test_errors_are_reported_to_sentry_when_a_dsn_is_set():
     received = []
 

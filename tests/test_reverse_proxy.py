@@ -124,3 +124,13 @@ def test_a_lot_containing_a_slash_verifies_through_the_documented_nginx_config(s
 
     status, answer = get(bad_port, path)  # proxy_pass with a URI part decodes %2F: refused, not "fake"
     assert status == 400 and answer["error"] == "raw_path_unavailable"
+
+
+def test_metrics_are_not_served_through_the_documented_nginx_config(stack):
+    good_port, _bad_port = stack
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{good_port}/metrics", timeout=20)  # noqa: S310
+        status = 200
+    except urllib.error.HTTPError as error:
+        status = error.code
+    assert status == 404

@@ -245,3 +245,35 @@ def test_operator_reviews_then_closes_a_report(operator_client, brand):
 def test_viewer_cannot_change_a_reports_status(viewer_client, brand):
     report = CounterfeitReport.objects.create(brand=brand, where_bought="Market")
     assert viewer_client.post(f"/reports/{report.pk}/status/", {"status": "closed"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "before",
+    ["2026-13-45T10:00:00_5", "2026-01-01T10:00:00_99999999999999999999999", "2026-01-01T10:00:00_x", "garbage"],
+)
+def test_a_hand_edited_page_key_starts_from_the_newest_scans(owner_client, codes, before):
+    scan(codes[0])
+    response = owner_client.get("/scans/", {"before": before})
+    assert response.status_code == 200 and len(response.context["scans"]) == 1
+
+
+def test_code_lookup_of_text_with_a_nul_byte_finds_nothing_instead_of_failing(owner_client, codes):
+    response = owner_client.get("/codes/lookup/", {"q": codes[0].serial[:4] + "\x00"})
+    assert response.status_code == 200 and response.context["matches"] == []
+
+
+def test_signed_in_pages_and_exports_are_kept_out_of_shared_caches(owner_client, codes):
+    for url in ("/dashboard/", "/scans/", "/scans/export.csv", f"/codes/{codes[0].pk}/"):
+        cache_control = owner_client.get(url)["Cache-Control"]
+        assert "private" in cache_control and "no-store" in cache_control, url
+
+
+def test_a_report_cannot_be_tied_to_another_brands_scan(codes, other_brand):
+    """A consumer's report names a GTIN and carries the token of the page it came from: a token lifted from
+    one brand's verify page, sent with another brand's GTIN, must not show that scan to the other brand."""
+    page = Client().get(f"/01/{codes[0].product.gtin}/21/NOTOURS0000", REMOTE_ADDR=KUALA_LUMPUR_IP)
+    theirs = ProductFactory(brand=other_brand, gtin="09506000134369")
+    data = {"gtin": theirs.gtin, "serial": "X1", "where_bought": "Market", "token": page.context["locate_token"]}
+    assert Client().post("/verify/report/", data).status_code == 200
+    report = CounterfeitReport.objects.get()
+    assert report.brand == other_brand and report.scan is None
