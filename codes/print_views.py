@@ -49,7 +49,7 @@ def serve_print_file(request, job: PrintJob, part: int):
     """Send one part of a print job the caller may see (resumable), and log who took which bytes."""
     if request.method != "GET":  # after the caller's scope check, so an outsider learns nothing from the status
         return HttpResponseNotAllowed(["GET"])
-    if job.batch.with_pin and not request.actor.can("print.download_pins"):
+    if printing.carries_pins(batch=job.batch, fmt=job.format) and not request.actor.can("print.download_pins"):
         # A file with scratch PINs lets its holder pass every PIN check: operators and up only.
         raise PermissionDenied("Print files with PINs are for operators and above.")
     file = PrintFile.objects.filter(job=job, part=part, state=PrintFileState.DONE).first()

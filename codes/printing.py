@@ -60,6 +60,15 @@ EXTENSIONS = {
     PrintFormat.PDF: "pdf",
 }
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "zip": "application/zip", "pdf": "application/pdf"}
+# The formats that print a batch's scratch PINs (a column, a line under the code); symbols carry only the URL.
+PIN_FORMATS = frozenset({PrintFormat.CSV, PrintFormat.PDF})
+
+
+def carries_pins(*, batch, fmt: str) -> bool:
+    """Whether a print file would hold scratch PINs, which let their holder pass every PIN check."""
+    return bool(batch.with_pin) and fmt in PIN_FORMATS
+
+
 # gs1_element_string is what a DataMatrix encodes: AIs with GS (ASCII 29) after variable-length fields
 # that are not last; gs1_human_readable is the text printed under the symbol.
 CSV_HEADER = ["position", "serial", "verify_url", "gs1_element_string", "gs1_human_readable"]

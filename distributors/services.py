@@ -313,7 +313,7 @@ def create_distributor_print_job(*, assignment: Assignment, fmt: str, requested_
     from codes import printing
 
     batch = assignment.batch
-    if batch.with_pin and fmt in ("csv", "pdf"):
+    if printing.carries_pins(batch=batch, fmt=fmt):
         raise printing.PrintError("format", "This batch has scratch PINs: choose a QR or DataMatrix format.")
     return printing.create_print_job(
         batch=batch,

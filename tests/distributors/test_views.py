@@ -164,6 +164,23 @@ def test_portal_refuses_pin_files(portal, brand, kl):
     assert "scratch PINs" in response.content.decode() and not PrintJob.objects.exists()
 
 
+def test_portal_downloads_the_qr_files_it_may_queue_for_a_pin_batch(portal, brand, kl):
+    """Symbols carry only the URL, never the PIN: a distributor allowed to queue them must be able to fetch them."""
+    from codes import printing
+
+    pin_batch = ready_batch(ProductFactory(brand=brand), quantity=10, with_pin=True)
+    assignment = services.assign_range(batch=pin_batch, distributor=kl, first=1, last=10)
+    portal.post(f"/portal/assignments/{assignment.pk}/print/", {"format": "qr-png"})
+    job = printing.render_job_here(PrintJob.objects.get())
+    assert portal.get(f"/portal/print-jobs/{job.pk}/files/1/").status_code == 200
+
+
+def test_a_viewer_still_cannot_download_a_pin_batchs_csv(viewer_client, brand):
+    pin_batch = ready_batch(ProductFactory(brand=brand), quantity=3, with_pin=True)
+    job = ready_print_job(pin_batch, "csv")
+    assert viewer_client.get(f"/print-jobs/{job.pk}/files/1/").status_code == 403
+
+
 def test_portal_marks_its_range_received(portal, batch, kl):
     assignment = services.assign_range(batch=batch, distributor=kl, first=1, last=30)
     portal.post(f"/portal/assignments/{assignment.pk}/receive/")
