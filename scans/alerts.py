@@ -50,7 +50,7 @@ def _record(scan: Scan, finding: dict) -> int:
         if created:
             AlertEvent.objects.create(alert=alert, to_status=AlertStatus.NEW, note="Opened by detection")
             _publish(alert, "alert.opened")
-        elif added and _worth_telling(alert.count):
+        elif added and _worth_telling(alert.count // _step(alert, finding)):
             _publish(alert, "alert.updated")
     return alert.pk
 
@@ -88,13 +88,17 @@ def _open_alert(scan: Scan, kind: str, key: str, finding: dict) -> tuple[Alert, 
 
 def _grow(alert: Alert, scan: Scan, finding: dict) -> None:
     params = finding.get("params", {})
-    step = int(params.get("step", 1))
-    alert.count += step if alert.kind == rules.HOT_SPOT else 1
+    alert.count += _step(alert, finding)
     alert.last_seen_at = max(alert.last_seen_at, scan.scanned_at)
     if SEVERITY_RANK.get(finding.get("severity", ""), 0) > SEVERITY_RANK.get(alert.severity, 0):
         alert.severity = finding["severity"]
     alert.details = {**alert.details, **params}
     alert.save(update_fields=["count", "last_seen_at", "severity", "details"])
+
+
+def _step(alert: Alert, finding: dict) -> int:
+    """How much one finding grows the alert: a hot spot's finding stands for a whole step of scans."""
+    return max(1, int(finding.get("params", {}).get("step", 1))) if alert.kind == rules.HOT_SPOT else 1
 
 
 def _worth_telling(count: int) -> bool:

@@ -149,6 +149,29 @@ def test_not_recognised_scans_of_a_brand_gtin_from_one_region_make_a_hot_spot(br
     assert alert.count == 6 and alert.evidence.count() == 2  # reached at 3 and at 6 scans
 
 
+def test_a_growing_hot_spot_tells_the_brand_at_the_default_threshold(brand, code, scan, receiver):
+    """The default threshold is 20 scans: counts 20, 40, 60 … are never powers of two, so "alert.updated"
+    (sent at 2, 4, 8 … findings) never went out for a hot spot."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from notifications.models import WebhookDelivery
+    from scans.services import hot_spot_key
+    from tests.factories import webhook_of
+
+    webhook_of(brand, url=receiver.url)
+    limits(brand, hot_spot_scans=rules.Thresholds().hot_spot_scans, hot_spot_minutes=60)
+    step, now = rules.Thresholds().hot_spot_scans, timezone.now()
+    cache.delete_many([hot_spot_key(brand.pk, code.product.gtin, "MY-08", now + d, 60) for d in (timedelta(0), HOUR)])
+    for n in range(2 * step):
+        scan(PERAK, f"/01/{code.product.gtin}/21/FAKE{n:08d}")
+    assert Alert.objects.get(kind="hot_spot").count == 2 * step
+    assert list(WebhookDelivery.objects.values_list("event", flat=True).order_by("pk")) == [
+        "alert.opened",
+        "alert.updated",
+    ]
+
+
 def test_scans_of_recalled_units_alert_late_scan(brand, code, scan):
     Code.objects.filter(pk=code.pk).update(status=CodeStatus.RECALLED)
     data = scan(PERAK, qr_path(code))
