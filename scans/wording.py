@@ -100,3 +100,12 @@ def state_word(status: str) -> str:
         "stolen": _("reported stolen"),
         "decommissioned": _("decommissioned"),
     }.get(status, status)
+
+
+def alert_status(status: str) -> str:
+    return {
+        "new": _("new"),
+        "investigating": _("being investigated"),
+        "escalated": _("escalated"),
+        "closed": _("closed"),
+    }.get(status, status)
