@@ -13,11 +13,13 @@ import urllib.request
 import uuid
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from brands.models import Brand
 
@@ -33,6 +35,7 @@ from .models import (
 
 log = logging.getLogger(__name__)
 TEST_EVENT = "webhook.test"
+EVENT_TEMPLATE = "notifications/email/event"
 
 
 def publish(*, brand_id: int, event: str, data: dict, email: bool = True) -> list[int]:
@@ -162,15 +165,53 @@ def enable(webhook: Webhook) -> None:
     Webhook.objects.filter(pk=webhook.pk).update(is_active=True, disabled_at=None, consecutive_failures=0)
 
 
+# What an event e-mail says, per event: its title, and the dashboard page it links to (URL name, data key).
+EVENT_WORDS = {
+    "batch.ready": (gettext_lazy("Your codes are ready"), "batch_detail", "batch"),
+    "print_job.ready": (gettext_lazy("Your print files are ready"), "batch_detail", "batch"),
+    "recall.created": (gettext_lazy("A recall was started"), "recall_detail", "recall"),
+}
+FACT_LABELS = {
+    "gtin": gettext_lazy("GTIN"),
+    "lot": gettext_lazy("Lot"),
+    "quantity": gettext_lazy("Codes"),
+    "codes_in_scope": gettext_lazy("Units in scope"),
+    "format": gettext_lazy("Format"),
+    "first_position": gettext_lazy("From position"),
+    "last_position": gettext_lazy("To position"),
+    "reason": gettext_lazy("Reason"),
+    "consumer_message": gettext_lazy("Message to consumers"),
+}
+
+
 def send_event_email(*, brand_id: int, event: str, body: str) -> int:
+    """E-mail an event (a batch or print files ready, a recall) to the subscribers who want it, each in their
+    language: what happened in words, its facts by name (no database ids), and a link to its page."""
     brand = Brand.objects.get(pk=brand_id)
-    recipients = [s.email for s in EmailSubscription.objects.filter(brand=brand) if s.wants(event)]
+    recipients = subscribers(brand_id=brand_id, event=event)
     if not recipients:
         return 0
     data = json.loads(body)["data"]
-    lines = [f"{key}: {value}" for key, value in data.items() if value not in (None, "", [])]
-    text = f"{brand.name}: {event}\n\n" + "\n".join(lines) + "\n\nSerialize"
-    return send_mail(f"[Serialize] {brand.name}: {event}", text, None, recipients)
+    title, url_name, key = EVENT_WORDS.get(event, (event, "", ""))
+    url = f"{settings.SITE_URL}{reverse(url_name, args=[data[key]])}" if data.get(key) else ""
+    sent = 0
+    for subscription in recipients:
+        with translation.override(subscription.language):
+            facts = [
+                (str(label), data[name]) for name, label in FACT_LABELS.items() if data.get(name) not in (None, "")
+            ]
+            context = {
+                "brand": brand,
+                "title": str(title),
+                "facts": facts,
+                "url": url,
+                "subscription": subscription,
+                "settings_url": f"{settings.SITE_URL}{reverse('notification_settings')}",
+            }
+            sent += send_templated_email(
+                to=subscription.email, language=subscription.language, template=EVENT_TEMPLATE, context=context
+            )
+    return sent
 
 
 def subscribers(*, brand_id: int, event: str, frequency: str | None = None) -> list[EmailSubscription]:
