@@ -3,7 +3,10 @@
 Scans are placed through the same offline location data real scans use (scans.geo, from IP addresses that
 the packaged GeoLite2 data puts in Malaysian states and neighbouring countries), carry the same fields a real
 scan gets (hashed IP, device family, distributor and territory verdict), and are inserted set-based: one
-bulk INSERT of the log and one bulk UPDATE of the codes' scan summaries, never a service call per scan.
+bulk INSERT of the log and one bulk UPDATE of the codes' scan summaries, never a verify call per scan. Then the
+history passes, oldest first, through the same detection as live scans (`services.judge` on the code row as
+each count left it, `alerts.record_findings` for what it finds): the copied label is flagged and the inbox holds
+the likely-copy and grey-market alerts live scans would have opened.
 """
 
 import random

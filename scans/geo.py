@@ -480,3 +480,10 @@ def place_name(*, place: str = "", region_code: str = "", country_code: str = ""
     parts = [city, region_name(region_code), region_name(country_code)]
     named = [part for i, part in enumerate(parts) if part and part not in parts[:i]]
     return ", ".join(named) or place
+
+
+def region_label(code: str) -> str:
+    """ "Perak (Malaysia)" for a subdivision, "Singapore" for a country: one entry of a list of regions."""
+    if "-" not in code:
+        return region_name(code)
+    return f"{region_name(code)} ({region_name(code.split('-')[0])})"
