@@ -119,7 +119,7 @@ def alerts_of_day(brand: Brand, day: date):
         _alerts_with_facts()
         .filter(brand=brand)
         .filter(that_day)
-        .annotate(scans_that_day=Count("evidence", filter=that_day))
+        .annotate(scans_that_day=Count("evidence", filter=that_day, distinct=True))
         .order_by("-last_seen_at")
         .distinct()
     )

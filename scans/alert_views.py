@@ -32,6 +32,7 @@ def alert_detail(request, alert_id: int):
     context = {
         "alert": alert,
         "reasons": alerts.reasons(alert),
+        "opened_in": alerts.opened_in(alert),
         "scans": alerts.page_timeline(alert),
         "events": AlertEvent.objects.filter(alert=alert).select_related("by"),
         "next_statuses": [(s, s.label) for s in AlertStatus if s in alerts.TRANSITIONS[alert.status]],

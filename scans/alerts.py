@@ -59,7 +59,10 @@ def _record(scan: Scan, finding: dict) -> int:
         if added and not created:
             _grow(alert, scan, finding)
         if created:
-            AlertEvent.objects.create(alert=alert, to_status=AlertStatus.NEW, note="Opened by detection")
+            # When its scan was made (a back-dated history's too, the demo's), not when a worker got to it.
+            AlertEvent.objects.create(
+                alert=alert, at=alert.opened_at, to_status=AlertStatus.NEW, note="Opened by detection"
+            )
             _publish(alert, "alert.opened")
         elif added and _worth_telling(alert.count):
             _publish(alert, "alert.updated")
@@ -220,8 +223,12 @@ def page_timeline(alert: Alert, limit: int = 500) -> list[TimelineEntry]:
     ]
 
 
+def opened_in(alert: Alert) -> str:
+    """Where the scan that opened the alert was made, in names."""
+    return geo.place_name(place=alert.place, region_code=alert.region_code, country_code=alert.country_code)
+
+
 def reasons(alert: Alert) -> list[str]:
     """Why the alert was raised, in words (the wording layer's, in the reader's language)."""
-    where = geo.place_name(place=alert.place, region_code=alert.region_code, country_code=alert.country_code)
     distributor = alert.distributor.name if alert.distributor_id and alert.distributor else ""
-    return wording.alert_reasons(alert.kind, alert.details, where=where, distributor=distributor)
+    return wording.alert_reasons(alert.kind, alert.details, where=opened_in(alert), distributor=distributor)

@@ -80,7 +80,7 @@ def alert_reasons(kind: str, details: dict, *, where: str = "", distributor: str
 
 def _copy_reasons(details: dict) -> list[str]:
     words = {
-        "regions": _("Scanned in %(regions)d different regions, more than one genuine unit travels.")
+        "regions": _("Scanned in %(regions)d different regions, more than a single genuine unit would travel.")
         % {"regions": details.get("regions", 0)},
         "devices": _("Scanned from %(devices)d different phones, more than one buyer checks one unit.")
         % {"devices": details.get("devices", 0)},
