@@ -25,7 +25,7 @@ from distributors.territory import is_outside
 from . import alerts, rollups, rules
 from .geo import Place, default_locator, ip_hash
 from .models import CounterfeitReport, ReportStatus, Scan, ScanOutcome, ScanSource
-from .services import CodeRow, _place_fields, device_id, judge
+from .services import CodeRow, _place_fields, device_id, findings_payload, judge
 
 # Where consumers scan from, weighted: most in the Klang Valley and Johor, where the demo distributors sell.
 MALAYSIA = [
@@ -116,17 +116,17 @@ def _judge(scan: Scan, code: Code, summary: dict, place: Place | None, expires_o
     """The verify path's detection on one scan of the history, with the code row as its count left it; the
     findings as the alerts task takes them."""
     row = CodeRow(
-        code.pk,
-        code.status,
-        summary["scan_count"],
-        summary["first_scanned_at"],
-        summary["first_scanned_in"],
-        None,
-        summary.get("seen_regions"),
-        summary.get("seen_devices"),
-        summary.get("prev_fix"),
-        summary.get("suspect_at"),
-        code.status_change_id,
+        code_id=code.pk,
+        status=code.status,
+        scan_count=summary["scan_count"],
+        first_scanned_at=summary["first_scanned_at"],
+        first_scanned_in=summary["first_scanned_in"],
+        pin_first_used_at=None,
+        seen_regions=summary.get("seen_regions"),
+        seen_devices=summary.get("seen_devices"),
+        prev_fix=summary.get("prev_fix"),
+        suspect_at=summary.get("suspect_at"),
+        status_change_id=code.status_change_id,
     )
     fix = None
     if place is not None and place.latitude is not None and place.longitude is not None:
@@ -135,7 +135,7 @@ def _judge(scan: Scan, code: Code, summary: dict, place: Place | None, expires_o
     found, warned = judge(scan=scan, row=row, status=status, fix=fix, now=scan.scanned_at)
     if warned is not None:
         summary.setdefault("suspect_at", scan.scanned_at)  # what mark_suspect just wrote on the row
-    return [{"kind": f.kind, "severity": f.severity, "params": dict(f.params)} for f in found]
+    return findings_payload(found)
 
 
 def _plan(rng: random.Random, codes: list[Code], now: datetime, days: int) -> list[_Planned]:

@@ -698,10 +698,15 @@ def _count_hot_spot(scan: Scan, now: datetime) -> None:
         _after_commit(scan.pk, [rules.Finding(rules.HOT_SPOT, "high", params)])
 
 
+def findings_payload(found: list[rules.Finding]) -> list[dict]:
+    """Findings as the alerts task takes them (JSON)."""
+    return [{"kind": f.kind, "severity": f.severity, "params": dict(f.params)} for f in found]
+
+
 def _after_commit(scan_id: int, found: list[rules.Finding]) -> None:
     from .tasks import record_findings_task
 
-    payload = [{"kind": f.kind, "severity": f.severity, "params": dict(f.params)} for f in found]
+    payload = findings_payload(found)
     transaction.on_commit(lambda: record_findings_task.delay(scan_id, payload))
 
 
