@@ -270,10 +270,10 @@ def change_status(*, code: Code, status: str) -> bool:
 
 def set_scan_summaries(summaries: dict[int, dict]) -> None:
     """Write codes' scan summaries {code id: {scan_count, first_scanned_at, first_scanned_in, last_scanned_at,
-    seen_regions, seen_devices, suspect_at}} in one bulk UPDATE: for scan logs loaded in bulk (the demo), where
-    the verify path's per-scan UPDATE is not used."""
+    seen_regions, seen_devices, suspect_at, last_fix, prev_fix}} in one bulk UPDATE: for scan logs loaded in bulk
+    (the demo), where the verify path's per-scan UPDATE is not used."""
     fields = ["scan_count", "first_scanned_at", "first_scanned_in", "last_scanned_at", "seen_regions", "seen_devices"]
-    fields.append("suspect_at")
+    fields += ["suspect_at", "last_fix", "prev_fix"]
     Code.objects.bulk_update(
         [Code(pk=pk, **{name: summary.get(name) for name in fields}) for pk, summary in summaries.items()],
         fields,

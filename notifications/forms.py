@@ -2,7 +2,7 @@ from django import forms
 from django.conf import settings
 
 from . import signing
-from .models import EVENT_CHOICES, EmailSubscription, Webhook
+from .models import EVENT_CHOICES, EmailFrequency, EmailSubscription, Webhook
 
 
 class WebhookForm(forms.ModelForm):
@@ -30,11 +30,23 @@ class EmailSubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = EmailSubscription
-        fields = ["email", "events"]
+        fields = ["email", "events", "frequency", "language"]
+        labels = {"frequency": "Alert e-mails", "language": "Language of the e-mails"}
+        help_texts = {"frequency": "Other events (recalls, ready batches and print files) are always sent at once."}
 
-    def __init__(self, *args, brand, **kwargs):
+    def __init__(self, *args, brand, language: str = "en", **kwargs):
         super().__init__(*args, **kwargs)
         self.brand = brand
+        if language in dict(settings.LANGUAGES):  # the language the person adding the address reads
+            self.fields["language"].initial = language
+        for name in ("frequency", "language"):  # left out: the model's default (at once, English)
+            self.fields[name].required = False
+
+    def clean_frequency(self):
+        return self.cleaned_data["frequency"] or EmailFrequency.IMMEDIATE
+
+    def clean_language(self):
+        return self.cleaned_data["language"] or "en"
 
     def clean_email(self):
         email = self.cleaned_data["email"].lower()

@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.db import models
 
 from brands.models import Brand, BrandOwnedQuerySet
@@ -95,12 +96,20 @@ class WebhookAttempt(models.Model):
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+class EmailFrequency(models.TextChoices):
+    IMMEDIATE = "immediate", "At once, one e-mail per alert"
+    DAILY = "daily", "Once a day, a digest of the day's alerts"
+
+
 class EmailSubscription(models.Model):
-    """An address that gets e-mail for some (or every) event of a brand."""
+    """An address that gets e-mail for some (or every) event of a brand, in its reader's language; alerts at
+    once or as one daily digest (the other events are rare and always sent at once)."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="email_subscriptions")
     email = models.EmailField()
     events = models.JSONField(default=list, blank=True, help_text="Empty: every event")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    frequency = models.CharField(max_length=10, choices=EmailFrequency.choices, default=EmailFrequency.IMMEDIATE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
@@ -115,3 +124,23 @@ class EmailSubscription(models.Model):
 
     def wants(self, event: str) -> bool:
         return _wants(self.events, event)
+
+
+class EmailDigest(models.Model):
+    """One subscriber's digest of one day: claimed (inserted) before it is sent, so a repeated or concurrent
+    task finds the claim and sends nothing twice."""
+
+    subscription = models.ForeignKey(EmailSubscription, on_delete=models.CASCADE, related_name="digests")
+    day = models.DateField()
+    alerts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    brand_path = "subscription__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["subscription", "day"], name="email_digest_once_a_day")]
+
+    def __str__(self):
+        return f"{self.subscription_id}: {self.day}"

@@ -13,22 +13,34 @@ import urllib.request
 import uuid
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from brands.models import Brand
 
 from . import signing
-from .models import DeliveryState, EmailSubscription, Webhook, WebhookAttempt, WebhookDelivery
+from .models import (
+    DeliveryState,
+    EmailDigest,
+    EmailSubscription,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 log = logging.getLogger(__name__)
 TEST_EVENT = "webhook.test"
+EVENT_TEMPLATE = "notifications/email/event"
 
 
-def publish(*, brand_id: int, event: str, data: dict) -> list[int]:
-    """Queue `event` for every endpoint and e-mail subscriber of the brand that wants it; sent after commit."""
+def publish(*, brand_id: int, event: str, data: dict, email: bool = True) -> list[int]:
+    """Queue `event` for every endpoint and e-mail subscriber of the brand that wants it; sent after commit.
+    `email=False`: the publisher writes its own e-mails (alerts: scans.alert_mail)."""
     envelope = {"id": f"evt_{uuid.uuid4().hex}", "type": event, "created": int(time.time()), "data": data}
     body = json.dumps(envelope, separators=(",", ":"), sort_keys=True, default=str)
     hooks = [w for w in Webhook.objects.filter(brand_id=brand_id, is_active=True) if w.wants(event)]
@@ -40,7 +52,7 @@ def publish(*, brand_id: int, event: str, data: dict) -> list[int]:
 
     for delivery_id in ids:
         transaction.on_commit(lambda d=delivery_id: deliver_webhook_task.delay(d))
-    if any(s.wants(event) for s in EmailSubscription.objects.filter(brand_id=brand_id)):
+    if email and any(s.wants(event) for s in EmailSubscription.objects.filter(brand_id=brand_id)):
         transaction.on_commit(lambda: send_event_email_task.delay(brand_id, event, body))
     return ids
 
@@ -153,12 +165,89 @@ def enable(webhook: Webhook) -> None:
     Webhook.objects.filter(pk=webhook.pk).update(is_active=True, disabled_at=None, consecutive_failures=0)
 
 
+# What an event e-mail says, per event: its title, and the dashboard page it links to (URL name, data key).
+EVENT_WORDS = {
+    "batch.ready": (gettext_lazy("Your codes are ready"), "batch_detail", "batch"),
+    "print_job.ready": (gettext_lazy("Your print files are ready"), "batch_detail", "batch"),
+    "recall.created": (gettext_lazy("A recall was started"), "recall_detail", "recall"),
+}
+FACT_LABELS = {
+    "gtin": gettext_lazy("GTIN"),
+    "lot": gettext_lazy("Lot"),
+    "quantity": gettext_lazy("Codes"),
+    "codes_in_scope": gettext_lazy("Units in scope"),
+    "format": gettext_lazy("Format"),
+    "first_position": gettext_lazy("From position"),
+    "last_position": gettext_lazy("To position"),
+    "reason": gettext_lazy("Reason"),
+    "consumer_message": gettext_lazy("Message to consumers"),
+}
+
+
 def send_event_email(*, brand_id: int, event: str, body: str) -> int:
+    """E-mail an event (a batch or print files ready, a recall) to the subscribers who want it, each in their
+    language: what happened in words, its facts by name (no database ids), and a link to its page."""
     brand = Brand.objects.get(pk=brand_id)
-    recipients = [s.email for s in EmailSubscription.objects.filter(brand=brand) if s.wants(event)]
+    recipients = subscribers(brand_id=brand_id, event=event)
     if not recipients:
         return 0
     data = json.loads(body)["data"]
-    lines = [f"{key}: {value}" for key, value in data.items() if value not in (None, "", [])]
-    text = f"{brand.name}: {event}\n\n" + "\n".join(lines) + "\n\nSerialize"
-    return send_mail(f"[Serialize] {brand.name}: {event}", text, None, recipients)
+    title, url_name, key = EVENT_WORDS.get(event, (event, "", ""))
+    url = f"{settings.SITE_URL}{reverse(url_name, args=[data[key]])}" if data.get(key) else ""
+    sent = 0
+    for subscription in recipients:
+        with translation.override(subscription.language):
+            facts = [
+                (str(label), data[name]) for name, label in FACT_LABELS.items() if data.get(name) not in (None, "")
+            ]
+            context = {
+                "brand": brand,
+                "title": str(title),
+                "facts": facts,
+                "url": url,
+                "subscription": subscription,
+                "settings_url": f"{settings.SITE_URL}{reverse('notification_settings')}",
+            }
+            sent += send_templated_email(
+                to=subscription.email, language=subscription.language, template=EVENT_TEMPLATE, context=context
+            )
+    return sent
+
+
+def subscribers(*, brand_id: int, event: str, frequency: str | None = None) -> list[EmailSubscription]:
+    """The brand's e-mail subscribers who want `event` (and, if given, get their e-mail at that frequency)."""
+    subscriptions = EmailSubscription.objects.filter(brand_id=brand_id)
+    if frequency:
+        subscriptions = subscriptions.filter(frequency=frequency)
+    return [s for s in subscriptions if s.wants(event)]
+
+
+def send_templated_email(*, to: str, language: str, template: str, context: dict) -> int:
+    """A multipart e-mail (plain text and HTML) from `<template>_subject.txt`, `.txt` and `.html`, rendered in
+    `language`. Context values that are words should be made under the same language (translation.override)."""
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, None, [to])
+    message.attach_alternative(html, "text/html")
+    return message.send()
+
+
+def claim_digest(*, subscription: EmailSubscription, day, alerts: int) -> EmailDigest | None:
+    """Claim the digest of `day` for a subscriber: the claim, or None when it was claimed before (sent, or being
+    sent by another worker). The unique constraint decides a race between two workers."""
+    try:
+        with transaction.atomic():
+            return EmailDigest.objects.create(subscription=subscription, day=day, alerts=alerts)
+    except IntegrityError:
+        return None
+
+
+def digest_sent(digest: EmailDigest) -> None:
+    EmailDigest.objects.filter(pk=digest.pk).update(sent_at=timezone.now())
+
+
+def release_digest(digest: EmailDigest) -> None:
+    """Sending failed: give the claim back, so the next run tries again."""
+    EmailDigest.objects.filter(pk=digest.pk, sent_at__isnull=True).delete()

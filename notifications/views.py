@@ -21,7 +21,7 @@ def notification_settings(request):
         return redirect("webhook_detail", webhook.pk)
     context = {
         "form": form,
-        "email_form": EmailSubscriptionForm(brand=request.brand),
+        "email_form": EmailSubscriptionForm(brand=request.brand, language=request.LANGUAGE_CODE),
         "webhooks": Webhook.objects.for_actor(request.actor),
         "subscriptions": EmailSubscription.objects.for_actor(request.actor),
     }

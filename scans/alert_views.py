@@ -31,7 +31,9 @@ def alert_detail(request, alert_id: int):
     alert = get_for_actor(request, Alert.objects.select_related("product", "distributor", "code"), pk=alert_id)
     context = {
         "alert": alert,
-        "scans": alerts.timeline(alert),
+        "reasons": alerts.reasons(alert),
+        "opened_in": alerts.opened_in(alert),
+        "scans": alerts.page_timeline(alert),
         "events": AlertEvent.objects.filter(alert=alert).select_related("by"),
         "next_statuses": [(s, s.label) for s in AlertStatus if s in alerts.TRANSITIONS[alert.status]],
         "form": AlertMoveForm(),

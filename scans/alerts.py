@@ -1,14 +1,17 @@
 """Alerts: findings of the detection rules become one open alert per code (or hot-spot region) and kind,
 which later findings grow; people move it through new → investigating → escalated → closed."""
 
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from brands.models import Brand
 
-from . import rules
+from . import geo, rules, wording
 from .models import Alert, AlertEvent, AlertEvidence, AlertKind, AlertStatus, Scan
+from .services import device_id
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 TRANSITIONS = {
@@ -36,7 +39,15 @@ def record_findings(*, scan_id: int, findings: list[dict]) -> list[int]:
 def _key(scan: Scan, kind: str, params: dict) -> str:
     if kind == rules.HOT_SPOT:
         return f"hot_spot:{scan.gtin}:{params.get('region', '')}"[:80]
+    if is_grouped(kind, params):
+        return f"recall:{params['recall']}"
     return f"code:{scan.code_id}"
+
+
+def is_grouped(kind: str, details: dict) -> bool:
+    """Late scans of a recall's units make one alert per recall (a recall of 10,000 units is one thing to
+    look into, not 10,000), which grows with each late scan; its page lists the units and their scans."""
+    return kind == rules.LATE_SCAN and bool(details.get("recall"))
 
 
 def _record(scan: Scan, finding: dict) -> int:
@@ -48,7 +59,10 @@ def _record(scan: Scan, finding: dict) -> int:
         if added and not created:
             _grow(alert, scan, finding)
         if created:
-            AlertEvent.objects.create(alert=alert, to_status=AlertStatus.NEW, note="Opened by detection")
+            # When its scan was made (a back-dated history's too, the demo's), not when a worker got to it.
+            AlertEvent.objects.create(
+                alert=alert, at=alert.opened_at, to_status=AlertStatus.NEW, note="Opened by detection"
+            )
             _publish(alert, "alert.opened")
         elif added and _worth_telling(alert.count // _step(alert, finding)):
             _publish(alert, "alert.updated")
@@ -61,6 +75,7 @@ def _open_alert(scan: Scan, kind: str, key: str, finding: dict) -> tuple[Alert, 
     if alert is not None:
         return alert, False
     params = finding.get("params", {})
+    about_one_code = kind != rules.HOT_SPOT and not is_grouped(kind, params)
     try:
         with transaction.atomic():  # two workers opening the same alert: the unique index lets one win
             alert = Alert.objects.create(
@@ -68,11 +83,11 @@ def _open_alert(scan: Scan, kind: str, key: str, finding: dict) -> tuple[Alert, 
                 kind=kind,
                 key=key,
                 severity=finding.get("severity", "medium"),
-                code_id=scan.code_id,
+                code_id=scan.code_id if about_one_code else None,
                 product_id=scan.product_id,
                 distributor_id=scan.distributor_id,
                 gtin=scan.gtin,
-                serial=scan.serial if kind != rules.HOT_SPOT else "",
+                serial=scan.serial if about_one_code else "",
                 place=scan.place,
                 region_code=scan.region_code,
                 country_code=scan.country_code,
@@ -107,9 +122,16 @@ def _worth_telling(count: int) -> bool:
 
 
 def _publish(alert: Alert, event: str) -> None:
+    """Webhooks get the payload; e-mail subscribers who want alerts at once get an e-mail written for people
+    (scans.alert_mail), sent by a worker after commit. Daily subscribers get the day's digest instead."""
     from notifications.services import publish
 
-    publish(brand_id=alert.brand_id, event=event, data=alert_payload(alert))
+    from . import alert_mail
+    from .tasks import send_alert_email_task
+
+    publish(brand_id=alert.brand_id, event=event, data=alert_payload(alert), email=False)
+    if alert_mail.wants_alert_email(brand_id=alert.brand_id, event=event):
+        transaction.on_commit(lambda: send_alert_email_task.delay(alert.pk, event))
 
 
 def alert_payload(alert: Alert) -> dict:
@@ -173,3 +195,44 @@ def timeline(alert: Alert, limit: int = 500):
     """The alert's evidence scans, oldest first."""
     scan_ids = AlertEvidence.objects.filter(alert=alert).values("scan_id")
     return Scan.objects.filter(pk__in=scan_ids, brand_id=alert.brand_id).order_by("scanned_at")[:limit]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A scan as an alert's page shows it: where (in names), from which device, and whether it is evidence."""
+
+    scan: Scan
+    where: str
+    device: str
+    evidence: bool
+
+
+def page_timeline(alert: Alert, limit: int = 500) -> list[TimelineEntry]:
+    """What an alert's page lists, oldest first: for an alert about one unit its whole scan timeline (the scans,
+    regions and devices that made it a copy, evidence marked), else the evidence (a recall's late scans, a hot
+    spot's made-up serials)."""
+    evidence = set(AlertEvidence.objects.filter(alert=alert).values_list("scan_id", flat=True))
+    if alert.code_id is not None:
+        scans = Scan.objects.filter(brand_id=alert.brand_id, code_id=alert.code_id).order_by("scanned_at")[:limit]
+    else:
+        scans = timeline(alert, limit)
+    return [
+        TimelineEntry(
+            scan=scan,
+            where=geo.place_name(place=scan.place, region_code=scan.region_code, country_code=scan.country_code),
+            device=device_id(scan.ip_hash, scan.user_agent_family),
+            evidence=scan.pk in evidence,
+        )
+        for scan in scans
+    ]
+
+
+def opened_in(alert: Alert) -> str:
+    """Where the scan that opened the alert was made, in names."""
+    return geo.place_name(place=alert.place, region_code=alert.region_code, country_code=alert.country_code)
+
+
+def reasons(alert: Alert) -> list[str]:
+    """Why the alert was raised, in words (the wording layer's, in the reader's language)."""
+    distributor = alert.distributor.name if alert.distributor_id and alert.distributor else ""
+    return wording.alert_reasons(alert.kind, alert.details, where=opened_in(alert), distributor=distributor)

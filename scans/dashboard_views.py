@@ -27,7 +27,7 @@ from serialize_saas.routers import reads_from_replica
 
 from . import queries, services
 from .forms import ReportStatusForm, ScanFilterForm
-from .models import CounterfeitReport, ReportStatus, Scan
+from .models import Alert, CounterfeitReport, ReportStatus, Scan
 
 PAGE_SIZE = 50
 
@@ -192,6 +192,7 @@ def code_detail(request, code_id: int):
         "code": code,
         "holder": holder_of(code.batch, code.position),
         "scans": Scan.objects.for_brand(request.brand).filter(code_id=code.pk).order_by("scanned_at")[:200],
+        "alerts": Alert.objects.for_brand(request.brand).filter(code_id=code.pk).order_by("-last_seen_at")[:20],
         "statuses": CodeStatus.choices,
     }
     return render(request, "scans/code_detail.html", context)

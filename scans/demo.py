@@ -3,7 +3,10 @@
 Scans are placed through the same offline location data real scans use (scans.geo, from IP addresses that
 the packaged GeoLite2 data puts in Malaysian states and neighbouring countries), carry the same fields a real
 scan gets (hashed IP, device family, distributor and territory verdict), and are inserted set-based: one
-bulk INSERT of the log and one bulk UPDATE of the codes' scan summaries, never a service call per scan.
+bulk INSERT of the log and one bulk UPDATE of the codes' scan summaries, never a verify call per scan. Then the
+history passes, oldest first, through the same detection as live scans (`services.judge` on the code row as
+each count left it, `alerts.record_findings` for what it finds): the copied label is flagged and the inbox holds
+the likely-copy and grey-market alerts live scans would have opened.
 """
 
 import random
@@ -19,10 +22,10 @@ from codes.models import Code, CodeBatch
 from distributors.queries import current_ranges
 from distributors.territory import is_outside
 
-from . import rollups, rules
+from . import alerts, rollups, rules
 from .geo import Place, default_locator, ip_hash
 from .models import CounterfeitReport, ReportStatus, Scan, ScanOutcome, ScanSource
-from .services import _place_fields, device_id
+from .services import CodeRow, _place_fields, device_id, findings_payload, judge
 
 # Where consumers scan from, weighted: most in the Klang Valley and Johor, where the demo distributors sell.
 MALAYSIA = [
@@ -56,33 +59,43 @@ class _Planned:
 
 
 def seed_scans(*, batch: CodeBatch, days: int = 30, seed: int = 2026) -> int:
-    """Add the demo scans of `batch` (nothing if its product has scans already); the number of scans added."""
+    """Add the demo scans of `batch` (nothing if its product has scans already); the number of scans added.
+    The history passes through detection as live scans do, oldest first: the same rules flag the copied unit
+    and open the same alerts (likely copy, grey market) that live scans would have opened."""
     product = batch.product
     if Scan.objects.filter(product=product).exists():
         return 0
     rng = random.Random(seed)
     now = timezone.now()
     codes = list(Code.objects.filter(batch=batch).order_by("ordinal"))
-    plan = _plan(rng, codes, now, days)
+    plan = sorted(_plan(rng, codes, now, days), key=lambda p: p.at)
     holders = _holders(batch)
     locator = default_locator(settings.GEOIP_CITY_DB)
     places: dict[str, Place | None] = {ip: locator.from_ip(ip) for ip in {p.ip for p in plan}}
-    scans, summaries = [], {}
-    for item in sorted(plan, key=lambda p: p.at):
-        scans.append(_scan(rng, batch, item, places[item.ip], holders))
-        if item.code is not None and item.source != ScanSource.PREVIEW:  # previews never count (as in verify)
-            _summarise(summaries.setdefault(item.code.pk, {}), scans[-1])
+    scans = [_scan(rng, batch, item, places[item.ip], holders) for item in plan]
     with transaction.atomic():
         created = Scan.objects.bulk_create(scans, batch_size=1_000)
+        summaries: dict[int, dict] = {}
+        findings = []
+        for scan, item in zip(created, plan, strict=True):
+            if item.code is None or item.source == ScanSource.PREVIEW:  # previews never count (as in verify)
+                continue
+            summary = summaries.setdefault(item.code.pk, {})
+            _summarise(summary, scan, places[item.ip])
+            if settings.DETECTION_ENABLED:
+                findings.append((scan.pk, _judge(scan, item.code, summary, places[item.ip], batch.lot.expires_on)))
         code_services.set_scan_summaries(summaries)
+        for scan_id, found in findings:
+            if found:
+                alerts.record_findings(scan_id=scan_id, findings=found)
         _reports(rng, batch, [s for s in created if s.outcome == ScanOutcome.NOT_RECOGNISED])
         rollups.forget(product.brand)  # back-dated scans: the next overview rolls the days up again
     return len(created)
 
 
-def _summarise(summary: dict, scan: Scan) -> None:
+def _summarise(summary: dict, scan: Scan, place: Place | None) -> None:
     """What the verify path's count keeps on the code row: counts, first place, and detection's state (the
-    `;`-terminated sets of regions and devices, and when it first looked like a copy)."""
+    `;`-terminated sets of regions and devices, and the last two located fixes)."""
     summary["scan_count"] = summary.get("scan_count", 0) + 1
     summary.setdefault("first_scanned_at", scan.scanned_at)
     summary.setdefault("first_scanned_in", scan.place[:160])
@@ -92,10 +105,37 @@ def _summarise(summary: dict, scan: Scan) -> None:
         ("seen_devices", device_id(scan.ip_hash, scan.user_agent_family)),
     ):
         entries = summary.get(name) or ""
-        if value and f";{value};" not in f";{entries}":
+        if value and f";{value};" not in f";{entries}" and len(entries) < rules.SET_MAX_CHARS:
             summary[name] = entries + value + ";"
-    if rules.set_size(summary.get("seen_regions")) > rules.Thresholds().max_regions:
-        summary.setdefault("suspect_at", scan.scanned_at)
+    if place is not None and place.latitude is not None and place.longitude is not None:
+        summary["prev_fix"] = summary.get("last_fix")
+        summary["last_fix"] = rules.Fix(place.latitude, place.longitude, scan.scanned_at.timestamp()).encode()
+
+
+def _judge(scan: Scan, code: Code, summary: dict, place: Place | None, expires_on) -> list[dict]:
+    """The verify path's detection on one scan of the history, with the code row as its count left it; the
+    findings as the alerts task takes them."""
+    row = CodeRow(
+        code_id=code.pk,
+        status=code.status,
+        scan_count=summary["scan_count"],
+        first_scanned_at=summary["first_scanned_at"],
+        first_scanned_in=summary["first_scanned_in"],
+        pin_first_used_at=None,
+        seen_regions=summary.get("seen_regions"),
+        seen_devices=summary.get("seen_devices"),
+        prev_fix=summary.get("prev_fix"),
+        suspect_at=summary.get("suspect_at"),
+        status_change_id=code.status_change_id,
+    )
+    fix = None
+    if place is not None and place.latitude is not None and place.longitude is not None:
+        fix = rules.Fix(place.latitude, place.longitude, scan.scanned_at.timestamp())
+    status = rules.effective_status(code.status, expires_on, timezone.localdate(scan.scanned_at))
+    found, warned = judge(scan=scan, row=row, status=status, fix=fix, now=scan.scanned_at)
+    if warned is not None:
+        summary.setdefault("suspect_at", scan.scanned_at)  # what mark_suspect just wrote on the row
+    return findings_payload(found)
 
 
 def _plan(rng: random.Random, codes: list[Code], now: datetime, days: int) -> list[_Planned]:

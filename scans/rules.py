@@ -202,6 +202,7 @@ class ScanFacts:
     country_code: str | None = None
     fix: Fix | None = None
     out_of_territory: bool = False  # set by the distributor lookup on the verify path
+    status_change: int | None = None  # the status change (a recall …) that put the unit in its state
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,10 @@ def findings(signals: CodeSignals, facts: ScanFacts, limits: Thresholds) -> list
     if off_market(facts.country_code, limits):
         found.append(Finding(OFF_MARKET, "high" if facts.country_code in limits.blocked else "medium", {}))
     if limits.late_scans and facts.status in LATE_STATES:
-        found.append(Finding(LATE_SCAN, "high" if facts.status == RECALLED else "low", {"status": facts.status}))
+        late: dict[str, object] = {"status": facts.status}
+        if facts.status_change is not None and facts.status == RECALLED:  # one alert per recall, not per unit
+            late["recall"] = facts.status_change
+        found.append(Finding(LATE_SCAN, "high" if facts.status == RECALLED else "low", late))
     return found
 
 

@@ -631,8 +631,20 @@ def _detect(verdict: rules.Verdict, scan: Scan, context: ScanContext, now: datet
 
 
 def _judge(scan: Scan, row: CodeRow, status: str, fix: rules.Fix | None, now: datetime) -> rules.CodeSignals | None:
-    """Run the rules on a counted scan: flag the code when it tips into a likely copy (once), hand findings
-    to a worker after commit. Returns the code's signals when later scanners must be warned of a copy."""
+    """Run the rules on a counted scan and hand the findings to a worker after commit. Returns the code's
+    signals when later scanners must be warned of a copy."""
+    found, signals = judge(scan=scan, row=row, status=status, fix=fix, now=now)
+    if found:
+        _after_commit(scan.pk, found)
+    return signals
+
+
+def judge(
+    *, scan: Scan, row: CodeRow, status: str, fix: rules.Fix | None, now: datetime
+) -> tuple[list[rules.Finding], rules.CodeSignals | None]:
+    """The detection glue, for live scans and the demo's history alike: the rules on a counted scan and the code
+    row as its count left it; flags the code when it tips into a likely copy (once). Returns the findings for
+    the alerts, and the code's signals when later scanners must be warned of a copy (else None)."""
     limits = thresholds_cache.get(scan.brand_id)
     signals = rules.CodeSignals(
         scan_count=row.scan_count,
@@ -642,16 +654,18 @@ def _judge(scan: Scan, row: CodeRow, status: str, fix: rules.Fix | None, now: da
         suspect=row.suspect_at is not None,
     )
     facts = rules.ScanFacts(
-        status=status, country_code=scan.country_code or None, fix=fix, out_of_territory=scan.out_of_territory
+        status=status,
+        country_code=scan.country_code or None,
+        fix=fix,
+        out_of_territory=scan.out_of_territory,
+        status_change=row.status_change_id,
     )
     found = rules.findings(signals, facts, limits)
-    if found:
-        _after_commit(scan.pk, found)
     if not any(f.kind == rules.LIKELY_COPY for f in found):
-        return None
+        return found, None
     if not signals.suspect:  # the scan that tips it: one more statement, once per code
         code_services.mark_suspect(code_id=row.code_id, at=now)
-    return signals
+    return found, signals
 
 
 def _warn_if_suspect(verdict: rules.Verdict, scan: Scan) -> None:
@@ -686,10 +700,15 @@ def _count_hot_spot(scan: Scan, now: datetime) -> None:
         _after_commit(scan.pk, [rules.Finding(rules.HOT_SPOT, "high", params)])
 
 
+def findings_payload(found: list[rules.Finding]) -> list[dict]:
+    """Findings as the alerts task takes them (JSON)."""
+    return [{"kind": f.kind, "severity": f.severity, "params": dict(f.params)} for f in found]
+
+
 def _after_commit(scan_id: int, found: list[rules.Finding]) -> None:
     from .tasks import record_findings_task
 
-    payload = [{"kind": f.kind, "severity": f.severity, "params": dict(f.params)} for f in found]
+    payload = findings_payload(found)
     transaction.on_commit(lambda: record_findings_task.delay(scan_id, payload))
 
 

@@ -1,8 +1,8 @@
 from celery import shared_task
 
-from serialize_saas.celery import RETRY_ON_LOST_DATABASE
+from serialize_saas.celery import LOST_DATABASE, RETRY_ON_LOST_DATABASE
 
-from . import alerts, partitions, services
+from . import alert_mail, alerts, partitions, services
 
 
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
@@ -21,3 +21,15 @@ def create_scan_partitions_task() -> list[str]:
 def record_findings_task(scan_id: int, findings: list[dict]) -> list[int]:
     """After a scan's commit: open or grow the brand's alerts (idempotent: each scan counts once per alert)."""
     return alerts.record_findings(scan_id=scan_id, findings=findings)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError, *LOST_DATABASE), retry_backoff=30, max_retries=5)
+def send_alert_email_task(alert_id: int, event: str) -> int:
+    """After an alert opened or grew: e-mail the subscribers who want alerts at once."""
+    return alert_mail.send_alert_email(alert_id=alert_id, event=event)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError, *LOST_DATABASE), retry_backoff=60, max_retries=5)
+def send_alert_digests_task() -> int:
+    """Beat, hourly: yesterday's digest to each daily subscriber who has not had it (a repeat sends nothing)."""
+    return alert_mail.send_alert_digests()

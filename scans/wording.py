@@ -28,3 +28,87 @@ def word(warning: rules.VerdictWarning) -> str:
     translated = params.get("messages") or {}
     brand_message = (translated.get(get_language()) if isinstance(translated, dict) else None) or params.get("message")
     return f"{text} {brand_message}" if brand_message else text
+
+
+# --- Alerts: what detection found, in the brand's words --------------------------------------------------
+
+
+def alert_title(kind: str) -> str:
+    """What happened, as an e-mail subject or a heading says it."""
+    return {
+        rules.LIKELY_COPY: _("Likely copy of a unit"),
+        rules.GREY_MARKET: _("Unit scanned outside its distributor's territory"),
+        rules.OFF_MARKET: _("Unit scanned outside your markets"),
+        rules.HOT_SPOT: _("Counterfeit hot spot"),
+        rules.LATE_SCAN: _("Scan of a unit that should no longer circulate"),
+    }.get(kind, _("Alert"))
+
+
+def alert_reasons(kind: str, details: dict, *, where: str = "", distributor: str = "") -> list[str]:
+    """Why detection raised an alert of `kind`, one sentence per reason, from the alert's details (the rules'
+    finding parameters). `where` names the place of the scan that opened it, `distributor` who held the unit."""
+    if kind == rules.LIKELY_COPY:
+        return _copy_reasons(details)
+    if kind == rules.GREY_MARKET:
+        if distributor:
+            return [
+                _("Scanned in %(where)s, outside the territory of %(distributor)s, who holds this unit.")
+                % {"where": where or _("an unknown place"), "distributor": distributor}
+            ]
+        return [
+            _("Scanned in %(where)s, outside its distributor's territory.") % {"where": where or _("an unknown place")}
+        ]
+    if kind == rules.OFF_MARKET:
+        return [
+            _("Scanned in %(where)s, where you do not sell (see the markets in your detection settings).")
+            % {"where": where or _("an unknown place")}
+        ]
+    if kind == rules.HOT_SPOT:
+        return [
+            _("%(count)d scans of serials that were never issued, in %(where)s within %(minutes)d minutes.")
+            % {
+                "count": details.get("count", 0),
+                "where": where or _("one region"),
+                "minutes": details.get("minutes", 0),
+            }
+        ]
+    if kind == rules.LATE_SCAN:
+        if details.get("recall"):
+            return [
+                _("Units of a recall were scanned after the recall; every late scan of this recall is listed below.")
+            ]
+        return [_("Scanned although the unit is %(state)s.") % {"state": state_word(str(details.get("status", "")))}]
+    return []
+
+
+def _copy_reasons(details: dict) -> list[str]:
+    words = {
+        "regions": _("Scanned in %(regions)d different regions, more than a single genuine unit would travel.")
+        % {"regions": details.get("regions", 0)},
+        "devices": _("Scanned from %(devices)d different phones, more than one buyer checks one unit.")
+        % {"devices": details.get("devices", 0)},
+        "travel": _("Scanned %(km)d km from the scan before, which means travelling at %(kmh)d km/h.")
+        % {"km": details.get("km", 0), "kmh": details.get("kmh", 0)},
+    }
+    reasons = [words[reason] for reason in details.get("reasons", []) if reason in words]
+    return reasons or [_("Scanned again after earlier scans made it a likely copy.")]
+
+
+def state_word(status: str) -> str:
+    return {
+        rules.RECALLED: _("recalled"),
+        rules.EXPIRED: _("past its expiry date"),
+        "withdrawn": _("withdrawn"),
+        "destroyed": _("reported destroyed"),
+        "stolen": _("reported stolen"),
+        "decommissioned": _("decommissioned"),
+    }.get(status, status)
+
+
+def alert_status(status: str) -> str:
+    return {
+        "new": _("new"),
+        "investigating": _("being investigated"),
+        "escalated": _("escalated"),
+        "closed": _("closed"),
+    }.get(status, status)

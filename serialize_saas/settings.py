@@ -77,6 +77,8 @@ def _base_url_of(bind: str) -> str:
 
 # Outside the embedded mode it must be set (the start-up checks name it when it is missing).
 VERIFY_BASE_URL = (env("VERIFY_BASE_URL") or (_base_url_of(BIND) if EMBEDDED else "")).rstrip("/")
+# Where people open the dashboard: the absolute links in e-mails (an alert's page). The verify host unless set.
+SITE_URL = (env("SITE_URL") or VERIFY_BASE_URL).rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 if DEBUG and not env("ALLOWED_HOSTS"):
     ALLOWED_HOSTS.append(BIND.rpartition(":")[0].strip("[]") or "127.0.0.1")
@@ -340,6 +342,8 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "scans.tasks.apply_retention_task", "schedule": 24 * 60 * 60},
     "create-scan-partitions": {"task": "scans.tasks.create_scan_partitions_task", "schedule": 24 * 60 * 60},
     "delete-offboarded-brands": {"task": "brands.tasks.delete_due_brands_task", "schedule": 60 * 60},
+    # Hourly, so a missed run catches up; each subscriber's digest of a day is sent once (claimed first).
+    "send-alert-digests": {"task": "scans.tasks.send_alert_digests_task", "schedule": 60 * 60},
 }
 # One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started
 # without -Q consumes every queue listed here, so the one-worker set-ups (bin/run, docker-compose.yml) see them all.
@@ -351,6 +355,8 @@ CELERY_TASK_ROUTES = {
     "codes.tasks.render_print_part_task": {"queue": "print"},
     "scans.tasks.record_findings_task": {"queue": "alerts"},  # seconds matter: never behind a print job
     "notifications.tasks.send_event_email_task": {"queue": "alerts"},
+    "scans.tasks.send_alert_email_task": {"queue": "alerts"},
+    "scans.tasks.send_alert_digests_task": {"queue": "alerts"},
     "notifications.tasks.deliver_webhook_task": {"queue": "webhooks"},  # slow receivers and retries
     "scans.tasks.apply_retention_task": {"queue": "housekeeping"},
     "scans.tasks.create_scan_partitions_task": {"queue": "housekeeping"},

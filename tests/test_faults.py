@@ -264,7 +264,7 @@ def test_an_event_mail_whose_worker_is_killed_mid_send_is_sent_once():
     finally:
         smtp.close()
     [message] = smtp.accepted
-    assert b"Subject: [Serialize] Mailed Brand: recall.created" in message and b"recall: 7" in message
+    assert b"Subject: [Serialize] Mailed Brand: A recall was started" in message and b"/recalls/7/" in message
 
 
 def brand_with_codes(quantity: int):

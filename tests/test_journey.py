@@ -448,3 +448,79 @@ def test_journey_recall_and_progress(app, desk):
     assert "country not known (no location) 1 scan" in text and "?" not in text
     shot(desk, "32-recall-page")
     assert not serious_violations(desk), serious_violations(desk)
+
+
+def run_in_app(app, code: str) -> str:
+    """Python run against the embedded app's own database and settings (what a shell on its host runs)."""
+    setup = (
+        "import django, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'serialize_saas.settings')\n"
+        "django.setup()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", setup + code], cwd=ROOT, env=app["env"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_journey_demo_alerts(app, desk):
+    """The demo's history raised the alerts live scans would: the owner finds a likely copy and grey-market
+    alerts in the inbox, reads why in words with the scans that made it a copy, and gets an e-mail about it."""
+    subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=app["env"], check=True, timeout=300)
+    run_in_app(
+        app,
+        "from brands.models import User\n"
+        f"user = User.objects.get(email='owner@demo.example'); user.set_password({PASSWORD!r}); user.save()\n",
+    )
+    url = app["url"]
+    desk.delete_all_cookies()
+    desk.set_window_size(1280, 900)
+    desk.get(url + "/accounts/login/")
+    fill(desk, {"username": "owner@demo.example", "password": PASSWORD})
+    desk.find_element(By.CSS_SELECTOR, "form button").click()
+    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+    desk.get(url + "/alerts/")
+    kinds = [row.text for row in desk.find_elements(By.CSS_SELECTOR, "table.list tbody tr td:nth-child(2)")]
+    assert "Likely copy" in kinds and kinds.count("Grey market") >= 20, kinds
+    shot(desk, "40-demo-alert-inbox")
+    assert not serious_violations(desk), serious_violations(desk)
+    # The likely copy: why, in words; every scan of the unit, the evidence marked; where it was first scanned.
+    desk.find_element(By.XPATH, "//tr[td[2]='Likely copy']/td[1]/a").click()
+    WebDriverWait(desk, 10).until(lambda d: "/alerts/" in d.current_url and d.find_elements(By.ID, "reasons"))
+    assert "Scanned in 7 different regions" in desk.find_element(By.ID, "reasons").text
+    rows = desk.find_elements(By.CSS_SELECTOR, "#alert-scans tbody tr")
+    places = " ".join(row.text for row in rows)
+    assert len(rows) == 7 and all(p in places for p in ("Jakarta", "Bangkok", "Singapore", "Kuching"))
+    assert len(desk.find_elements(By.CSS_SELECTOR, "#alert-scans tr.evidence")) >= 1
+    assert "in Kuala Lumpur" in desk.find_element(By.ID, "first-place").text
+    assert "{'" not in desk.page_source and "unknown" not in desk.find_element(By.CSS_SELECTOR, ".facts").text
+    alert_url = desk.current_url
+    shot(desk, "41-demo-likely-copy-alert")
+    assert not serious_violations(desk), serious_violations(desk)
+    # The unit's own page carries the copy flag.
+    desk.find_element(By.CSS_SELECTOR, ".facts a.mono").click()
+    assert "Likely copy" in WebDriverWait(desk, 10).until(lambda d: d.find_element(By.ID, "copy-flag")).text
+    shot(desk, "42-demo-copied-unit")
+    # The e-mail an immediate subscriber gets about it (rendered by the app's own code, into a file to open).
+    email_file = ARTIFACTS / "43-alert-email.html"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    text = run_in_app(
+        app,
+        "from django.conf import settings\nfrom django.core import mail\n"
+        "settings.EMAIL_BACKEND = 'django.core.mail.backends.locmem.EmailBackend'\n"
+        "from notifications.models import EmailSubscription\nfrom scans import alert_mail\n"
+        "from scans.models import Alert\n"
+        "alert = Alert.objects.get(kind='likely_copy')\n"
+        "EmailSubscription.objects.get_or_create(brand=alert.brand, email='owner@demo.example')\n"
+        "alert_mail.send_alert_email(alert_id=alert.pk, event='alert.opened')\n"
+        "[message] = mail.outbox\n"
+        f"open({str(email_file)!r}, 'w').write(message.alternatives[0][0])\n"
+        "print(message.subject); print(message.body)\n",
+    )
+    assert "Likely copy of a unit" in text and "Vitamin C 1000 mg" in text and "L2026A" in text
+    assert "Thailand" in text and "TH-10" not in text and alert_url in text
+    desk.get(email_file.as_uri())
+    assert "Scanned in 7 different regions" in desk.find_element(By.TAG_NAME, "body").text
+    shot(desk, "43-alert-email")
+    desk.find_element(By.LINK_TEXT, "Look into it").click()  # the absolute link leads back to the alert
+    WebDriverWait(desk, 10).until(lambda d: d.current_url == alert_url)

@@ -121,9 +121,12 @@ def test_email_subscribers_get_the_events_they_chose(
 ):
     email_subscription_of(brand, "ops@example.com")
     with django_capture_on_commit_callbacks(execute=True):
-        ready_batch(ProductFactory(brand=brand), quantity=3)
+        batch = ready_batch(ProductFactory(brand=brand), quantity=3)
     assert [m.to for m in mailoutbox] == [["ops@example.com"]]
-    assert "batch.ready" in mailoutbox[0].subject
+    mail = mailoutbox[0]
+    assert "Your codes are ready" in mail.subject and mail.alternatives[0][1] == "text/html"
+    assert f"Lot: {batch.lot.number}" in mail.body and f"/batches/{batch.pk}/" in mail.body
+    assert f"batch: {batch.pk}" not in mail.body  # words, not a key: value dump of ids
 
 
 def test_batch_ready_and_recall_created_are_published(brand, receiver):

@@ -55,3 +55,53 @@ def test_seeding_twice_adds_no_scans(demo):
     before = Scan.objects.count(), CounterfeitReport.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
     assert (Scan.objects.count(), CounterfeitReport.objects.count()) == before
+
+
+def _demo_owner_client(demo):
+    from brands.models import Membership
+    from tests.factories import logged_in_client
+
+    return logged_in_client(Membership.objects.get(brand=demo, role="owner"))
+
+
+def test_demo_history_raises_the_alerts_live_scans_would(demo):
+    from scans.models import Alert
+
+    copied = Code.objects.get(product__brand=demo, suspect_at__isnull=False)  # the copied label, flagged
+    copy_alert = Alert.objects.for_brand(demo).get(kind="likely_copy")
+    assert copy_alert.code_id == copied.pk and copy_alert.details["regions"] == 7
+    outside = set(Scan.objects.for_brand(demo).filter(out_of_territory=True).values_list("code_id", flat=True))
+    grey = Alert.objects.for_brand(demo).filter(kind="grey_market")
+    assert set(grey.values_list("code_id", flat=True)) == outside and len(outside) >= 20
+    page = _demo_owner_client(demo).get("/alerts/").content.decode()
+    assert "Likely copy" in page and "Grey market" in page and "No alerts here" not in page
+
+
+def test_demo_copied_unit_page_shows_the_copy_flag_and_its_alert(demo):
+    from scans.models import Alert
+
+    copied = Code.objects.get(product__brand=demo, suspect_at__isnull=False)
+    page = _demo_owner_client(demo).get(f"/codes/{copied.pk}/").content.decode()
+    alert = Alert.objects.for_brand(demo).get(kind="likely_copy")
+    assert 'id="copy-flag"' in page and "Likely copy" in page and f"/alerts/{alert.pk}/" in page
+
+
+def test_seeding_twice_adds_no_alerts(demo):
+    from scans.models import Alert, AlertEvidence
+
+    before = Alert.objects.count(), AlertEvidence.objects.count()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert (Alert.objects.count(), AlertEvidence.objects.count()) == before
+
+
+def test_likely_copy_alert_page_says_why_shows_the_scans_and_the_first_place(demo):
+    from scans.models import Alert
+
+    alert = Alert.objects.for_brand(demo).get(kind="likely_copy")
+    page = _demo_owner_client(demo).get(f"/alerts/{alert.pk}/").content.decode()
+    assert "Scanned in 7 different regions" in page
+    assert "reasons=" not in page and "{&#x27;" not in page and "[&#x27;" not in page  # no Python repr
+    for place in ("Kuala Lumpur", "George Town", "Ipoh", "Jakarta", "Bangkok", "Singapore", "Kuching"):
+        assert place in page  # every scan of the unit, the ones before the alert opened too
+    assert page.count('class="evidence"') == alert.count
+    assert "First scanned on" in page and "in Kuala Lumpur" in page and "unknown" not in page

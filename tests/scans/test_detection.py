@@ -284,7 +284,7 @@ def test_alert_page_shows_the_timeline_and_viewers_cannot_move_it(brand, owner_c
 
     alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2))
     page = viewer_client.get(f"/alerts/{alert.pk}/").content.decode()
-    assert "Kuala Lumpur" in page and "Timeline" in page and "Move to" not in page
+    assert "Kuala Lumpur" in page and "Scan timeline" in page and "Move to" not in page
     assert viewer_client.post(f"/alerts/{alert.pk}/move/", {"status": "investigating"}).status_code == 403
     owner_client.post(f"/alerts/{alert.pk}/move/", {"status": "investigating"})
     assert Alert.objects.get(pk=alert.pk).status == "investigating"
@@ -337,7 +337,7 @@ def test_embedded_sqlite_mode_gives_the_same_verdicts_alerts_and_recalls(tmp_pat
         " HTTP_X_FORWARDED_FOR=ip).json()\n"
         "print('first', [w['code'] for w in ask('175.139.1.1')['warnings']])\n"
         "print('travel', [w['code'] for w in ask('171.64.0.1')['warnings']])\n"
-        "print('alerts', list(Alert.objects.values_list('kind', flat=True)))\n"
+        "print('alerts', list(Alert.objects.filter(code=code).values_list('kind', flat=True)))\n"
         "call_command('recall', '--brand', code.product.brand.slug, '--batch', str(code.batch_id), '--from', '1',"
         " '--to', '1', '--reason', 'probe')\n"
         "data = ask('175.139.1.1')\n"
@@ -353,3 +353,18 @@ def test_embedded_sqlite_mode_gives_the_same_verdicts_alerts_and_recalls(tmp_pat
         "alerts ['likely_copy', 'grey_market']",  # the demo batch is a KL distributor's: Stanford is outside
         "recalled recalled ['recalled', 'likely_copy']",
     ], out.stderr[-3000:]
+
+
+def test_late_scans_of_one_recall_make_one_alert_that_grows_and_lists_its_units(brand, owner_client, scan):
+    from tests.factories import applied_recall
+
+    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=10)
+    change = applied_recall(batch, first=2, last=5)
+    units = list(Code.objects.filter(batch=batch, status=CodeStatus.RECALLED).order_by("ordinal"))
+    for unit in units[:3]:
+        assert scan(PERAK, qr_path(unit))["status"] == "recalled"
+    alert = Alert.objects.get(kind="late_scan")  # one for the recall, not one per unit
+    assert alert.count == 3 and alert.details == {"status": "recalled", "recall": change.pk} and alert.serial == ""
+    page = owner_client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert all(unit.serial in page for unit in units[:3]) and units[3].serial not in page
+    assert f"/recalls/{change.pk}/" in page
