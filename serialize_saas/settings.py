@@ -412,6 +412,8 @@ BRAND_DELETION_GRACE_DAYS = int(env("BRAND_DELETION_GRACE_DAYS", "14"))
 UPLOAD_IMAGE_MAX_BYTES = int(env("UPLOAD_IMAGE_MAX_BYTES", str(5 * 1024 * 1024)))
 UPLOAD_IMAGE_MAX_PIXELS = int(env("UPLOAD_IMAGE_MAX_PIXELS", str(40_000_000)))
 UPLOAD_IMAGE_MAX_SIDE = int(env("UPLOAD_IMAGE_MAX_SIDE", "2048"))
+# Memory one decode may take (after a JPEG's reduced decode): 64 MB is a 16-megapixel PNG.
+UPLOAD_IMAGE_MAX_DECODE_BYTES = int(env("UPLOAD_IMAGE_MAX_DECODE_BYTES", str(64 * 1024 * 1024)))
 
 # Codes per transaction when generating a batch: bounds memory and the work lost to a killed worker.
 CODES_CHUNK_SIZE = int(env("CODES_CHUNK_SIZE", "50000"))

@@ -80,3 +80,57 @@ def test_a_logo_keeps_its_transparency_and_loses_its_metadata(owner_client, bran
     with default_storage.open(brand.logo.name, "rb") as handle:
         image = Image.open(handle)
         assert image.mode == "RGBA" and image.getpixel((1, 1))[3] == 0
+
+
+MEASURE = """
+import io, resource, sys
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serialize_saas.settings")
+django.setup()
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from brands.files import clean_image
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    clean_image(SimpleUploadedFile("x", data))
+    outcome = "stored"
+except ValidationError as error:
+    outcome = "refused: " + " ".join(error.messages)
+print(outcome, "|", (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def _peak_cost(path) -> tuple[str, int]:
+    """clean_image on a file in a fresh process: its outcome and how many MB its peak memory grew by."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)], cwd=root, capture_output=True, text=True, timeout=120, check=True
+    )
+    outcome, megabytes = done.stdout.strip().rsplit("|", 1)
+    return outcome.strip(), int(megabytes)
+
+
+def test_a_small_file_claiming_forty_megapixels_costs_a_worker_little(tmp_path):
+    """Issue 18: a 154 KB 39.7-megapixel PNG cost a worker about 520 MB. A PNG must be decoded whole, so a
+    canvas that large is refused on its header; a phone's JPEG of the same size is decoded already reduced."""
+    png, jpeg = tmp_path / "canvas.png", tmp_path / "photo.jpg"
+    canvas = Image.new("RGB", (7280, 5456), "white")
+    canvas.save(png, format="PNG")
+    canvas.save(jpeg, format="JPEG", quality=70)
+    del canvas
+    assert png.stat().st_size < 1024 * 1024
+    outcome, megabytes = _peak_cost(png)
+    assert outcome == "refused: The image has too many pixels." and megabytes < 40, (outcome, megabytes)
+    outcome, megabytes = _peak_cost(jpeg)
+    assert outcome == "stored" and megabytes < 120, (outcome, megabytes)
+
+
+def test_a_phone_photo_of_sixteen_megapixels_is_still_accepted(db):
+    buffer = io.BytesIO()
+    Image.new("RGB", (4624, 3468), "red").save(buffer, format="PNG")
+    assert report(buffer.getvalue(), name="screenshot.png").status_code == 200
