@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from rapidfuzz import fuzz
@@ -145,7 +145,14 @@ def reject_claim(*, claim: PrefixClaim, reviewed_by: User | None = None, note: s
 def _review(claim: PrefixClaim, state: str, reviewed_by: User | None, note: str) -> PrefixClaim:
     claim.state, claim.reviewed_by, claim.reviewed_at, claim.note = state, reviewed_by, timezone.now(), note
     claim.save(update_fields=["state", "reviewed_by", "reviewed_at", "note"])
+    note_verify_change(brand_id=claim.brand_id)
     return claim
+
+
+def note_verify_change(*, brand_id: int) -> None:
+    """What the verify page says of this brand changed (approval, branding): every worker's cached copy is
+    stale from now on. In the caller's transaction, so no worker sees the new generation before the change."""
+    Brand.objects.filter(pk=brand_id).update(verify_generation=F("verify_generation") + 1)
 
 
 @transaction.atomic
