@@ -176,6 +176,28 @@ def is_verified_for(brand: Brand, gtin: str) -> bool:
     return claim_covering(brand, gtin, approved_only=True) is not None
 
 
+NOT_CLAIMED = "not_claimed"
+
+
+def verification_state(brand: Brand) -> str:
+    """How far the brand is on its way to being vouched for: "not_claimed", "pending" (awaiting approval),
+    "approved" or "rejected" (its best claim counts: one approved claim makes the brand approved)."""
+    states = set(PrefixClaim.objects.for_brand(brand).values_list("state", flat=True))
+    best = (ClaimState.APPROVED, ClaimState.PENDING, ClaimState.REJECTED)
+    return next((str(state) for state in best if state in states), NOT_CLAIMED)
+
+
+def unverified_notice(brand: Brand, gtin: str | None = None) -> str | None:
+    """None when the brand's codes (of this GTIN) answer as its own on the verify page; otherwise the brand's
+    verification state, for the banner that says consumers are told "not yet verified brand"."""
+    if gtin is not None and is_verified_for(brand, gtin):
+        return None
+    state = verification_state(brand)
+    if gtin is None and state == ClaimState.APPROVED:
+        return None
+    return state
+
+
 # --- Look-alike names: "Alpha Co" next to an approved "Alpha Company" is flagged for review ---
 
 LOOKALIKE_SCORE = 88
