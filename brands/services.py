@@ -182,9 +182,21 @@ NOT_CLAIMED = "not_claimed"
 def verification_state(brand: Brand) -> str:
     """How far the brand is on its way to being vouched for: "not_claimed", "pending" (awaiting approval),
     "approved" or "rejected" (its best claim counts: one approved claim makes the brand approved)."""
-    states = set(PrefixClaim.objects.for_brand(brand).values_list("state", flat=True))
+    return best_claim_state(PrefixClaim.objects.for_brand(brand).values_list("state", flat=True))
+
+
+def best_claim_state(states) -> str:
+    states = set(states)
     best = (ClaimState.APPROVED, ClaimState.PENDING, ClaimState.REJECTED)
     return next((str(state) for state in best if state in states), NOT_CLAIMED)
+
+
+def verification_states() -> dict[int, str]:
+    """brand id -> verification state, for every brand with a claim, in one query (operators' lists)."""
+    by_brand: dict[int, set[str]] = {}
+    for brand_id, state in PrefixClaim.objects.values_list("brand_id", "state").distinct():
+        by_brand.setdefault(brand_id, set()).add(state)
+    return {brand_id: best_claim_state(states) for brand_id, states in by_brand.items()}
 
 
 def unverified_notice(brand: Brand, gtin: str | None = None) -> str | None:

@@ -88,3 +88,101 @@ def test_verification_state_is_the_best_claim(db):
     assert services.verification_state(brand) == "approved"
     assert services.unverified_notice(brand, "09506000134352") is None
     assert services.unverified_notice(brand, "04006381333931") == "approved"  # outside the approved prefix
+
+
+# --- The order form, Settings, commands: what a new owner and the operator need to find ---
+
+
+def test_settings_shows_the_brands_short_name_and_links_to_notifications(owner_client, brand):
+    page = owner_client.get("/settings/").content.decode()
+    assert f'id="brand-slug">{brand.slug}<' in page
+    assert "Not available yet" not in page and 'href="/settings/notifications/"' in page
+
+
+def test_settings_logo_preview_uses_what_the_pages_csp_allows(owner_client):
+    response = owner_client.get("/settings/")
+    csp = dict(d.strip().split(" ", 1) for d in response["Content-Security-Policy"].split(";") if " " in d.strip())
+    assert "data:" in csp["img-src"].split() and "blob:" not in csp["img-src"]
+    from django.contrib.staticfiles import finders
+
+    script = open(finders.find("js/settings_preview.js")).read()  # noqa: SIM115, PTH123
+    assert "readAsDataURL" in script and "createObjectURL" not in script  # a blob: URL would be blocked
+
+
+def test_list_brands_prints_slug_name_plan_and_claim_state(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    pending = BrandFactory(name="Fresh Sdn Bhd", slug="fresh", prefix="", plan="trial")
+    services.claim_prefix(brand=pending, prefix="9521234")
+    BrandFactory(name="Nobody Yet", slug="nobody", prefix="", plan="trial")
+    BrandFactory(name="Old Hand", slug="old-hand")
+    out = StringIO()
+    call_command("list_brands", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "slug\tname\tplan\tclaim"
+    assert "fresh\tFresh Sdn Bhd\ttrial\tpending" in lines
+    assert "nobody\tNobody Yet\ttrial\tnot_claimed" in lines and "old-hand\tOld Hand\tunlimited\tapproved" in lines
+    out = StringIO()
+    call_command("list_brands", "--state", "pending", stdout=out)
+    assert out.getvalue().splitlines()[1:] == ["fresh\tFresh Sdn Bhd\ttrial\tpending"]
+
+
+# --- The front door and a person's own account ---
+
+
+def test_anonymous_visitors_get_a_landing_page_with_sign_up_and_log_in(db):
+    response = Client().get("/")
+    page = response.content.decode()
+    assert response.status_code == 200 and 'id="landing"' in page
+    assert 'href="/signup/"' in page and 'href="/accounts/login/"' in page and "verify page" in page
+
+
+def test_signed_in_people_still_go_to_their_dashboard(owner_client):
+    response = owner_client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+
+
+def test_error_pages_back_link_reaches_the_landing_page_not_a_log_in(db):
+    page = Client(raise_request_exception=False).get("/no-such-page/").content.decode()
+    assert '<a href="/">Back to Serialize</a>' in page
+    assert Client().get("/").status_code == 200
+
+
+def test_profile_shows_the_account_and_saves_the_name(owner_client, owner):
+    page = owner_client.get("/account/").content.decode()
+    assert owner.user.email in page and 'href="/accounts/password_change/"' in page
+    assert 'id="two-factor-state">not set up' in page and 'href="/account/delete/"' in page
+    assert owner.brand.slug in page
+    response = owner_client.post("/account/", {"first_name": "Aminah", "last_name": "Rahman"})
+    assert response.status_code == 302
+    owner.user.refresh_from_db()
+    assert (owner.user.first_name, owner.user.last_name) == ("Aminah", "Rahman")
+
+
+def test_profile_says_two_factor_is_on_once_enrolled(owner_client, owner):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.create(user=owner.user, name="app", confirmed=True)
+    assert 'id="two-factor-state">on' in owner_client.get("/account/").content.decode()
+
+
+def test_profile_needs_a_log_in(db):
+    response = Client().get("/account/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_password_change_from_the_profile_works(owner_client, owner):
+    response = owner_client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "correct horse battery",
+            "new_password1": "a new long pass 456",
+            "new_password2": "a new long pass 456",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    owner.user.refresh_from_db()
+    assert owner.user.check_password("a new long pass 456")
+    assert "Back to your profile" in owner_client.get(response["Location"]).content.decode()
