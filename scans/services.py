@@ -130,7 +130,9 @@ class CodeRow:
 
 
 class ProductCache:
-    """GTIN -> ProductInfo (or None) for a few seconds: saves a query per scan on the hot path.
+    """GTIN -> ProductInfo (or None) for a few seconds: saves a query per scan on the hot path. What another
+    process changes about the brand (approval, branding) is noticed sooner: the verify statement returns the
+    brand's generation and a stale entry is reloaded at once (see GENERATION).
 
     Bounded (least recently used out), since hostile clients can ask for any number of GTINs; a GTIN
     nobody registered is remembered only briefly, so a new product verifies within seconds.
