@@ -450,8 +450,9 @@ def _detect_sets(vendor: str) -> str:
     )
 
 
-def _count_sql(vendor: str, detect: bool, where: str = CODE_MATCH) -> tuple[str, str]:
-    """(UPDATE … RETURNING, returned columns): fixed text, every value a parameter."""
+def _count_sql(vendor: str, detect: bool, where: str = CODE_MATCH, generation: bool = True) -> tuple[str, str]:
+    """(UPDATE … RETURNING, returned columns): fixed text, every value a parameter; with `generation`, the brand's
+    generation is returned last (its brand id the last parameter)."""
     sets = (
         "scan_count = scan_count + 1, first_scanned_at = COALESCE(first_scanned_at, %s), "
         "first_scanned_in = CASE WHEN scan_count = 0 THEN %s ELSE first_scanned_in END, last_scanned_at = %s"
@@ -460,7 +461,9 @@ def _count_sql(vendor: str, detect: bool, where: str = CODE_MATCH) -> tuple[str,
     if detect:
         sets += _detect_sets(vendor)
         columns += ", " + DETECT_COLUMNS
-    return f"UPDATE codes_code SET {sets} WHERE {where} RETURNING {columns}, {GENERATION}", columns + ", generation"  # noqa: S608
+    if generation:
+        return f"UPDATE codes_code SET {sets} WHERE {where} RETURNING {columns}, {GENERATION}", columns + ", generation"  # noqa: S608
+    return f"UPDATE codes_code SET {sets} WHERE {where} RETURNING {columns}", columns  # noqa: S608
 
 
 _COUNT_SQL: dict[tuple[str, bool], tuple[str, str]] = {}
@@ -829,7 +832,7 @@ def confirm_page_view(*, token: str, context: ScanContext | None = None) -> Code
                 if claimed is None:
                     return None
                 code_id, scanned_at, place = claimed[:3]
-                count_by_id, _ = _count_sql(connection.vendor, sighting is not None, where="id = %s")
+                count_by_id, _ = _count_sql(connection.vendor, sighting is not None, where="id = %s", generation=False)
                 # Written as the ORM writes it (see _count_scan), so the code's first place can be found again.
                 at = connection.ops.adapt_datetimefield_value(_aware(scanned_at))
                 cursor.execute(count_by_id, [at, place, at, *detect_params, code_id])
