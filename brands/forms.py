@@ -92,6 +92,21 @@ class BrandForm(forms.ModelForm):
         return colour
 
 
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name"]
+
+    def clean(self):
+        for name in self.Meta.fields:
+            value = self.cleaned_data.get(name) or ""
+            try:
+                no_control_characters(value)
+            except forms.ValidationError as exc:
+                self.add_error(name, exc)
+        return self.cleaned_data
+
+
 class InvitationForm(forms.ModelForm):
     class Meta:
         model = Invitation

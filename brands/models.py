@@ -93,6 +93,9 @@ class Brand(models.Model):
     )
     # Set when the name reads like an approved brand's: operators review it before approving its prefixes.
     lookalike_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Bumped whenever what the verify page says of the brand changes (a claim reviewed, the branding edited):
+    # every web worker's product cache compares it in the verify statement and reloads at once.
+    verify_generation = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "pk"

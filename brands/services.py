@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from rapidfuzz import fuzz
@@ -145,7 +145,14 @@ def reject_claim(*, claim: PrefixClaim, reviewed_by: User | None = None, note: s
 def _review(claim: PrefixClaim, state: str, reviewed_by: User | None, note: str) -> PrefixClaim:
     claim.state, claim.reviewed_by, claim.reviewed_at, claim.note = state, reviewed_by, timezone.now(), note
     claim.save(update_fields=["state", "reviewed_by", "reviewed_at", "note"])
+    note_verify_change(brand_id=claim.brand_id)
     return claim
+
+
+def note_verify_change(*, brand_id: int) -> None:
+    """What the verify page says of this brand changed (approval, branding): every worker's cached copy is
+    stale from now on. In the caller's transaction, so no worker sees the new generation before the change."""
+    Brand.objects.filter(pk=brand_id).update(verify_generation=F("verify_generation") + 1)
 
 
 @transaction.atomic
@@ -167,6 +174,40 @@ def claim_covering(brand: Brand, gtin: str, *, approved_only: bool = False) -> P
 def is_verified_for(brand: Brand, gtin: str) -> bool:
     """Does the platform vouch for this brand's codes of this GTIN (an approved claim covers it)?"""
     return claim_covering(brand, gtin, approved_only=True) is not None
+
+
+NOT_CLAIMED = "not_claimed"
+
+
+def verification_state(brand: Brand) -> str:
+    """How far the brand is on its way to being vouched for: "not_claimed", "pending" (awaiting approval),
+    "approved" or "rejected" (its best claim counts: one approved claim makes the brand approved)."""
+    return best_claim_state(PrefixClaim.objects.for_brand(brand).values_list("state", flat=True))
+
+
+def best_claim_state(states) -> str:
+    states = set(states)
+    best = (ClaimState.APPROVED, ClaimState.PENDING, ClaimState.REJECTED)
+    return next((str(state) for state in best if state in states), NOT_CLAIMED)
+
+
+def verification_states() -> dict[int, str]:
+    """brand id -> verification state, for every brand with a claim, in one query (operators' lists)."""
+    by_brand: dict[int, set[str]] = {}
+    for brand_id, state in PrefixClaim.objects.values_list("brand_id", "state").distinct():
+        by_brand.setdefault(brand_id, set()).add(state)
+    return {brand_id: best_claim_state(states) for brand_id, states in by_brand.items()}
+
+
+def unverified_notice(brand: Brand, gtin: str | None = None) -> str | None:
+    """None when the brand's codes (of this GTIN) answer as its own on the verify page; otherwise the brand's
+    verification state, for the banner that says consumers are told "not yet verified brand"."""
+    if gtin is not None and is_verified_for(brand, gtin):
+        return None
+    state = verification_state(brand)
+    if gtin is None and state == ClaimState.APPROVED:
+        return None
+    return state
 
 
 # --- Look-alike names: "Alpha Co" next to an approved "Alpha Company" is flagged for review ---

@@ -10,6 +10,7 @@ urlpatterns = [
     path("settings/", views.brand_settings, name="brand_settings"),
     path("settings/delete/", views.brand_delete, name="brand_delete"),
     path("settings/delete/export/", views.brand_export_download, name="brand_export_download"),
+    path("account/", views.profile, name="profile"),
     path("account/delete/", views.account_delete, name="account_delete"),
     path("settings/prefixes/", views.prefix_claim, name="prefix_claim"),
     path("settings/prefixes/<int:claim_id>/evidence/", views.prefix_evidence, name="prefix_evidence"),

@@ -7,13 +7,15 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordResetView
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import offboarding, services
-from .access import SESSION_KEY, get_for_actor, require
+from .access import ROLE_PERMISSIONS, SESSION_KEY, TWO_FACTOR_PERMISSION, get_for_actor, require
 from .files import presigned_url
 from .forms import (
     BrandDeletionForm,
@@ -23,11 +25,44 @@ from .forms import (
     InvitedSignupForm,
     PasswordConfirmationForm,
     PrefixClaimForm,
+    ProfileForm,
     ReviewForm,
     SignupForm,
 )
 from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role
 from .throttle import client_of, over_limit
+
+
+def landing(request):
+    """The product's front door for anonymous visitors: what it does, sign up, log in. People signed in go on
+    to their dashboard."""
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    return render(request, "brands/landing.html")
+
+
+landing.public = True
+
+
+@login_required
+def profile(request):
+    """A person's own account: name, e-mail, password change, two-factor state, deletion."""
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Profile saved.")
+        return redirect("profile")
+    memberships = list(Membership.objects.filter(user=request.user).select_related("brand").order_by("brand__name"))
+    context = {
+        "form": form,
+        "memberships": memberships,
+        "two_factor": TOTPDevice.objects.filter(user=request.user, confirmed=True).exists(),
+        "two_factor_required": any(
+            m.brand.require_two_factor and TWO_FACTOR_PERMISSION in ROLE_PERMISSIONS.get(m.role, ())
+            for m in memberships
+        ),
+    }
+    return render(request, "brands/profile.html", context)
 
 
 def signup(request):
@@ -111,7 +146,9 @@ def brand_switch(request):
 def brand_settings(request):
     form = BrandForm(request.POST or None, request.FILES or None, instance=request.brand)
     if request.method == "POST" and form.is_valid():
-        brand = form.save()
+        with transaction.atomic():
+            brand = form.save()
+            services.note_verify_change(brand_id=brand.pk)  # every worker's verify shows the new branding
         if "name" in form.changed_data:
             services.flag_lookalike(brand)
         messages.success(request, "Brand settings saved.")

@@ -59,6 +59,26 @@ def order_problem(brand: Brand, quantity: int) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class OrderLimits:
+    """What the plan lets the brand order now, shown before ordering (None: no limit)."""
+
+    plan: Plan
+    largest_batch: int | None
+    codes_left: int | None  # this month
+
+    @property
+    def largest_order(self) -> int | None:
+        limits = [n for n in (self.largest_batch, self.codes_left) if n is not None]
+        return min(limits) if limits else None
+
+
+def order_limits(brand: Brand) -> OrderLimits:
+    plan = plan_named(brand.plan)
+    left = None if plan.codes_per_month is None else max(0, plan.codes_per_month - codes_this_month(brand))
+    return OrderLimits(plan, plan.largest_batch, left)
+
+
 def print_problem(brand: Brand) -> str | None:
     plan = plan_named(brand.plan)
     if plan.print_storage_bytes is not None and print_storage(brand) >= plan.print_storage_bytes:

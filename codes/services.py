@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, Now
 
 from brands.errors import ServiceError
 from brands.models import Brand
-from brands.services import claim_covering, current_key
+from brands.services import claim_covering, current_key, note_verify_change
 
 from . import quotas
 from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product
@@ -76,6 +76,7 @@ def update_product(product: Product, *, changed: list[str]) -> Product:
         raise OrderError("gtin", problem)
     if fields:
         product.save(update_fields=fields)
+        note_verify_change(brand_id=product.brand_id)  # its name (or GTIN) on the verify page, in every worker
     return product
 
 

@@ -8,10 +8,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
+from brands.services import unverified_notice
 
 from . import services
 from .forms import BatchOrderForm, PrintJobForm, ProductForm
 from .models import CodeBatch, Lot, PrintJob, Product
+from .quotas import order_limits
 
 
 def verify_host() -> dict:
@@ -19,6 +21,11 @@ def verify_host() -> dict:
     host = urlsplit(settings.VERIFY_BASE_URL).hostname or ""
     local = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
     return {"verify_base_url": settings.VERIFY_BASE_URL, "verify_host_is_local": local}
+
+
+def verification_banner(product: Product) -> dict:
+    """The banner's context: why this product's codes answer "not yet verified brand", if they do."""
+    return {"unverified": unverified_notice(product.brand, product.gtin), "gtin_scoped": True}
 
 
 @require("brand.view")
@@ -67,7 +74,8 @@ def product_detail(request, product_id: int):
     product = get_for_actor(request, Product, pk=product_id)
     lots = Lot.objects.for_brand(request.brand).filter(product=product)
     batches = CodeBatch.objects.for_brand(request.brand).filter(product=product).select_related("lot")
-    return render(request, "codes/product_detail.html", {"product": product, "lots": lots, "batches": batches})
+    context = {"product": product, "lots": lots, "batches": batches, **verification_banner(product)}
+    return render(request, "codes/product_detail.html", context)
 
 
 @require("brand.view", write="codes.order")
@@ -84,7 +92,8 @@ def batch_order(request, product_id: int):
         else:
             messages.success(request, f"Batch of {batch.quantity:,} codes ordered.")
             return redirect("batch_detail", batch.pk)
-    return render(request, "codes/batch_order.html", {"form": form, "product": product, **verify_host()})
+    context = {"form": form, "product": product, "limits": order_limits(request.brand), **verify_host()}
+    return render(request, "codes/batch_order.html", {**context, **verification_banner(product)})
 
 
 def _order(request, product, data):
@@ -115,6 +124,7 @@ def batch_detail(request, batch_id: int):
         "print_jobs_active": any(not job.is_finished for job in print_jobs),
         "print_form": PrintJobForm(batch=batch),
         **verify_host(),
+        **verification_banner(batch.product),
     }
     return render(request, "codes/batch_detail.html", context)
 

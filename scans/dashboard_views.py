@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from brands.access import current_actor, get_for_actor, require
 from brands.files import presigned_url
+from brands.services import verification_state
 from codes import gs1
 from codes import services as code_services
 from codes.models import Code, CodeBatch, CodeStatus, Product
@@ -47,6 +48,7 @@ def _brand_dashboard(request):
         "overview": queries.overview(request.brand),
         "has_products": Product.objects.for_brand(request.brand).exists(),
         "scans": Scan.objects.for_brand(request.brand).select_related("product")[:8],
+        "verification_state": verification_state(request.brand),
     }
     # htmx refreshes the tiles and charts in place (static/js/overview.js redraws the charts after a swap).
     template = "scans/overview_panel.html" if request.headers.get("HX-Request") else "brands/dashboard.html"

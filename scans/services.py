@@ -75,6 +75,7 @@ class ProductInfo:
     batches: tuple["BatchInfo", ...] = ()  # by first ordinal: batches are contiguous ordinal blocks
     verified_brand: bool = False  # an operator approved the brand's claim to this GTIN's GS1 prefix
     batches_seen: tuple[int, int] = (0, 0)  # (count, highest id) of the product's batches when loaded
+    generation: int = 0  # the brand's verify_generation when loaded: the verify statement reads the current one
 
     def batch_of(self, ordinal: int) -> "BatchInfo | None":
         """The batch an ordinal was issued in, found without touching the database."""
@@ -129,7 +130,9 @@ class CodeRow:
 
 
 class ProductCache:
-    """GTIN -> ProductInfo (or None) for a few seconds: saves a query per scan on the hot path.
+    """GTIN -> ProductInfo (or None) for a few seconds: saves a query per scan on the hot path. What another
+    process changes about the brand (approval, branding) is noticed sooner: the verify statement returns the
+    brand's generation and a stale entry is reloaded at once (see GENERATION).
 
     Bounded (least recently used out), since hostile clients can ask for any number of GTINs; a GTIN
     nobody registered is remembered only briefly, so a new product verifies within seconds.
@@ -172,6 +175,10 @@ class ProductCache:
                 self._entries.popitem(last=False)
         return info
 
+    def reload(self, gtin: str) -> ProductInfo | None:
+        """Load again now: the verify statement found the brand's generation moved (an approval, new branding)."""
+        return self._load(gtin)
+
     def reload_stale(self) -> int:
         """Reload every entry past its lifetime (a worker forked from a long-running master, before it takes
         its first request); returns how many."""
@@ -191,6 +198,8 @@ product_cache = ProductCache()
 
 
 def _load_product(gtin: str) -> ProductInfo | None:
+    # The brand (and its generation) is read first: a change committed after this read moves the generation,
+    # so the next verify statement notices it, whatever the reads below saw.
     product = Product.objects.select_related("brand", "key").filter(gtin=gtin).first()
     if product is None:
         return None
@@ -208,7 +217,18 @@ def _load_product(gtin: str) -> ProductInfo | None:
     )
     verified = is_verified_for(product.brand, product.gtin)
     seen = (len(rows), max((b.pk for b in rows), default=0))
-    return ProductInfo(product.pk, product.brand, str(product), product.gtin, key, codec, batches, verified, seen)
+    return ProductInfo(
+        product.pk,
+        product.brand,
+        str(product),
+        product.gtin,
+        key,
+        codec,
+        batches,
+        verified,
+        seen,
+        product.brand.verify_generation,
+    )
 
 
 WARM_PRODUCTS = 200
@@ -247,7 +267,7 @@ def warm_connection() -> None:
     context = ScanContext(ip_hash="", place=None, user_agent_family="", source=ScanSource.API)
     with transaction.atomic():
         scan = Scan(scanned_at=timezone.now(), source=context.source, outcome=ScanOutcome.NOT_RECOGNISED)
-        _count_scan(0, -1, "", scan, expired=False, context=context)
+        _count_scan(0, -1, "", scan, expired=False, context=context, brand_id=0)
         transaction.set_rollback(True)
 
 
@@ -305,7 +325,13 @@ def _verdict_for(
     scan.brand, scan.product_id = info.brand, info.product_id
     if not info.verified_brand:
         scan.outcome = ScanOutcome.UNVERIFIED_BRAND
-        return rules.unverified_brand()
+        if _log_scan(scan, generation=(info.brand.pk, info.generation)):
+            return rules.unverified_brand()
+        info = product_cache.reload(link.gtin)  # approved since this worker cached it: nothing was logged
+        if info is None or not info.verified_brand:
+            scan.outcome = ScanOutcome.UNVERIFIED_BRAND if info else ScanOutcome.NOT_RECOGNISED
+            return rules.unverified_brand() if info else rules.not_recognised()
+        scan.brand, scan.outcome = info.brand, ScanOutcome.NOT_RECOGNISED
     serial = info.codec.format.normalise(link.serial)
     ordinal = info.codec.ordinal(serial)
     if ordinal is None:
@@ -326,11 +352,22 @@ def _verdict_for(
     expired = rules.effective_status("active", batch.expires_on, today) != "active"
     counted = pin is None and scan.source not in (ScanSource.PREVIEW, ScanSource.PAGE)
     if pin is None:  # page views and previews only read the code, but log the scan in the same statement
-        row = _count_scan(info.product_id, ordinal, serial, scan, expired=expired, count=counted, context=context)
+        brand_id = info.brand.pk
+        row, generation = _count_scan(
+            info.product_id, ordinal, serial, scan, expired=expired, count=counted, context=context, brand_id=brand_id
+        )
     else:
-        row = _read_code(info.product_id, ordinal, serial)
+        row, generation = _read_code(info.product_id, ordinal, serial, brand_id=info.brand.pk)
     if row is None:
         return rules.not_recognised()
+    if generation is not None and generation != info.generation:
+        # Another worker approved, rejected or rebranded since this one cached the product: answer with what
+        # is true now (a few queries, once per change and worker).
+        info = product_cache.reload(link.gtin) or info
+        scan.brand = info.brand
+        if not info.verified_brand:
+            _relabel_unverified(scan)
+            return rules.unverified_brand()
     predicted = pin is None and scan.source == ScanSource.PAGE
     if predicted:  # what the page says once its script confirms the view (confirm_page_view counts it)
         row = dataclasses.replace(
@@ -385,6 +422,9 @@ def _note_holder(scan: Scan, holder: Holder | None) -> None:
 CODE_COLUMNS = "id, status, scan_count, first_scanned_at, first_scanned_in, pin_first_used_at"
 DETECT_COLUMNS = "seen_regions, seen_devices, prev_fix, suspect_at, status_change_id"
 CODE_MATCH = "product_id = %s AND ordinal = %s AND serial = %s"
+# The brand's current generation (one parameter: the brand id), returned with the code row for free: a worker
+# whose cached product is older reloads it, so approvals and branding reach every worker's next verify.
+GENERATION = "(SELECT verify_generation FROM brands_brand WHERE id = %s) AS generation"
 
 
 def _add_to_set(column: str, position: str) -> str:
@@ -410,8 +450,9 @@ def _detect_sets(vendor: str) -> str:
     )
 
 
-def _count_sql(vendor: str, detect: bool, where: str = CODE_MATCH) -> tuple[str, str]:
-    """(UPDATE … RETURNING, returned columns): fixed text, every value a parameter."""
+def _count_sql(vendor: str, detect: bool, where: str = CODE_MATCH, generation: bool = True) -> tuple[str, str]:
+    """(UPDATE … RETURNING, returned columns): fixed text, every value a parameter; with `generation`, the brand's
+    generation is returned last (its brand id the last parameter)."""
     sets = (
         "scan_count = scan_count + 1, first_scanned_at = COALESCE(first_scanned_at, %s), "
         "first_scanned_in = CASE WHEN scan_count = 0 THEN %s ELSE first_scanned_in END, last_scanned_at = %s"
@@ -420,6 +461,8 @@ def _count_sql(vendor: str, detect: bool, where: str = CODE_MATCH) -> tuple[str,
     if detect:
         sets += _detect_sets(vendor)
         columns += ", " + DETECT_COLUMNS
+    if generation:
+        return f"UPDATE codes_code SET {sets} WHERE {where} RETURNING {columns}, {GENERATION}", columns + ", generation"  # noqa: S608
     return f"UPDATE codes_code SET {sets} WHERE {where} RETURNING {columns}", columns  # noqa: S608
 
 
@@ -456,10 +499,18 @@ class Sighting:
         return [self.region] * 3 + [self.device] * 3 + [fix] * 3
 
 
-def _read_code(product_id: int, ordinal: int, serial: str) -> CodeRow | None:
+def _read_code(product_id: int, ordinal: int, serial: str, *, brand_id: int) -> tuple[CodeRow | None, int | None]:
+    """(the code row, the brand's generation), in one statement."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {CODE_COLUMNS} FROM codes_code WHERE {CODE_MATCH}", [product_id, ordinal, serial])  # noqa: S608
-        return _code_row(cursor.fetchone())
+        cursor.execute(
+            f"SELECT {CODE_COLUMNS}, {GENERATION} FROM codes_code WHERE {CODE_MATCH}",  # noqa: S608
+            [brand_id, product_id, ordinal, serial],
+        )
+        return _with_generation(cursor.fetchone())
+
+
+def _with_generation(row) -> tuple[CodeRow | None, int | None]:
+    return (None, None) if row is None else (_code_row(row[:-1]), row[-1])
 
 
 def _count_scan(
@@ -471,10 +522,11 @@ def _count_scan(
     expired: bool,
     count: bool = True,
     context: ScanContext | None = None,
-) -> CodeRow | None:
+    brand_id: int,
+) -> tuple[CodeRow | None, int | None]:
     """Count the scan on the code row (one UPDATE … RETURNING, with the detection state; a plain read when
     `count` is off) and, on PostgreSQL, log it in the same statement: one round trip and one commit for the
-    whole hot path.
+    whole hot path. Returns the code row (None: no such code) and the brand's current generation.
 
     Two phones scanning a fresh code at once: the row lock serialises the UPDATEs, so exactly one of
     them gets scan_count = 1, the first scan.
@@ -488,14 +540,17 @@ def _count_scan(
         sighting = Sighting.of(context, scan.scanned_at) if detect and context else None
         count_params = [at, scan.place, at, *(sighting.params() if sighting else [])]
     else:
-        returned = CODE_COLUMNS + (", " + DETECT_COLUMNS if detect else "")
-        hit_sql, sighting, count_params = f"SELECT {returned} FROM codes_code WHERE {CODE_MATCH}", None, []  # noqa: S608
+        read = CODE_COLUMNS + (", " + DETECT_COLUMNS if detect else "")
+        hit_sql = f"SELECT {read}, {GENERATION} FROM codes_code WHERE {CODE_MATCH}"  # noqa: S608
+        returned, sighting, count_params = read + ", generation", None, [brand_id]
     scan._sighting = sighting  # the rules judge the same fix after the count
     count_params += [product_id, ordinal, serial]
+    if count:
+        count_params.append(brand_id)  # RETURNING's placeholder comes after WHERE's
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(hit_sql, count_params)
-            return _code_row(cursor.fetchone())  # the caller logs the scan
+            return _with_generation(cursor.fetchone())  # the caller logs the scan
         columns, placeholders, values = _scan_row(scan, without=("code_id", "outcome"))
         cursor.execute(
             f"WITH hit AS ({hit_sql}), "  # noqa: S608 - model column names and placeholders only
@@ -507,7 +562,7 @@ def _count_scan(
         )
         logged = cursor.fetchone()
     scan.pk = logged[0]
-    return _code_row(logged[1:] if logged[1] is not None else None)
+    return _with_generation(logged[1:] if logged[1] is not None else None)
 
 
 @functools.cache
@@ -529,12 +584,31 @@ def _scan_row(scan: Scan, without: tuple[str, ...] = ()) -> tuple[str, str, list
     return ", ".join(f.column for f in fields), ", ".join(["%s"] * len(fields)), values
 
 
-def _log_scan(scan: Scan) -> None:
-    """INSERT the scan log entry (what `scan.save()` does, without the ORM's per-row overhead on the hot path)."""
+def _log_scan(scan: Scan, *, generation: tuple[int, int] | None = None) -> bool:
+    """INSERT the scan log entry (what `scan.save()` does, without the ORM's per-row overhead on the hot path).
+    With `generation` (brand id, generation) only while the brand's generation is still that one: False, and
+    nothing logged, when it moved (the caller answers again from a fresh product)."""
     columns, placeholders, values = _scan_row(scan)
+    sql = f"INSERT INTO scans_scan ({columns}) VALUES ({placeholders}) RETURNING id"  # noqa: S608
+    if generation is not None:
+        sql = (
+            f"INSERT INTO scans_scan ({columns}) SELECT {placeholders} "  # noqa: S608
+            "WHERE (SELECT verify_generation FROM brands_brand WHERE id = %s) = %s RETURNING id"
+        )
+        values = [*values, *generation]
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO scans_scan ({columns}) VALUES ({placeholders}) RETURNING id", values)  # noqa: S608
-        scan.pk = cursor.fetchone()[0]
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is not None:
+        scan.pk = row[0]
+    return row is not None
+
+
+def _relabel_unverified(scan: Scan) -> None:
+    """The brand's claim was withdrawn since this worker cached it: the scan is logged as the answer it got."""
+    scan.outcome = ScanOutcome.UNVERIFIED_BRAND
+    if scan.pk is not None:
+        Scan.objects.filter(pk=scan.pk).update(outcome=ScanOutcome.UNVERIFIED_BRAND, code=None)
 
 
 def _prefixed(table: str, columns: str) -> str:
@@ -779,7 +853,7 @@ def confirm_page_view(*, token: str, context: ScanContext | None = None) -> Code
                 if claimed is None:
                     return None
                 code_id, scanned_at, place = claimed[:3]
-                count_by_id, _ = _count_sql(connection.vendor, sighting is not None, where="id = %s")
+                count_by_id, _ = _count_sql(connection.vendor, sighting is not None, where="id = %s", generation=False)
                 # Written as the ORM writes it (see _count_scan), so the code's first place can be found again.
                 at = connection.ops.adapt_datetimefield_value(_aware(scanned_at))
                 cursor.execute(count_by_id, [at, place, at, *detect_params, code_id])

@@ -299,7 +299,11 @@ EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "587"))
 EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# STARTTLS on the submission port (587) by default; EMAIL_USE_SSL=1 for implicit TLS (port 465) instead.
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_SSL and EMAIL_USE_TLS:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them.")
 EMAIL_TIMEOUT = 10
 MAX_REQUEST_BYTES = int(env("MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Serialize <no-reply@localhost>")

@@ -2,17 +2,16 @@ from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from brands.health import healthz
 from brands.two_factor import two_factor
-from brands.views import ThrottledPasswordResetView
+from brands.views import ThrottledPasswordResetView, landing
 
 from .metrics import metrics
 
 urlpatterns = [
     path("", include("scans.urls")),  # first: the public verify route is by far the busiest
-    path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
+    path("", landing, name="landing"),  # anonymous visitors: what Serialize is; people signed in: their dashboard
     path("healthz", healthz, name="healthz"),  # also answered early by HealthCheckMiddleware
     path("metrics", metrics, name="metrics"),
     # Browsers and apps that ask for /favicon.ico without reading the page's <link rel="icon">.

@@ -174,3 +174,18 @@ def test_recall_progress_bar_and_the_error_page_are_styled_within_the_csp(browse
     assert "Something went wrong" in browser.find_element(By.TAG_NAME, "h1").text
     assert browser.find_element(By.TAG_NAME, "body").value_of_css_property("max-width") == "512px"
     assert csp_violations(browser) == []
+
+
+def test_settings_logo_preview_shows_a_chosen_file_within_the_csp(browser, live_server, owner, tmp_path):
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (40, 20), "#aa3300").save(logo)
+    log_in(browser, live_server, owner)
+    browser.get(f"{live_server.url}/settings/")
+    assert csp_violations(browser) == []
+    browser.find_element(By.NAME, "logo").send_keys(str(logo))
+    preview = browser.find_element(By.ID, "preview-logo")
+    WebDriverWait(browser, 10).until(lambda b: preview.get_property("naturalWidth") == 40)
+    assert preview.is_displayed() and preview.get_attribute("src").startswith("data:image/png")
+    assert csp_violations(browser) == []

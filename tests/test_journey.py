@@ -524,3 +524,77 @@ def test_journey_demo_alerts(app, desk):
     shot(desk, "43-alert-email")
     desk.find_element(By.LINK_TEXT, "Look into it").click()  # the absolute link leads back to the alert
     WebDriverWait(desk, 10).until(lambda d: d.current_url == alert_url)
+
+
+def test_journey_onboarding(app, desk):
+    """A new owner's first minutes: the landing page, sign-up, Start here's prefix step, the order form's trial
+    limit and "awaiting approval" banner, the profile page and a password change."""
+    from codes.gs1 import gtin_check_digit
+
+    app, web_log = app["url"], app["web_log"]
+    desk.set_window_size(1280, 900)
+    desk.get(app + "/")
+    desk.delete_all_cookies()  # whoever an earlier walk left signed in: this is a new visitor
+    desk.get(app + "/")
+    assert desk.find_elements(By.ID, "landing") and "/accounts/login/" not in desk.current_url
+    shot(desk, "onboarding-01-landing")
+    assert not serious_violations(desk), serious_violations(desk)
+
+    desk.find_element(By.PARTIAL_LINK_TEXT, "Sign up").click()
+    mailed = re.compile(r"http://127\.0\.0\.1:\d+/signup/finish/\S+/")
+    links_before = len(mailed.findall(web_log.read_text()))
+    fill(desk, {"email": "owner@teh-tarik.example", "brand_name": "Teh Tarik Co"})
+    submit(desk)
+
+    def new_link():
+        links = mailed.findall(web_log.read_text())
+        return links[-1] if len(links) > links_before else None
+
+    desk.get(wait_for(new_link, 20))
+    fill(desk, {"password1": PASSWORD, "password2": PASSWORD})
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+    step = desk.find_element(By.ID, "prefix-step")
+    assert (
+        "Claim your GS1 Company Prefix" in step.text and desk.find_element(By.ID, "prefix-state").text == "not claimed"
+    )
+    step.find_element(By.LINK_TEXT, "Settings").click()
+    WebDriverWait(desk, 20).until(lambda d: "/settings/" in d.current_url)
+    fill(desk, {"prefix": "9557777"})
+    desk.find_element(By.CSS_SELECTOR, "form[action*='prefix'] button").click()
+    desk.get(app + "/dashboard/")
+    assert desk.find_element(By.ID, "prefix-state").text == "awaiting approval"
+    shot(desk, "onboarding-02-start-here")
+
+    desk.find_element(By.LINK_TEXT, "Add your first product").click()
+    body = "0955777700001"
+    fill(desk, {"name": "Teh tarik 3-in-1", "gtin": body + gtin_check_digit(body)})
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "/products/" in d.current_url and "new" not in d.current_url)
+    desk.find_element(By.LINK_TEXT, "Order codes").click()
+    limits = desk.find_element(By.ID, "order-limits").text
+    assert "Trial" in limits and "50,000" in limits and "100,000 codes left this month" in limits, limits
+    banner = desk.find_element(By.ID, "unverified-banner").text
+    assert "Not yet verified brand" in banner and "awaiting approval" in banner, banner
+    shot(desk, "onboarding-03-order-form")
+
+    desk.find_element(By.LINK_TEXT, "owner@teh-tarik.example").click()
+    WebDriverWait(desk, 20).until(lambda d: d.current_url.endswith("/account/"))
+    assert desk.find_element(By.ID, "profile-email").text == "owner@teh-tarik.example"
+    assert desk.find_element(By.ID, "two-factor-state").text == "not set up"
+    fill(desk, {"first_name": "Siti"})
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "Profile saved" in d.page_source)
+    shot(desk, "onboarding-04-profile")
+    assert not serious_violations(desk), serious_violations(desk)
+
+    desk.find_element(By.ID, "change-password").click()
+    new_password = "another long pass phrase 2027"
+    fill(desk, {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password})
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "Password changed" in d.find_element(By.TAG_NAME, "h1").text)
+    desk.delete_all_cookies()
+    desk.get(app + "/accounts/login/")
+    fill(desk, {"username": "owner@teh-tarik.example", "password": new_password})
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)

@@ -15,7 +15,11 @@
   form.elements["logo"] && form.elements["logo"].addEventListener("change", function (e) {
     var file = e.target.files && e.target.files[0];
     var img = document.getElementById("preview-logo");
-    if (file) { img.src = URL.createObjectURL(file); img.hidden = false; }
+    if (!file) return;
+    // A data: URL, which the page's Content-Security-Policy allows for images (a blob: URL it would block).
+    var reader = new FileReader();
+    reader.onload = function () { img.src = reader.result; img.hidden = false; };
+    reader.readAsDataURL(file);
   });
   update();
 })();

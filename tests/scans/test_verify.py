@@ -281,7 +281,7 @@ def test_page_is_branded(code, brand):
     brand.colour = "#aa3300"
     brand.save()
     page = scan(qr_path(code)).content.decode()
-    assert f'href="/brands/{brand.slug}/theme.css"' in page and brand.name in page
+    assert f'href="/brands/{brand.slug}/theme.css?v={brand.verify_generation}"' in page and brand.name in page
     assert b"--brand: #aa3300" in Client().get(f"/brands/{brand.slug}/theme.css").content
 
 

@@ -15,5 +15,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not Brand.objects.filter(slug=options["brand"]).update(plan=options["plan"]):
-            raise CommandError(f"brand: no brand with slug {options['brand']!r}")
+            slug = options["brand"]
+            raise CommandError(f"brand: no brand with slug {slug!r} (python manage.py list_brands lists them)")
         self.stdout.write(self.style.SUCCESS(f"{options['brand']} is on the {PLANS[options['plan']].label} plan."))
