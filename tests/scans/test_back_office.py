@@ -231,3 +231,14 @@ def test_operator_reviews_then_closes_a_report(operator_client, brand):
 def test_viewer_cannot_change_a_reports_status(viewer_client, brand):
     report = CounterfeitReport.objects.create(brand=brand, where_bought="Market")
     assert viewer_client.post(f"/reports/{report.pk}/status/", {"status": "closed"}).status_code == 403
+
+
+def test_alerts_name_a_region_people_can_read(owner_client, brand):
+    from scans.models import Alert
+    from tests.factories import ProductFactory, alert_of, ready_batch
+
+    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2), kind="hot_spot")
+    Alert.objects.filter(pk=alert.pk).update(place="", region_code="MY-10")
+    for path in ("/alerts/?kind=hot_spot", f"/alerts/{alert.pk}/"):
+        page = owner_client.get(path).content.decode()
+        assert "Selangor, MY" in page and "MY-10" not in page, path
