@@ -3,5 +3,5 @@ DATE_FORMAT = "j M Y"
 DATETIME_FORMAT = "j M Y, H:i"
 SHORT_DATE_FORMAT = "d/m/Y"
 SHORT_DATETIME_FORMAT = "d/m/Y H:i"
-MONTH_DAY_FORMAT = "j F"
+MONTH_DAY_FORMAT = "j M"  # "4 Dec": short enough for a chart's axis
 TIME_FORMAT = "H:i"

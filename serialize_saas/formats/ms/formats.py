@@ -2,3 +2,4 @@
 DATETIME_FORMAT = "j M Y, H:i"
 SHORT_DATETIME_FORMAT = "d/m/Y H:i"
 TIME_FORMAT = "H:i"
+MONTH_DAY_FORMAT = "j M"  # "4 Dis": short enough for a chart's axis
