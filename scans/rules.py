@@ -52,6 +52,10 @@ class ProductFacts:
     expiry: str | None
     brand: str
 
+    @property
+    def expires_on(self) -> date | None:
+        return date.fromisoformat(self.expiry) if self.expiry else None
+
 
 @dataclass(frozen=True)
 class PinCheck:
@@ -218,6 +222,11 @@ def set_size(entries: str | None) -> int:
     return entries.count(";") if entries else 0
 
 
+def set_members(entries: str | None) -> tuple[str, ...]:
+    """The entries of a `;`-terminated set, in the order they were added."""
+    return tuple(entry for entry in entries.split(";") if entry) if entries else ()
+
+
 def distance_km(a: Fix, b: Fix) -> float:
     """Great-circle distance (haversine)."""
     lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
@@ -282,9 +291,20 @@ def off_market(country_code: str | None, limits: Thresholds) -> bool:
     return country_code in limits.blocked or bool(limits.markets and country_code not in limits.markets)
 
 
-def likely_copy_warning(signals: CodeSignals) -> VerdictWarning:
-    """What later scanners are told: how often and where, never "fake"."""
-    return VerdictWarning(LIKELY_COPY, {"scan_count": signals.scan_count, "regions": signals.regions})
+def likely_copy_warning(
+    signals: CodeSignals, *, places: str | None = None, since: datetime | None = None
+) -> VerdictWarning:
+    """What later scanners are told: how often, where (`places`: the code's set of region codes, in the order
+    first seen) and since when; never "fake"."""
+    return VerdictWarning(
+        LIKELY_COPY,
+        {
+            "scan_count": signals.scan_count,
+            "regions": signals.regions,
+            "places": set_members(places),
+            "since": _iso(since),
+        },
+    )
 
 
 def hot_spot_reached(count: int, limits: Thresholds) -> bool:

@@ -701,7 +701,7 @@ def _detect(verdict: rules.Verdict, scan: Scan, context: ScanContext, now: datet
     sighting = getattr(scan, "_sighting", None) or Sighting.of(context, now)
     signals = _judge(scan, row, verdict.status or "", sighting.fix, now)
     if signals is not None:
-        verdict.warnings.append(rules.likely_copy_warning(signals))
+        verdict.warnings.append(_likely_copy(signals, row))
 
 
 def _judge(scan: Scan, row: CodeRow, status: str, fix: rules.Fix | None, now: datetime) -> rules.CodeSignals | None:
@@ -747,7 +747,12 @@ def _warn_if_suspect(verdict: rules.Verdict, scan: Scan) -> None:
     row: CodeRow | None = getattr(scan, "_code_row", None)
     if row is not None and row.suspect_at is not None:
         signals = rules.CodeSignals(row.scan_count, rules.set_size(row.seen_regions), rules.set_size(row.seen_devices))
-        verdict.warnings.append(rules.likely_copy_warning(signals))
+        verdict.warnings.append(_likely_copy(signals, row))
+
+
+def _likely_copy(signals: rules.CodeSignals, row: CodeRow) -> rules.VerdictWarning:
+    """The warning with where the code was scanned and since when: read off the row the count returned."""
+    return rules.likely_copy_warning(signals, places=row.seen_regions, since=row.first_scanned_at)
 
 
 def hot_spot_key(brand_id: int, gtin: str, region: str, now: datetime, minutes: int) -> str:

@@ -230,12 +230,17 @@ def _verify(request):
         "brand": scan.brand if verdict.status != "unverified_brand" else None,
         "locate_token": token,
         "confirm_token": services.confirm_token(scan) if scan.source == ScanSource.PAGE and scan.code_id else "",
-        "report_form": None
-        if verdict.authentic
-        else CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial, "token": token}),
+        # Offered wherever the label may be a fake: not recognised, or a genuine code whose label looks copied.
+        "report_form": CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial, "token": token})
+        if not verdict.authentic or verdict.is_likely_copy or _pin_reused(verdict)
+        else None,
     }
     response = render(request, "scans/verify.html", page, status=status)
     return _no_store(_remember_device(request, response, context))
+
+
+def _pin_reused(verdict) -> bool:
+    return verdict.pin is not None and verdict.pin.verified and not verdict.pin.first_use
 
 
 def _pin_attempt_allowed(path: str, query: str, hashed_ip: str) -> bool:

@@ -227,6 +227,8 @@ LANGUAGE_CODE = "en"
 # The languages Malaysian consumers read; the verify page follows the phone's language.
 LANGUAGES = [("en", "English"), ("ms", "Bahasa Melayu"), ("zh-hans", "简体中文"), ("ta", "தமிழ்")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and counts as each language writes them (Django's formats, adjusted: serialize_saas/formats).
+FORMAT_MODULE_PATH = ["serialize_saas.formats"]
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

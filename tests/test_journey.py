@@ -598,3 +598,44 @@ def test_journey_onboarding(app, desk):
     fill(desk, {"username": "owner@teh-tarik.example", "password": new_password})
     submit(desk)
     WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+
+
+def test_journey_copied_label_in_malay(app):
+    """A phone set to Bahasa Melayu opens the demo's copied label: the likely-copy verdict in Malay, saying how
+    often, where and since when the unit was scanned, with the report form, and no error."""
+    subprocess.run([sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=app["env"], check=True, timeout=300)
+    found = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", COPIED_SERIAL],
+        cwd=ROOT,
+        env=app["env"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    serial = found.stdout.strip().splitlines()[-1]
+    malay = chromium(390, 844, mobile=True)
+    try:
+        agent = malay.execute_script("return navigator.userAgent")
+        malay.execute_cdp_cmd("Emulation.setUserAgentOverride", {"userAgent": agent, "acceptLanguage": "ms"})
+        malay.get(f"{app['url']}/01/09506000134352/21/{serial}")
+        assert malay.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ms"
+        assert malay.find_element(By.CSS_SELECTOR, ".verdict h1").text == "Amaran: mungkin salinan"
+        warning = malay.find_element(By.CSS_SELECTOR, "p.card.error").text
+        assert re.match(
+            r"Diimbas [\d,]+ kali di 7 tempat sejak \d+ \w+ \d{4}: Kuala Lumpur, Pulau Pinang, Perak dan 4 lagi\.",
+            warning,
+        ), warning
+        assert "Ini mungkin salinan" in warning and "%(" not in malay.page_source
+        assert "Beritahu kami di mana anda membelinya" in malay.find_element(By.TAG_NAME, "main").text
+        shot(malay, "30-phone-copied-code-malay")
+        assert not serious_violations(malay), serious_violations(malay)
+    finally:
+        malay.quit()
+
+
+# The demo's copied label: the unit its scans flagged as a likely copy (scans.demo, "A copied label").
+COPIED_SERIAL = (
+    "from codes.models import Code; "
+    "print(Code.objects.filter(suspect_at__isnull=False).order_by('-scan_count').values_list('serial', flat=True)[0])"
+)

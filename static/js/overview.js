@@ -12,14 +12,13 @@
     var perDay = document.getElementById("scans-per-day");
     if (perDay) {
       var rows = Array.prototype.slice.call(document.querySelectorAll("#per-day-table tbody tr"));
-      var cell = function (r, i) { return r.children[i].textContent; };
       charts.push(new Chart(perDay, {
         type: "bar",
         data: {
-          labels: rows.map(function (r) { return cell(r, 0).slice(5); }),
+          labels: rows.map(function (r) { return r.dataset.label; }),
           datasets: [
-            { label: "Scans", data: rows.map(function (r) { return +cell(r, 1); }), backgroundColor: brandColour() },
-            { label: "Not recognised", data: rows.map(function (r) { return +cell(r, 2); }), backgroundColor: "#b3261e" }
+            { label: "Scans", data: rows.map(function (r) { return +r.dataset.scans; }), backgroundColor: brandColour() },
+            { label: "Not recognised", data: rows.map(function (r) { return +r.dataset.notRecognised; }), backgroundColor: "#b3261e" }
           ]
         },
         options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from distributors.territory import TerritoryError, is_outside, parse_territory
+from distributors.territory import TerritoryError, describe, is_outside, parse_territory, region_label
 
 KL_SELANGOR = frozenset({"MY-14", "MY-10"})
 
@@ -46,3 +46,15 @@ def test_empty_territory_means_anywhere():
 def test_a_place_listed_in_the_territory_is_never_outside(country, suffix):
     region = country + suffix if suffix else ""
     assert is_outside(frozenset({country, region} - {""}), country, region) is False
+
+
+@pytest.mark.parametrize(
+    "code,label",
+    [("MY-10", "Selangor, MY"), ("MY-14", "Kuala Lumpur, MY"), ("SG", "Singapore"), ("ZZ-9", "ZZ-9"), ("", "")],
+)
+def test_a_region_is_shown_by_name_with_its_country(code, label):
+    assert region_label(code) == label
+
+
+def test_a_territory_reads_as_names():
+    assert describe(["MY-10", "MY-14", "SG"]) == "Selangor, MY; Kuala Lumpur, MY; Singapore"

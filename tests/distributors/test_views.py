@@ -200,7 +200,7 @@ def test_portal_shows_scan_counts_by_region_without_consumer_data(portal, batch,
         out_of_territory=True,
     )
     page = portal.get("/portal/").content.decode()
-    assert "MY-01" in page and "secret-hash" not in page and "Johor Bahru" not in page
+    assert "Johor, MY" in page and "secret-hash" not in page and "Johor Bahru" not in page  # the region, by name
 
 
 def _receive_buttons(page: str) -> list[str]:
@@ -246,3 +246,13 @@ def test_a_range_moved_to_a_new_distributor_is_not_received_by_it_until_it_says_
     (moved,) = services.reassign_range(batch=batch, first=1, last=20, to=johor)
     page = client_of(distributor_member(johor)).get("/portal/").content.decode()
     assert f"/portal/assignments/{moved.pk}/receive/" in _receive_buttons(page)
+
+
+def test_distributor_pages_name_the_territory_and_the_regions_of_scans(owner_client, batch, kl):
+    brand = batch.product.brand
+    Scan.objects.create(brand=brand, distributor=kl, outcome="authentic", region_code="MY-07", country_code="MY")
+    listing = owner_client.get("/distributors/").content.decode()
+    page = owner_client.get(f"/distributors/{kl.pk}/").content.decode()
+    for html in (listing, page):
+        assert "Selangor, MY; Kuala Lumpur, MY" in html
+    assert "<td>Pulau Pinang, MY</td>" in page and "MY-07" not in page

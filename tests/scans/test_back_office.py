@@ -277,3 +277,14 @@ def test_a_report_cannot_be_tied_to_another_brands_scan(codes, other_brand):
     assert Client().post("/verify/report/", data).status_code == 200
     report = CounterfeitReport.objects.get()
     assert report.brand == other_brand and report.scan is None
+
+
+def test_alerts_name_a_region_people_can_read(owner_client, brand):
+    from scans.models import Alert
+    from tests.factories import ProductFactory, alert_of, ready_batch
+
+    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2), kind="hot_spot")
+    Alert.objects.filter(pk=alert.pk).update(place="", region_code="MY-10")
+    for path in ("/alerts/?kind=hot_spot", f"/alerts/{alert.pk}/"):
+        page = owner_client.get(path).content.decode()
+        assert "Selangor, MY" in page and "MY-10" not in page, path

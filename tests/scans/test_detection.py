@@ -53,7 +53,8 @@ def test_code_scanned_in_five_states_warns_every_later_scanner_and_alerts_once(b
         assert scan(ip, qr_path(code))["warnings"] == []
     fifth = scan(ENGLAND, qr_path(code))
     assert fifth["status"] == "active" and [w["code"] for w in fifth["warnings"]] == ["likely_copy"]
-    assert fifth["warnings"][0]["message"].startswith("Scanned 5 times, in 5 different regions. This may be a copy")
+    assert fifth["warnings"][0]["message"].startswith("Scanned 5 times in 5 places since ")
+    assert fifth["warnings"][0]["message"].endswith("and 2 more. This may be a copy: check the packaging carefully.")
     later = scan(KUALA_LUMPUR, qr_path(code))
     assert later["warnings"][0]["code"] == "likely_copy"  # every later scanner, from anywhere
     assert Code.objects.get(pk=code.pk).suspect_at is not None

@@ -10,7 +10,7 @@ from django.test import Client
 from codes import gs1
 from codes.models import Code, CodeStatus
 from codes.serials import CROCKFORD32, scratch_pin
-from scans.models import DetectionSettings, Scan, ScanOutcome
+from scans.models import CounterfeitReport, DetectionSettings, Scan, ScanOutcome
 from tests.factories import LotFactory, ProductFactory, ready_batch
 
 KUALA_LUMPUR_IP = "175.139.1.1"
@@ -100,8 +100,30 @@ def test_code_seen_in_more_regions_than_allowed_warns_of_a_copy(code, brand):
     scan(qr_path(code), ip=KUALA_LUMPUR_IP)
     data = scan(qr_path(code), ip=STANFORD_IP, json=True).json()
     assert [w["code"] for w in data["warnings"]] == ["likely_copy"]
-    assert "in 2 different regions" in data["warnings"][0]["message"]
-    assert "possible copy" in scan(qr_path(code), ip=STANFORD_IP).content.decode()
+    assert "in 2 places since" in data["warnings"][0]["message"]
+    assert ": Kuala Lumpur, California." in data["warnings"][0]["message"]  # where, not only how often
+    page = scan(qr_path(code), ip=STANFORD_IP).content.decode()
+    assert "possible copy" in page and "Kuala Lumpur, California" in page
+
+
+def test_likely_copy_page_offers_the_counterfeit_report_form(code, brand):
+    DetectionSettings.objects.create(brand=brand, max_regions=1)
+    scan(qr_path(code), ip=KUALA_LUMPUR_IP)
+    scan(qr_path(code), ip=STANFORD_IP, json=True)
+    response = scan(qr_path(code), ip=STANFORD_IP)
+    page = response.content.decode()
+    assert "possible copy" in page and "Tell us where you bought it" in page
+    token = response.context["report_form"].initial["token"]
+    thanks = Client().post(
+        "/verify/report/", {"gtin": code.product.gtin, "serial": code.serial, "token": token, "where_bought": "Pasar"}
+    )
+    assert thanks.status_code == 200
+    report = CounterfeitReport.objects.get()
+    assert report.brand == brand and report.scan.code_id == code.pk and report.where_bought == "Pasar"
+
+
+def test_a_first_scan_offers_no_report_form(code):
+    assert "Tell us where you bought it" not in scan(qr_path(code)).content.decode()
 
 
 def test_short_link_without_lot_and_expiry_verifies(code):
