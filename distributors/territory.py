@@ -64,6 +64,14 @@ def region_name(code: str) -> str:
     return short[0] if short else entry.name
 
 
+def place_name(*, place: str = "", region_code: str = "", country_code: str = "") -> str:
+    """ "Seri Iskandar, Perak, Malaysia": a scan's place in names, never ISO codes (e-mails, alert pages)."""
+    city = place.split(",")[0].strip() if place else ""
+    parts = [city, region_name(region_code), region_name(country_code or region_code.split("-")[0])]
+    named = [part for i, part in enumerate(parts) if part and part not in parts[:i]]
+    return ", ".join(named) or place
+
+
 def region_label(code: str) -> str:
     """The one way a region is shown to people: "MY-10" -> "Selangor, MY", "SG" -> "Singapore". ISO codes stay
     in stored values, filters and CSV exports; the `region` template filter (distributors/templatetags/places)

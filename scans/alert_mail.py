@@ -11,10 +11,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from brands.models import Brand
+from distributors import territory
 from notifications import services as notifications
 from notifications.models import EmailFrequency, EmailSubscription
 
-from . import geo, rules, wording
+from . import rules, wording
 from .models import Alert
 
 ALERT_EVENTS = ("alert.opened", "alert.updated")
@@ -53,7 +54,7 @@ def _alerts_with_facts():
 def facts(alert: Alert) -> AlertFacts:
     """Call under the reader's language: titles and reasons come from the wording layer."""
     lot = alert.code.batch.lot if alert.code_id and alert.code else None
-    where = geo.place_name(place=alert.place, region_code=alert.region_code, country_code=alert.country_code)
+    where = territory.place_name(place=alert.place, region_code=alert.region_code, country_code=alert.country_code)
     distributor = alert.distributor.name if alert.distributor_id and alert.distributor else ""
     return AlertFacts(
         title=wording.alert_title(alert.kind),
@@ -76,7 +77,7 @@ def facts(alert: Alert) -> AlertFacts:
 def _regions(alert: Alert) -> list[str]:
     if alert.kind != rules.LIKELY_COPY or not alert.code_id or not alert.code:
         return []
-    return [geo.region_label(code) for code in (alert.code.seen_regions or "").split(";") if code]
+    return [territory.region_label(code) for code in (alert.code.seen_regions or "").split(";") if code]
 
 
 def wants_alert_email(*, brand_id: int, event: str) -> bool:

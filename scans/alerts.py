@@ -8,8 +8,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from brands.models import Brand
+from distributors import territory
 
-from . import geo, rules, wording
+from . import rules, wording
 from .models import Alert, AlertEvent, AlertEvidence, AlertKind, AlertStatus, Scan
 from .services import device_id
 
@@ -219,7 +220,7 @@ def page_timeline(alert: Alert, limit: int = 500) -> list[TimelineEntry]:
     return [
         TimelineEntry(
             scan=scan,
-            where=geo.place_name(place=scan.place, region_code=scan.region_code, country_code=scan.country_code),
+            where=territory.place_name(place=scan.place, region_code=scan.region_code, country_code=scan.country_code),
             device=device_id(scan.ip_hash, scan.user_agent_family),
             evidence=scan.pk in evidence,
         )
@@ -229,7 +230,7 @@ def page_timeline(alert: Alert, limit: int = 500) -> list[TimelineEntry]:
 
 def opened_in(alert: Alert) -> str:
     """Where the scan that opened the alert was made, in names."""
-    return geo.place_name(place=alert.place, region_code=alert.region_code, country_code=alert.country_code)
+    return territory.place_name(place=alert.place, region_code=alert.region_code, country_code=alert.country_code)
 
 
 def reasons(alert: Alert) -> list[str]:

