@@ -119,10 +119,12 @@ def test_viewers_are_not_asked_for_a_second_factor(two_factor_brand, viewer_clie
 
 def test_no_template_has_an_inline_script_style_or_event_handler():
     """The CSP refuses every one of them, so a page using one is silently broken (an unstyled error page, a
-    progress bar that never fills, a brand switcher that does nothing)."""
+    progress bar that never fills, a brand switcher that does nothing). E-mails are no pages: mail clients
+    drop style sheets, so their HTML is styled inline and never served under the CSP."""
     from tests.processes import ROOT
 
     templates = sorted(ROOT.glob("templates/**/*.html")) + sorted(ROOT.glob("*/templates/**/*.html"))
+    templates = [t for t in templates if "email" not in t.relative_to(ROOT).parts]
     found = []
     for template in templates:
         html = template.read_text()
