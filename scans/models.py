@@ -24,6 +24,7 @@ class ScanOutcome(models.TextChoices):
     PIN_REUSED = "pin_reused", "PIN already used"
     PIN_WRONG = "pin_wrong", "PIN wrong"
     UNVERIFIED_BRAND = "unverified_brand", "Brand not yet verified"
+    NOT_ACTIVATED = "not_activated", "Not yet activated (scanned before its unit went live)"
 
 
 class Scan(models.Model):

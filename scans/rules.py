@@ -18,6 +18,8 @@ EXPIRED = "expired"
 LIKELY_COPY = "likely_copy"
 PIN_REUSED = "pin_reused"
 INACTIVE = "inactive"  # any other state that is not for sale (params: status)
+# Also a verdict status: a code the brand issued whose unit it has not marked applied (or received) yet.
+NOT_ACTIVATED = "not_activated"
 STATE_WARNINGS = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen"})
 
 # Alert kinds: also a contract (webhook payloads carry them).
@@ -134,6 +136,13 @@ def pin_reused_warning(first_used_at: datetime | None) -> VerdictWarning:
 
 def not_recognised() -> Verdict:
     return Verdict(authentic=False)
+
+
+def not_activated(product: ProductFacts) -> Verdict:
+    """A genuine code whose unit has not gone live: never `authentic`, since a label on no product the brand
+    released is what a leaked print file looks like. It names the product (a packaging line checks its labels
+    with it) but says nothing of earlier scans, which are not counted."""
+    return Verdict(authentic=False, status=NOT_ACTIVATED, product=product, warnings=[VerdictWarning(NOT_ACTIVATED)])
 
 
 UNVERIFIED_BRAND = "unverified_brand"

@@ -229,7 +229,10 @@ def _verify(request):
         # but never a brand not yet verified for that GTIN (an impostor must not borrow a page's trust).
         "brand": scan.brand if verdict.status != "unverified_brand" else None,
         "locate_token": token,
-        "confirm_token": services.confirm_token(scan) if scan.source == ScanSource.PAGE and scan.code_id else "",
+        # Only a live unit's view is counted: a code not yet activated is logged but never counted.
+        "confirm_token": services.confirm_token(scan)
+        if scan.source == ScanSource.PAGE and scan.code_id and verdict.authentic
+        else "",
         "report_form": None
         if verdict.authentic
         else CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial, "token": token}),

@@ -12,6 +12,11 @@ def word(warning: rules.VerdictWarning) -> str:
             "Scanned %(count)d times, in %(regions)d different regions. This may be a copy: "
             "check the packaging carefully."
         ) % {"count": params.get("scan_count", 0), "regions": params.get("regions", 0)}
+    if warning.code == rules.NOT_ACTIVATED:
+        return _(
+            "This code was issued by the brand, but the product it belongs to has not been released yet. "
+            "If you bought this product, it may be a copy: please report where you bought it."
+        )
     if warning.code == rules.PIN_REUSED:
         return _("This PIN was already used. If you have just scratched it yourself, this label may be a copy.")
     text = {
