@@ -12,9 +12,10 @@ from django.views.decorators.http import require_POST
 
 from brands import services as brand_services
 from brands.access import get_for_actor, require
-from codes import printing
+from codes import activation, printing, recalls
 from codes.models import CodeBatch
 from codes.print_views import serve_print_file
+from codes.views import activated
 
 from . import labels, queries, services
 from .forms import (
@@ -210,6 +211,26 @@ def carton_assign(request, carton_id: int):
         else:
             messages.success(request, f"Carton {carton.sscc} assigned to {form.cleaned_data['distributor'].name}.")
     return redirect("batch_detail", carton.batch_id)
+
+
+@require_POST
+@require("codes.activate")
+def carton_activate(request, carton_id: int):
+    """A carton's labels are on its units: exactly those codes go live."""
+    carton = get_for_actor(request, Carton.objects.select_related("batch__product"), pk=carton_id)
+    try:
+        change = activation.activate(
+            brand=request.brand,
+            batch=carton.batch,
+            first_position=carton.first_position,
+            last_position=carton.last_position,
+            by=request.user,
+            reason=f"Carton {carton.sscc}: labels applied",
+        )
+    except recalls.ChangeError as exc:
+        messages.error(request, f"Carton {carton.sscc}: {exc.message}")
+        return redirect("batch_detail", carton.batch_id)
+    return activated(request, change, back=redirect("batch_detail", carton.batch_id))
 
 
 @require("brand.view")
