@@ -154,6 +154,7 @@ class AlertKind(models.TextChoices):
     OFF_MARKET = "off_market", "Off market"
     HOT_SPOT = "hot_spot", "Counterfeit hot spot"
     LATE_SCAN = "late_scan", "Late scan"
+    EARLY_SCAN = "early_scan", "Scanned before activation"
 
 
 class AlertStatus(models.TextChoices):

@@ -27,7 +27,8 @@ GREY_MARKET = "grey_market"
 OFF_MARKET = "off_market"
 HOT_SPOT = "hot_spot"
 LATE_SCAN = "late_scan"
-ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN)
+EARLY_SCAN = "early_scan"  # a code scanned before its unit was activated: its labels (or print file) are out
+ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN, EARLY_SCAN)
 
 # A late scan is one of a unit that should no longer circulate.
 LATE_STATES = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen", "decommissioned"})
@@ -136,6 +137,12 @@ def pin_reused_warning(first_used_at: datetime | None) -> VerdictWarning:
 
 def not_recognised() -> Verdict:
     return Verdict(authentic=False)
+
+
+def early_scan() -> Finding:
+    """A scan of a code whose unit is not activated yet: its label exists outside any released product (a leaked
+    print file, or labels taken from the line), which the brand should hear about."""
+    return Finding(EARLY_SCAN, "high", {})
 
 
 def not_activated(product: ProductFacts) -> Verdict:

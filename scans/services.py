@@ -291,7 +291,9 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
             _warn_if_suspect(verdict, scan)  # counted and judged when its browser confirms the view
         elif verdict.authentic:
             _detect(verdict, scan, context, now)
-        elif scan.brand_id is not None and verdict.status != rules.NOT_ACTIVATED:  # a genuine code, not a fake
+        elif verdict.status == rules.NOT_ACTIVATED:  # a genuine label before its unit went live: a leak
+            _after_commit(scan.pk, [rules.early_scan()])
+        elif scan.brand_id is not None:
             _count_hot_spot(scan, now)
     return verdict, scan
 

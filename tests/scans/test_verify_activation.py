@@ -76,18 +76,27 @@ def test_activation_makes_the_same_code_authentic_and_its_first_real_scan_is_the
     assert scan(qr_path(code_at(batch, 3)), json=True).json()["status"] == "not_activated"  # only position 2
 
 
-def test_scans_before_activation_feed_no_copy_detection(batch):
+def test_scans_before_activation_feed_no_copy_detection_but_alert_the_brand_of_a_leak(
+    batch, eager_tasks, django_capture_on_commit_callbacks
+):
     code = code_at(batch, 1)
     for n in range(8):  # many regions and devices: a copy's pattern, were the code live
-        Client().get(
-            qr_path(code),
-            REMOTE_ADDR=f"175.139.{n * 30}.1",
-            HTTP_USER_AGENT=f"{IPHONE} {n}",
-            HTTP_ACCEPT="application/json",
-        )
+        with django_capture_on_commit_callbacks(execute=True):
+            Client().get(
+                qr_path(code),
+                REMOTE_ADDR=f"175.139.{n * 30}.1",
+                HTTP_USER_AGENT=f"{IPHONE} {n}",
+                HTTP_ACCEPT="application/json",
+            )
     row = Code.objects.get(pk=code.pk)
     assert (row.seen_regions, row.seen_devices, row.suspect_at) == (None, None, None)
-    assert not Alert.objects.exists()
+    [alert] = Alert.objects.all()  # one alert for the code, grown by each scan; no likely copy, no hot spot
+    assert (alert.kind, alert.count, alert.serial, alert.get_kind_display()) == (
+        "early_scan",
+        8,
+        code.serial,
+        "Scanned before activation",
+    )
 
 
 def test_a_scan_of_a_code_not_yet_activated_is_still_one_statement(batch, django_assert_num_queries):
