@@ -163,3 +163,7 @@ class ActivateForm(forms.Form):
     last_position = forms.IntegerField(
         label="To position", min_value=1, required=False, help_text="Leave both empty to activate the whole batch."
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_activate_%s")  # the batch page has other forms with these field names
+        super().__init__(*args, **kwargs)

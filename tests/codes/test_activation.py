@@ -194,10 +194,12 @@ def test_batch_activate_works(operator_client, batch):
     page = operator_client.get(f"/batches/{batch.pk}/").content.decode()
     assert "3 units activated: their codes now verify as authentic." in page
     assert '<strong id="activated-count">3 of 10</strong>' in page
+    assert page.count('id="id_activate_first_position"') == 1  # its own ids, beside the range forms'
     operator_client.post(f"/batches/{batch.pk}/activate/", {"first_position": "", "last_position": ""})
     assert statuses(batch) == ["active"] * 10
-    operator_client.post(f"/batches/{batch.pk}/activate/", {})
-    assert "Nothing to activate" in operator_client.get(f"/batches/{batch.pk}/").content.decode()
+    operator_client.post(f"/batches/{batch.pk}/activate/", {})  # a second click, from a page still open
+    page = operator_client.get(f"/batches/{batch.pk}/").content.decode()
+    assert "Nothing to activate" in page and 'id="activate-form"' not in page  # every unit is live
 
 
 def test_batch_activate_refuses_a_bad_range_saying_why(operator_client, batch):
