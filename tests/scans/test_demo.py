@@ -55,3 +55,16 @@ def test_seeding_twice_adds_no_scans(demo):
     before = Scan.objects.count(), CounterfeitReport.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
     assert (Scan.objects.count(), CounterfeitReport.objects.count()) == before
+
+
+def test_the_demo_codes_are_live_and_verify_as_authentic(demo):
+    from django.test import Client
+
+    codes = Code.objects.filter(product__brand=demo)
+    assert set(codes.values_list("status", flat=True)) == {"active"}
+    assert codes.first().batch.codes_activated == codes.count()
+    unscanned = codes.filter(scan_count=0).order_by("ordinal").first()
+    answer = Client().get(
+        f"/01/{unscanned.product.gtin}/21/{unscanned.serial}", HTTP_ACCEPT="application/json", REMOTE_ADDR="8.8.8.8"
+    )
+    assert (answer.json()["authentic"], answer.json()["status"]) == (True, "active")
