@@ -168,6 +168,17 @@ def test_a_receipt_of_a_carton_activates_exactly_its_units(batch):
     assert statuses(batch) == ["not_activated"] * 5 + ["active"] * 5
 
 
+def test_the_portal_tells_the_receiver_that_the_units_are_live(batch):
+    brand = batch.product.brand
+    brand.activation = Activation.RECEIVED
+    brand.save(update_fields=["activation"])
+    distributor = DistributorFactory(brand=brand)
+    assignment = distributor_services.assign_range(batch=batch, distributor=distributor, first=1, last=10)
+    portal = logged_in_client(distributor_member(distributor))
+    page = portal.post(f"/portal/assignments/{assignment.pk}/receive/", follow=True).content.decode()
+    assert "(10 units). Their codes now verify as authentic." in page and statuses(batch) == ["active"] * 10
+
+
 def test_a_receipt_activates_nothing_for_a_brand_that_activates_when_applied(batch):
     distributor = DistributorFactory(brand=batch.product.brand)
     assignment = distributor_services.assign_range(batch=batch, distributor=distributor, first=1, last=4)
