@@ -60,6 +60,9 @@ def batch_of_codes(quantity: int):
     started = time.perf_counter()
     batch = services.generate_batch(services.order_batch(product=product, lot=lot, quantity=quantity, enqueue=False).pk)
     print(f"seeded {quantity:,} codes in {time.perf_counter() - started:.1f} s")
+    from codes import activation
+
+    activation.activate(brand=brand, batch=batch, reason="Bench: labels applied", enqueue=False)  # live codes
     return batch
 
 

@@ -77,7 +77,7 @@ def measured_batch():
 
 def other_batches() -> list:
     """A few more brands with batches of their own, so the log holds realistic brand, product and code ids."""
-    from codes import services
+    from codes import activation, services
     from codes.gs1 import gtin_check_digit
     from codes.models import CodeBatch
 
@@ -90,8 +90,11 @@ def other_batches() -> list:
             brand=brand, name=f"Scale {n}", gtin=gtin, serial_alphabet="alnum", serial_length=12
         )
         lot = services.get_or_create_lot(product=product, number="SCALE")
-        batch = services.order_batch(product=product, lot=lot, quantity=OTHER_BATCH, enqueue=False)
-        batches.append(services.generate_batch(batch.pk))
+        batch = services.generate_batch(
+            services.order_batch(product=product, lot=lot, quantity=OTHER_BATCH, enqueue=False).pk
+        )
+        activation.activate(brand=brand, batch=batch, reason="Bench: labels applied", enqueue=False)  # live codes
+        batches.append(batch)
     return batches
 
 

@@ -34,6 +34,7 @@ _OPERATOR = _VIEWER | {
     "print.create",
     "print.download_pins",
     "assignments.manage",  # assign, move, return ranges; pack cartons
+    "codes.activate",  # mark a batch, range or carton applied: its codes go live (the packaging line's job)
     "alerts.manage",
     "codes.status",  # change one unit's status from the code lookup
     "reports.manage",  # review and close consumers' counterfeit reports

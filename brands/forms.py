@@ -6,7 +6,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.validators import FileExtensionValidator
 
 from .files import clean_image
-from .models import BRAND_ROLES, Brand, Invitation, Role, User
+from .models import BRAND_ROLES, Activation, Brand, Invitation, Role, User
 
 
 def no_control_characters(value: str) -> None:
@@ -71,14 +71,25 @@ class InvitedSignupForm(BaseUserCreationForm):
 class BrandForm(forms.ModelForm):
     class Meta:
         model = Brand
-        fields = ["name", "logo", "colour", "consumer_message", "require_two_factor"]
-        widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
+        fields = ["name", "logo", "colour", "consumer_message", "require_two_factor", "activation"]
+        widgets = {"colour": forms.TextInput(attrs={"type": "color"}), "activation": forms.RadioSelect}
         labels = {"consumer_message": "Message to consumers"}
+        help_texts = {
+            "activation": "Until then a code answers “not yet activated” on the verify page. You can always "
+            "activate a batch, a range or a carton yourself from its batch page."
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["activation"].required = False  # a form without it (a new brand) keeps the current choice
 
     def clean_name(self):
         name = self.cleaned_data["name"]
         no_control_characters(name)
         return name
+
+    def clean_activation(self):
+        return self.cleaned_data.get("activation") or self.instance.activation or Activation.APPLIED
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")

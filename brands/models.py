@@ -77,6 +77,14 @@ class BrandOwnedQuerySet(models.QuerySet):
         return rows.filter(scope(actor.distributor_id)) if scope else rows.none()
 
 
+class Activation(models.TextChoices):
+    """When a brand's codes go live: until then they verify as "not yet activated", so a leaked print file is
+    worth nothing."""
+
+    APPLIED = "applied", "When we mark a batch, range or carton applied (dashboard or packaging line)"
+    RECEIVED = "received", "When a distributor marks a range or carton received"
+
+
 class Brand(models.Model):
     """A tenant: one company with its products, codes, distributors and scans."""
 
@@ -90,6 +98,9 @@ class Brand(models.Model):
     plan = models.CharField(max_length=20, default="trial", help_text="A name in brands.plans.PLANS")
     require_two_factor = models.BooleanField(
         "require two-factor sign-in", default=False, help_text="Owners and admins must confirm a TOTP code"
+    )
+    activation = models.CharField(
+        "codes go live", max_length=10, choices=Activation.choices, default=Activation.APPLIED
     )
     # Set when the name reads like an approved brand's: operators review it before approving its prefixes.
     lookalike_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -154,3 +154,16 @@ OPTION_FIELDS = {
     PrintFormat.DATAMATRIX: {"module_size"},
     PrintFormat.PDF: {"symbology", "error_level", "page_size", "columns", "rows", "margin_mm"},
 }
+
+
+class ActivateForm(forms.Form):
+    """Which positions of a batch were applied: empty for the whole batch."""
+
+    first_position = forms.IntegerField(label="From position", min_value=1, required=False)
+    last_position = forms.IntegerField(
+        label="To position", min_value=1, required=False, help_text="Leave both empty to activate the whole batch."
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_activate_%s")  # the batch page has other forms with these field names
+        super().__init__(*args, **kwargs)

@@ -116,6 +116,9 @@ class CodeBatch(TrackedWork):
     ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     # What people see: 1, 2, 3 … within the brand (the id is global and would show other tenants' volume).
     number = models.PositiveIntegerField(default=0)
+    # Units activation moved to active (less those an undo moved back): kept by codes.recalls with each chunk it
+    # applies, so the batch page never counts a million rows.
+    codes_activated = models.PositiveIntegerField(default=0)
 
     brand_path = "product__brand"
     objects = BrandOwnedQuerySet.as_manager()
@@ -133,7 +136,8 @@ class CodeBatch(TrackedWork):
 
 
 class CodeStatus(models.TextChoices):
-    """Pack states after EU FMD; `expired` is derived from the lot, never stored."""
+    """Pack states after EU FMD; `expired` is derived from the lot, never stored. A unit is generated
+    `not_activated` and goes live (`active`) when activated: see `codes.packstates`."""
 
     ACTIVE = "active", "Active"
     SUPPLIED = "supplied", "Supplied"
@@ -148,6 +152,7 @@ class CodeStatus(models.TextChoices):
     CHECKED_OUT = "checked_out", "Checked out"
     RECALLED = "recalled", "Recalled"
     WITHDRAWN = "withdrawn", "Withdrawn"
+    NOT_ACTIVATED = "not_activated", "Not yet activated"
 
 
 class Code(models.Model):
@@ -164,7 +169,7 @@ class Code(models.Model):
     )
     ordinal = models.BigIntegerField()
     serial = models.CharField(max_length=20)
-    status = models.CharField(max_length=16, choices=CodeStatus.choices, default=CodeStatus.ACTIVE)
+    status = models.CharField(max_length=16, choices=CodeStatus.choices, default=CodeStatus.NOT_ACTIVATED)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     scan_count = models.PositiveIntegerField(default=0)
     first_scanned_at = models.DateTimeField(null=True, blank=True)

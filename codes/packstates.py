@@ -3,6 +3,11 @@
 Delegated Regulation (EU) 2016/161, Art. 13: reverting a decommissioned unit to active is allowed only
 within ten days of the decommissioning, and never for a unit that was recalled, withdrawn, stolen,
 destroyed or has expired (expiry is derived from the lot, never stored; see `scans.rules.effective_status`).
+
+A unit starts `not_activated` (EPCIS: encoded, not yet commissioned): its label may exist, but it is on no
+product the brand released. Activation (marking a batch, range or carton applied, or a distributor's receipt)
+is the only way from there to `active`; other changes leave such units as they are, except the final states
+(a leaked, never-applied batch may still be destroyed or recalled).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 ACTIVE = "active"
+NOT_ACTIVATED = "not_activated"
 RECALLED = "recalled"
 UNDO_WINDOW = timedelta(days=10)
 # No way back out of these, and nothing else may be written over them.
@@ -29,17 +35,28 @@ STATES = frozenset(
         "checked_out",
         "recalled",
         "withdrawn",
+        "not_activated",
     }
 )
 
 
 def unchangeable_from(to_status: str) -> frozenset[str]:
     """States a unit is left in when a change to `to_status` sweeps over it (so a repeat changes nothing)."""
-    return FINAL | {to_status}
+    if to_status in FINAL:
+        return FINAL | {to_status}
+    return FINAL | {to_status, NOT_ACTIVATED}  # never applied, so never sold: only a final state overrides it
+
+
+def only_from(to_status: str) -> frozenset[str] | None:
+    """The only states a change to `to_status` moves units out of, when it is that narrow (None: any state but
+    `unchangeable_from`). Activation moves units not yet activated, and nothing else, to active."""
+    return frozenset({NOT_ACTIVATED}) if to_status == ACTIVE else None
 
 
 def can_change_to(to_status: str) -> bool:
-    return to_status in STATES and to_status != ACTIVE  # back to active only by undoing a change
+    """Whether a status change may be asked for this state. Back to active only by undoing a change or by
+    activation (`codes.activation`); back to not activated only by undoing an activation."""
+    return to_status in STATES and to_status not in (ACTIVE, NOT_ACTIVATED)
 
 
 def undo_refusal(to_status: str, changed_at: datetime, now: datetime, *, already_undone: bool) -> str | None:

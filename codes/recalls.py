@@ -54,6 +54,40 @@ def plan_change(
     serials of a product; a worker then applies it (`apply_change`)."""
     if not packstates.can_change_to(to_status):
         raise ChangeError("to_status", f"Units cannot be set to {to_status!r} this way.")
+    change = new_change(
+        brand=brand,
+        to_status=to_status,
+        reason=reason,
+        consumer_message=consumer_message,
+        consumer_messages=consumer_messages,
+        created_by=created_by,
+        lot=lot,
+        batch=batch,
+        first_position=first_position,
+        last_position=last_position,
+        product=product,
+        serials=serials,
+    )
+    return save_change(change, enqueue=enqueue)
+
+
+def new_change(
+    *,
+    brand: Brand,
+    to_status: str,
+    reason: str,
+    consumer_message: str = "",
+    consumer_messages: dict[str, str] | None = None,
+    created_by=None,
+    lot: Lot | None = None,
+    batch: CodeBatch | None = None,
+    first_position: int | None = None,
+    last_position: int | None = None,
+    product: Product | None = None,
+    serials: list[str] | None = None,
+) -> StatusChange:
+    """A checked, unsaved change: its reason, its scope and its size (which target states are allowed is the
+    caller's to say: `plan_change` for people's changes, `codes.activation` for activation)."""
     if not reason.strip():
         raise ChangeError("reason", "Give a reason: it goes into the audit trail.")
     change = StatusChange(
@@ -65,6 +99,11 @@ def plan_change(
         created_by=created_by,
     )
     _set_scope(change, brand, lot, batch, first_position, last_position, product, serials)
+    return change
+
+
+def save_change(change: StatusChange, *, enqueue: bool) -> StatusChange:
+    """Record a change (the audit trail's entry) and, with `enqueue`, hand it to a worker after commit."""
     with transaction.atomic():
         change.save()
         if enqueue:
@@ -219,18 +258,26 @@ def _chunk(ranges: list[tuple[int, int]], offset: int, size: int) -> tuple[int, 
 
 def _add_progress(locked: StatusChange, done: int, counts: Counter) -> None:
     merged = Counter(locked.from_counts) + counts
+    changed = sum(counts.values())
     StatusChange.objects.filter(pk=locked.pk).update(
         codes_done=locked.codes_done + done,
-        codes_changed=locked.codes_changed + sum(counts.values()),
+        codes_changed=locked.codes_changed + changed,
         from_counts=dict(merged),
     )
+    _count_activated(locked, changed)
 
 
-def _sweep_sql(where: str, n_skipped: int) -> str:
-    skipped = ", ".join(["%s"] * n_skipped)
+def _count_activated(change: StatusChange, changed: int) -> None:
+    """Keep the batch's count of activated units, in the same transaction as the units themselves."""
+    if changed and change.to_status == packstates.ACTIVE and change.batch_id is not None:
+        CodeBatch.objects.filter(pk=change.batch_id).update(codes_activated=F("codes_activated") + changed)
+
+
+def _sweep_sql(where: str, n_states: int, *, only: bool) -> str:
+    states = ", ".join(["%s"] * n_states)
     update = (
         "UPDATE codes_code SET previous_status = status, status = %s, status_changed_at = %s, "  # noqa: S608
-        f"status_change_id = %s WHERE product_id = %s AND {where} AND status NOT IN ({skipped}) "
+        f"status_change_id = %s WHERE product_id = %s AND {where} AND status {'IN' if only else 'NOT IN'} ({states}) "
         "RETURNING previous_status"
     )
     if connection.vendor == "postgresql":  # count in the database rather than ship every changed row back
@@ -239,10 +286,11 @@ def _sweep_sql(where: str, n_skipped: int) -> str:
 
 
 def _run_sweep(change: StatusChange, where: str, where_params: list) -> Counter:
-    skipped = sorted(packstates.unchangeable_from(change.to_status))
-    params = [change.to_status, timezone.now(), change.pk, change.product_id, *where_params, *skipped]
+    only = packstates.only_from(change.to_status)
+    states = sorted(only if only is not None else packstates.unchangeable_from(change.to_status))
+    params = [change.to_status, timezone.now(), change.pk, change.product_id, *where_params, *states]
     with connection.cursor() as cursor:
-        cursor.execute(_sweep_sql(where, len(skipped)), params)
+        cursor.execute(_sweep_sql(where, len(states), only=only is not None), params)
         rows = cursor.fetchall()
     if connection.vendor == "postgresql":
         return Counter(dict(rows))
@@ -282,6 +330,7 @@ def undo_change(*, change: StatusChange, by=None, now: datetime | None = None) -
             raise ChangeError("change", "This change was already undone.")
         undone = _undo_rows(change, now)
         StatusChange.objects.filter(pk=change.pk).update(codes_undone=undone)
+        _count_activated(change, -undone)
     change.refresh_from_db()
     return undone
 

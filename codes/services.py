@@ -172,12 +172,13 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
 
 
 def insert_codes(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> None:
-    """Register serials for consecutive ordinals: COPY on PostgreSQL, bulk_create elsewhere."""
+    """Register serials for consecutive ordinals: COPY on PostgreSQL, bulk_create elsewhere. They are born not
+    activated: a code verifies as authentic only once its unit is marked applied (see `codes.activation`)."""
     if connection.vendor == "postgresql":
         # Serial alphabets are GS1-safe letters and digits: nothing to escape in COPY's text format.
         prefix = f"{batch.product_id}\t{batch.pk}\t"
         lines = [
-            f"{prefix}{ordinal}\t{serial}\t{CodeStatus.ACTIVE}\t0\t\n"
+            f"{prefix}{ordinal}\t{serial}\t{CodeStatus.NOT_ACTIVATED}\t0\t\n"
             for ordinal, serial in enumerate(serials, first_ordinal)
         ]
         columns = "product_id, batch_id, ordinal, serial, status, scan_count, first_scanned_in"
@@ -192,7 +193,13 @@ def insert_codes(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> No
         return
     Code.objects.bulk_create(
         (
-            Code(product_id=batch.product_id, batch_id=batch.pk, ordinal=ordinal, serial=serial)
+            Code(
+                product_id=batch.product_id,
+                batch_id=batch.pk,
+                ordinal=ordinal,
+                serial=serial,
+                status=CodeStatus.NOT_ACTIVATED,
+            )
             for ordinal, serial in enumerate(serials, first_ordinal)
         ),
         batch_size=2_000,

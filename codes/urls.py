@@ -12,6 +12,7 @@ urlpatterns = [
     path("batches/<int:batch_id>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:batch_id>/progress/", views.batch_progress, name="batch_progress"),
     path("batches/<int:batch_id>/retry/", views.batch_retry, name="batch_retry"),
+    path("batches/<int:batch_id>/activate/", views.batch_activate, name="batch_activate"),
     path("batches/<int:batch_id>/print-jobs/new/", print_views.print_job_create, name="print_job_create"),
     path(
         "print-jobs/<int:print_job_id>/files/<int:part>/", print_views.print_file_download, name="print_file_download"

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_POST
 from brands.access import get_for_actor, require
 from brands.services import unverified_notice
 
-from . import services
-from .forms import BatchOrderForm, PrintJobForm, ProductForm
-from .models import CodeBatch, Lot, PrintJob, Product
+from . import activation, recalls, services
+from .forms import ActivateForm, BatchOrderForm, PrintJobForm, ProductForm
+from .models import CodeBatch, Lot, PrintJob, Product, StatusChange
 from .quotas import order_limits
 
 
@@ -123,10 +123,46 @@ def batch_detail(request, batch_id: int):
         "print_jobs": print_jobs,
         "print_jobs_active": any(not job.is_finished for job in print_jobs),
         "print_form": PrintJobForm(batch=batch),
+        "activate_form": ActivateForm(),
         **verify_host(),
         **verification_banner(batch.product),
     }
     return render(request, "codes/batch_detail.html", context)
+
+
+@require_POST
+@require("codes.activate")
+def batch_activate(request, batch_id: int):
+    """The labels of a batch, or of a range of its positions, are on the products: their codes go live."""
+    batch = get_for_actor(request, CodeBatch.objects.select_related("product"), pk=batch_id)
+    form = ActivateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Positions are whole numbers from 1.")
+        return redirect("batch_detail", batch.pk)
+    try:
+        change = activation.activate(
+            brand=request.brand,
+            batch=batch,
+            first_position=form.cleaned_data["first_position"],
+            last_position=form.cleaned_data["last_position"],
+            by=request.user,
+        )
+    except recalls.ChangeError as exc:
+        messages.error(request, exc.message)
+        return redirect("batch_detail", batch.pk)
+    return activated(request, change, back=redirect("batch_detail", batch.pk))
+
+
+def activated(request, change: StatusChange | None, *, back):
+    """Say what an activation did: live now, nothing left to do, or handed to a worker (then show its progress)."""
+    if change is None:
+        messages.info(request, "Nothing to activate: those units are live already.")
+    elif change.is_finished:
+        messages.success(request, f"{change.codes_changed:,} units activated: their codes now verify as authentic.")
+    else:
+        messages.success(request, f"Activating {change.quantity:,} units: they go live as the progress bar fills.")
+        return redirect("recall_detail", change.pk)
+    return back
 
 
 @require("brand.view")

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from brands.errors import ServiceError
-from brands.models import Brand
-from codes import gs1
+from brands.models import Activation, Brand
+from codes import activation, gs1
 from codes import services as code_services
 from codes.models import CodeBatch
 
@@ -201,13 +201,29 @@ def receive_assignment(*, assignment: Assignment, by=None) -> int:
 
 @transaction.atomic
 def _receive(row: Assignment | Carton, by) -> int:
-    """Mark an assignment or a carton received, and exactly its units; returns how many units were newly marked."""
+    """Mark an assignment or a carton received, and exactly its units; returns how many units were newly marked.
+    A brand whose codes go live on receipt has those units activated with them, in the same transaction."""
     now = timezone.now()
     if row.received_at is None:
         type(row).objects.filter(pk=row.pk).update(received_at=now, received_by=by)
-    return code_services.mark_received(
+    received = code_services.mark_received(
         batch=row.batch, first_position=row.first_position, last_position=row.last_position, at=now
     )
+    brand = row.batch.product.brand
+    if received and brand.activation == Activation.RECEIVED:
+        what = (
+            f"Carton {row.sscc}" if isinstance(row, Carton) else f"Positions {row.first_position}-{row.last_position}"
+        )
+        activation.activate(
+            brand=brand,
+            batch=row.batch,
+            first_position=row.first_position,
+            last_position=row.last_position,
+            by=by,
+            reason=f"{what} received by a distributor",
+            enqueue=False,
+        )
+    return received
 
 
 # Cartons ----------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("batches/<int:batch_id>/cartons/pack/", views.carton_pack, name="carton_pack"),
     path("batches/<int:batch_id>/cartons.csv", views.cartons_csv, name="cartons_csv"),
     path("cartons/<int:carton_id>/assign/", views.carton_assign, name="carton_assign"),
+    path("cartons/<int:carton_id>/activate/", views.carton_activate, name="carton_activate"),
     path("cartons/<int:carton_id>/label.pdf", views.carton_label, name="carton_label"),
     path(
         "portal/assignments/<int:assignment_id>/receive/",

@@ -12,9 +12,11 @@ from django.views.decorators.http import require_POST
 
 from brands import services as brand_services
 from brands.access import get_for_actor, require
-from codes import printing
+from brands.models import Activation
+from codes import activation, printing, recalls
 from codes.models import CodeBatch
 from codes.print_views import serve_print_file
+from codes.views import activated
 
 from . import labels, queries, services
 from .forms import (
@@ -212,6 +214,26 @@ def carton_assign(request, carton_id: int):
     return redirect("batch_detail", carton.batch_id)
 
 
+@require_POST
+@require("codes.activate")
+def carton_activate(request, carton_id: int):
+    """A carton's labels are on its units: exactly those codes go live."""
+    carton = get_for_actor(request, Carton.objects.select_related("batch__product"), pk=carton_id)
+    try:
+        change = activation.activate(
+            brand=request.brand,
+            batch=carton.batch,
+            first_position=carton.first_position,
+            last_position=carton.last_position,
+            by=request.user,
+            reason=f"Carton {carton.sscc}: labels applied",
+        )
+    except recalls.ChangeError as exc:
+        messages.error(request, f"Carton {carton.sscc}: {exc.message}")
+        return redirect("batch_detail", carton.batch_id)
+    return activated(request, change, back=redirect("batch_detail", carton.batch_id))
+
+
 @require("brand.view")
 def cartons_csv(request, batch_id: int):
     batch = _batch(request, batch_id)
@@ -258,7 +280,8 @@ def portal_receive_assignment(request, assignment_id: int):
     units = services.receive_assignment(assignment=assignment, by=request.user)
     messages.success(
         request,
-        f"Received positions {assignment.first_position:,}–{assignment.last_position:,} ({units:,} units).",
+        f"Received positions {assignment.first_position:,}–{assignment.last_position:,} ({units:,} units)."
+        + _live_now(request, units),
     )
     return redirect("portal")
 
@@ -267,9 +290,14 @@ def portal_receive_assignment(request, assignment_id: int):
 @require("portal.receive")
 def portal_receive_carton(request, carton_id: int):
     carton = get_for_actor(request, Carton.objects.select_related("batch"), pk=carton_id)
-    services.receive_carton(carton=carton, by=request.user)
-    messages.success(request, f"Carton {carton.sscc} received: {carton.quantity:,} units.")
+    units = services.receive_carton(carton=carton, by=request.user)
+    messages.success(request, f"Carton {carton.sscc} received: {carton.quantity:,} units." + _live_now(request, units))
     return redirect("portal")
+
+
+def _live_now(request, units: int) -> str:
+    """A brand whose codes go live on receipt: the receiver is told that these units now verify."""
+    return " Their codes now verify as authentic." if units and request.brand.activation == Activation.RECEIVED else ""
 
 
 @require("portal.view")

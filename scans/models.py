@@ -24,6 +24,7 @@ class ScanOutcome(models.TextChoices):
     PIN_REUSED = "pin_reused", "PIN already used"
     PIN_WRONG = "pin_wrong", "PIN wrong"
     UNVERIFIED_BRAND = "unverified_brand", "Brand not yet verified"
+    NOT_ACTIVATED = "not_activated", "Not yet activated (scanned before its unit went live)"
 
 
 class Scan(models.Model):
@@ -153,6 +154,7 @@ class AlertKind(models.TextChoices):
     OFF_MARKET = "off_market", "Off market"
     HOT_SPOT = "hot_spot", "Counterfeit hot spot"
     LATE_SCAN = "late_scan", "Late scan"
+    EARLY_SCAN = "early_scan", "Scanned before activation"
 
 
 class AlertStatus(models.TextChoices):

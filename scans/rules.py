@@ -18,6 +18,8 @@ EXPIRED = "expired"
 LIKELY_COPY = "likely_copy"
 PIN_REUSED = "pin_reused"
 INACTIVE = "inactive"  # any other state that is not for sale (params: status)
+# Also a verdict status: a code the brand issued whose unit it has not marked applied (or received) yet.
+NOT_ACTIVATED = "not_activated"
 STATE_WARNINGS = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen"})
 
 # Alert kinds: also a contract (webhook payloads carry them).
@@ -25,7 +27,8 @@ GREY_MARKET = "grey_market"
 OFF_MARKET = "off_market"
 HOT_SPOT = "hot_spot"
 LATE_SCAN = "late_scan"
-ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN)
+EARLY_SCAN = "early_scan"  # a code scanned before its unit was activated: its labels (or print file) are out
+ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN, EARLY_SCAN)
 
 # A late scan is one of a unit that should no longer circulate.
 LATE_STATES = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen", "decommissioned"})
@@ -138,6 +141,19 @@ def pin_reused_warning(first_used_at: datetime | None) -> VerdictWarning:
 
 def not_recognised() -> Verdict:
     return Verdict(authentic=False)
+
+
+def early_scan() -> Finding:
+    """A scan of a code whose unit is not activated yet: its label exists outside any released product (a leaked
+    print file, or labels taken from the line), which the brand should hear about."""
+    return Finding(EARLY_SCAN, "high", {})
+
+
+def not_activated(product: ProductFacts) -> Verdict:
+    """A genuine code whose unit has not gone live: never `authentic`, since a label on no product the brand
+    released is what a leaked print file looks like. It names the product (a packaging line checks its labels
+    with it) but says nothing of earlier scans, which are not counted."""
+    return Verdict(authentic=False, status=NOT_ACTIVATED, product=product, warnings=[VerdictWarning(NOT_ACTIVATED)])
 
 
 UNVERIFIED_BRAND = "unverified_brand"

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from brands.models import Brand
 from brands.services import is_verified_for
-from codes import gs1
+from codes import gs1, packstates
 from codes import services as code_services
 from codes.models import BatchState, CodeBatch, Product, StatusChange
 from codes.serials import SerialCodec, pin_matches
@@ -311,6 +311,8 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
             _warn_if_suspect(verdict, scan)  # counted and judged when its browser confirms the view
         elif verdict.authentic:
             _detect(verdict, scan, context, now)
+        elif verdict.status == rules.NOT_ACTIVATED:  # a genuine label before its unit went live: a leak
+            _after_commit(scan.pk, [rules.early_scan()])
         elif scan.brand_id is not None:
             _count_hot_spot(scan, now)
     return verdict, scan
@@ -368,6 +370,16 @@ def _verdict_for(
         if not info.verified_brand:
             _relabel_unverified(scan)
             return rules.unverified_brand()
+    facts = rules.ProductFacts(
+        name=info.name,
+        gtin=info.gtin,
+        lot=batch.lot,
+        expiry=batch.expires_on.isoformat() if batch.expires_on else None,
+        brand=info.brand.name,
+    )
+    if row.status == rules.NOT_ACTIVATED:  # logged (evidence of a leak), never counted, and no PIN is checked
+        scan.code_id, scan.outcome = row.code_id, ScanOutcome.NOT_ACTIVATED
+        return rules.not_activated(facts)
     predicted = pin is None and scan.source == ScanSource.PAGE
     if predicted:  # what the page says once its script confirms the view (confirm_page_view counts it)
         row = dataclasses.replace(
@@ -385,13 +397,7 @@ def _verdict_for(
         scan_count=row.scan_count,
         first_scanned_at=row.first_scanned_at,
         first_scanned_in=row.first_scanned_in or None,
-        product=rules.ProductFacts(
-            name=info.name,
-            gtin=info.gtin,
-            lot=batch.lot,
-            expiry=batch.expires_on.isoformat() if batch.expires_on else None,
-            brand=info.brand.name,
-        ),
+        product=facts,
         warnings=rules.state_warnings(status),
         pin_required=batch.with_pin,
     )
@@ -427,43 +433,57 @@ CODE_MATCH = "product_id = %s AND ordinal = %s AND serial = %s"
 GENERATION = "(SELECT verify_generation FROM brands_brand WHERE id = %s) AS generation"
 
 
+# A unit not yet activated is never counted: its scans are logged (a leak's evidence), but they must not use up
+# its first scan nor feed copy detection, so every SET of the count keeps such a row as it was.
+NOT_LIVE = f"status = '{packstates.NOT_ACTIVATED}'"  # a fixed word of ours, not a value
+
+
 def _add_to_set(column: str, position: str) -> str:
-    """SET clause adding a value (three parameters, all the same) to a `;`-terminated set, unless it is empty,
-    already there, or the set is full."""
+    """The value of a `;`-terminated set with a value (three parameters, all the same) added, unless it is
+    empty, already there, or the set is full."""
     value = "CAST(%s AS TEXT)"
     return (
-        f"{column} = CASE WHEN {value} = '' OR {position}(';' || COALESCE({column}, ''), ';' || {value} || ';') > 0 "
+        f"CASE WHEN {value} = '' OR {position}(';' || COALESCE({column}, ''), ';' || {value} || ';') > 0 "
         f"OR length(COALESCE({column}, '')) >= {rules.SET_MAX_CHARS} THEN {column} "
         f"ELSE COALESCE({column}, '') || {value} || ';' END"
     )
 
 
-def _detect_sets(vendor: str) -> str:
-    """SET clauses keeping the detection state (nine parameters: `Sighting.params`)."""
+def _detect_sets(vendor: str) -> list[tuple[str, str]]:
+    """(column, new value) keeping the detection state (nine parameters: `Sighting.params`)."""
     position = "strpos" if vendor == "postgresql" else "instr"
     fix = "CAST(%s AS TEXT)"
-    return (
-        f", {_add_to_set('seen_regions', position)}, {_add_to_set('seen_devices', position)}, "
+    return [
+        ("seen_regions", _add_to_set("seen_regions", position)),
+        ("seen_devices", _add_to_set("seen_devices", position)),
         # Both right-hand sides see the row as it was: prev_fix gets the old last_fix.
-        f"prev_fix = CASE WHEN {fix} = '' THEN prev_fix ELSE last_fix END, "
-        f"last_fix = CASE WHEN {fix} = '' THEN last_fix ELSE {fix} END"
-    )
+        ("prev_fix", f"CASE WHEN {fix} = '' THEN prev_fix ELSE last_fix END"),
+        ("last_fix", f"CASE WHEN {fix} = '' THEN last_fix ELSE {fix} END"),
+    ]
+
+
+def _unless_not_live(sets: list[tuple[str, str]]) -> str:
+    """SET clauses that leave a row not yet activated as it was (no parameter added: values keep their order)."""
+    return ", ".join(f"{column} = CASE WHEN {NOT_LIVE} THEN {column} ELSE {value} END" for column, value in sets)
 
 
 def _count_sql(vendor: str, detect: bool, where: str = CODE_MATCH, generation: bool = True) -> tuple[str, str]:
     """(UPDATE … RETURNING, returned columns): fixed text, every value a parameter; with `generation`, the brand's
     generation is returned last (its brand id the last parameter)."""
-    sets = (
-        "scan_count = scan_count + 1, first_scanned_at = COALESCE(first_scanned_at, %s), "
-        "first_scanned_in = CASE WHEN scan_count = 0 THEN %s ELSE first_scanned_in END, last_scanned_at = %s"
-    )
+    sets = [
+        ("scan_count", "scan_count + 1"),
+        ("first_scanned_at", "COALESCE(first_scanned_at, %s)"),
+        ("first_scanned_in", "CASE WHEN scan_count = 0 THEN %s ELSE first_scanned_in END"),
+        ("last_scanned_at", "%s"),
+    ]
     columns = CODE_COLUMNS
     if detect:
         sets += _detect_sets(vendor)
         columns += ", " + DETECT_COLUMNS
+    update = f"UPDATE codes_code SET {_unless_not_live(sets)} WHERE {where}"  # noqa: S608
     if generation:
-        return f"UPDATE codes_code SET {sets} WHERE {where} RETURNING {columns}, {GENERATION}", columns + ", generation"  # noqa: S608
-    return f"UPDATE codes_code SET {sets} WHERE {where} RETURNING {columns}", columns  # noqa: S608
+        return f"{update} RETURNING {columns}, {GENERATION}", columns + ", generation"
+    return f"{update} RETURNING {columns}", columns
 
 
 _COUNT_SQL: dict[tuple[str, bool], tuple[str, str]] = {}
@@ -555,10 +575,19 @@ def _count_scan(
         cursor.execute(
             f"WITH hit AS ({hit_sql}), "  # noqa: S608 - model column names and placeholders only
             f"logged AS (INSERT INTO scans_scan (code_id, outcome, {columns}) "
-            "SELECT hit.id, CASE WHEN hit.id IS NULL THEN %s WHEN hit.status = 'active' AND NOT %s THEN %s "
+            f"SELECT hit.id, CASE WHEN hit.id IS NULL THEN %s WHEN hit.{NOT_LIVE} THEN %s "
+            "WHEN hit.status = 'active' AND NOT %s THEN %s "
             f"ELSE %s END, {placeholders} FROM (SELECT 1) AS one LEFT JOIN hit ON true RETURNING id) "
             f"SELECT logged.id, {_prefixed('hit', returned)} FROM logged LEFT JOIN hit ON true",
-            [*count_params, ScanOutcome.NOT_RECOGNISED, expired, ScanOutcome.AUTHENTIC, ScanOutcome.INACTIVE, *values],
+            [
+                *count_params,
+                ScanOutcome.NOT_RECOGNISED,
+                ScanOutcome.NOT_ACTIVATED,
+                expired,
+                ScanOutcome.AUTHENTIC,
+                ScanOutcome.INACTIVE,
+                *values,
+            ],
         )
         logged = cursor.fetchone()
     scan.pk = logged[0]
@@ -824,8 +853,8 @@ def _confirm_in_one_sql(detect: bool) -> str:
         "first_scanned_at = COALESCE(first_scanned_at, claimed.scanned_at), "
         "first_scanned_in = CASE WHEN scan_count = 0 THEN claimed.place ELSE first_scanned_in END, "
         "last_scanned_at = claimed.scanned_at"
-        + (_detect_sets("postgresql") if detect else "")
-        + " FROM claimed WHERE codes_code.id = claimed.code_id RETURNING "
+        + (", " + ", ".join(f"{column} = {value}" for column, value in _detect_sets("postgresql")) if detect else "")
+        + f" FROM claimed WHERE codes_code.id = claimed.code_id AND NOT codes_code.{NOT_LIVE} RETURNING "
         + _prefixed("codes_code", columns)
         + ", claimed.brand_id, claimed.country_code, claimed.out_of_territory, claimed.outcome"
     )
@@ -858,7 +887,9 @@ def confirm_page_view(*, token: str, context: ScanContext | None = None) -> Code
                 if claimed is None:
                     return None
                 code_id, scanned_at, place = claimed[:3]
-                count_by_id, _ = _count_sql(connection.vendor, sighting is not None, where="id = %s", generation=False)
+                count_by_id, _ = _count_sql(
+                    connection.vendor, sighting is not None, where=f"id = %s AND NOT {NOT_LIVE}", generation=False
+                )
                 # Written as the ORM writes it (see _count_scan), so the code's first place can be found again.
                 at = connection.ops.adapt_datetimefield_value(_aware(scanned_at))
                 cursor.execute(count_by_id, [at, place, at, *detect_params, code_id])

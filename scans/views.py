@@ -229,8 +229,12 @@ def _verify(request):
         # but never a brand not yet verified for that GTIN (an impostor must not borrow a page's trust).
         "brand": scan.brand if verdict.status != "unverified_brand" else None,
         "locate_token": token,
-        "confirm_token": services.confirm_token(scan) if scan.source == ScanSource.PAGE and scan.code_id else "",
-        # Offered wherever the label may be a fake: not recognised, or a genuine code whose label looks copied.
+        # Only a live unit's view is counted: a code not yet activated is logged but never counted.
+        "confirm_token": services.confirm_token(scan)
+        if scan.source == ScanSource.PAGE and scan.code_id and verdict.authentic
+        else "",
+        # Offered wherever the label may be a fake: not recognised or not yet activated, or a genuine code whose
+        # label looks copied.
         "report_form": CounterfeitReportForm(initial={"gtin": scan.gtin, "serial": scan.serial, "token": token})
         if not verdict.authentic or verdict.is_likely_copy or _pin_reused(verdict)
         else None,

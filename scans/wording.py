@@ -21,6 +21,11 @@ def word(warning: rules.VerdictWarning) -> str:
     params = warning.params
     if warning.code == rules.LIKELY_COPY:
         return likely_copy(params)
+    if warning.code == rules.NOT_ACTIVATED:
+        return _(
+            "This code was issued by the brand, but the product it belongs to has not been released yet. "
+            "If you bought this product, it may be a copy: please report where you bought it."
+        )
     if warning.code == rules.PIN_REUSED:
         return _("This PIN was already used. If you have just scratched it yourself, this label may be a copy.")
     text = {

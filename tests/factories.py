@@ -71,12 +71,25 @@ class LotFactory(factory.django.DjangoModelFactory):
     expires_on = date(2030, 12, 31)
 
 
-def ready_batch(product=None, *, quantity=20, with_pin=False, lot=None):
-    """A batch whose codes exist, made by the real services."""
+def ready_batch(product=None, *, quantity=20, with_pin=False, lot=None, activated=False):
+    """A batch whose codes exist, made by the real services. Its codes are not yet activated, as every new batch's
+    are (they verify as "not yet activated"); `activated=True` marks the whole batch applied, so they are live."""
     product = product or ProductFactory()
     lot = lot or LotFactory(product=product)
     batch = code_services.order_batch(product=product, lot=lot, quantity=quantity, with_pin=with_pin, enqueue=False)
-    return code_services.generate_batch(batch.pk)
+    batch = code_services.generate_batch(batch.pk)
+    if activated:
+        activate(batch)
+    return batch
+
+
+def activate(batch, *, first=None, last=None):
+    """Mark positions of a batch applied (the whole batch by default), by the real service, here and now."""
+    from codes import activation
+
+    activation.activate(brand=batch.product.brand, batch=batch, first_position=first, last_position=last, enqueue=False)
+    batch.refresh_from_db()
+    return batch
 
 
 def ready_print_job(batch, fmt="csv", *, options=None, part_size=None, first=None, last=None):

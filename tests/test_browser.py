@@ -67,7 +67,7 @@ def csp_violations(browser) -> list[str]:
 
 def test_consumer_shares_location_and_the_scan_moves_to_that_city(browser, live_server):
     product = ProductFactory(name="Vitamin C 1000 mg")
-    code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
+    code = Code.objects.filter(batch=ready_batch(product, quantity=2, activated=True)).first()
     browser.execute_cdp_cmd("Browser.grantPermissions", {"origin": live_server.url, "permissions": ["geolocation"]})
     browser.execute_cdp_cmd(
         "Emulation.setGeolocationOverride", {"latitude": 1.4927, "longitude": 103.7414, "accuracy": 50}

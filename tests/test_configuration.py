@@ -61,7 +61,9 @@ def test_a_wrong_master_key_stops_start_up():
 
 
 def test_rotate_master_key_keeps_every_code_verifying(db, settings, monkeypatch):
-    codes = list(Code.objects.filter(batch=ready_batch(ProductFactory(gtin="09506000134352"), quantity=5)))
+    codes = list(
+        Code.objects.filter(batch=ready_batch(ProductFactory(gtin="09506000134352"), quantity=5, activated=True))
+    )
     verify_master_key()
     new_key = new_master_key()
     monkeypatch.setenv("NEW_MASTER_KEY", new_key)

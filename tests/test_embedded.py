@@ -111,7 +111,7 @@ def test_tests_of_this_pass_run_on_sqlite(db):
 @on_sqlite
 def test_gps_share_becomes_the_codes_first_place_and_a_repeat_scan_says_so(db):
     product = ProductFactory(gtin="09506000134352")
-    code = Code.objects.filter(batch=ready_batch(product, quantity=3)).order_by("ordinal").first()
+    code = Code.objects.filter(batch=ready_batch(product, quantity=3, activated=True)).order_by("ordinal").first()
     first = verify(f"/01/{product.gtin}/21/{code.serial}")
     assert "Authentic. First scan." in first.content.decode()
     confirmed = Client().post("/verify/confirm/", {"token": first.context["confirm_token"]}, HTTP_USER_AGENT=PHONE)
@@ -125,3 +125,20 @@ def test_gps_share_becomes_the_codes_first_place_and_a_repeat_scan_says_so(db):
     assert "First verified on" in again and "Johor" in again and "scanned 2 times" in again
     assert list(Scan.objects.order_by("pk").values_list("region_code", flat=True)) == ["MY-01", ""]
     assert Code.objects.get(pk=code.pk).first_scanned_at == Scan.objects.order_by("pk").first().scanned_at
+
+
+@on_sqlite
+def test_a_code_not_yet_activated_answers_so_uncounted_until_its_batch_is_activated(db):
+    from tests.factories import activate
+
+    product = ProductFactory(gtin="09506000134352")
+    batch = ready_batch(product, quantity=3)
+    code = Code.objects.filter(batch=batch).order_by("ordinal").first()
+    path = f"/01/{product.gtin}/21/{code.serial}"
+    before = Client().get(path, REMOTE_ADDR=NO_PLACE_IP, HTTP_USER_AGENT=PHONE, HTTP_ACCEPT="application/json")
+    assert (before.json()["authentic"], before.json()["status"]) == (False, "not_activated")
+    assert "Not yet activated" in verify(path).content.decode()
+    assert Code.objects.get(pk=code.pk).scan_count == 0
+    assert list(Scan.objects.values_list("outcome", flat=True)) == ["not_activated", "not_activated"]
+    activate(batch)
+    assert "Authentic. First scan." in verify(path).content.decode()

@@ -48,7 +48,7 @@ def session_cookie(membership) -> str:
 def test_web_and_worker_carry_on_after_the_database_drops_every_connection(tmp_path):
     owner = MembershipFactory()
     product = ProductFactory(brand=owner.brand, gtin="09506000134352")
-    code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
+    code = Code.objects.filter(batch=ready_batch(product, quantity=2, activated=True)).first()
     port = free_port()
     # The test's SECRET_KEY, so the server accepts the session made here (its hash is keyed with it).
     env = serve_env(tmp_path, port, SECRET_KEY=settings.SECRET_KEY)

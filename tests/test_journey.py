@@ -252,6 +252,18 @@ def test_a_new_brands_first_hour(app, desk, phone):
     rows = list(csv.DictReader(io.StringIO(session_get(desk, csv_url).decode())))
     assert len(rows) == 100_000 and rows[0]["verify_url"].startswith(app + "/01/09551234000010/10/KL2611/21/")
 
+    # Until their labels are on the boxes the codes answer "not yet activated": the packaging line marks the first
+    # 48 (the PDF sheets) applied on the batch page, and those go live.
+    desk.get(batch_url)
+    assert desk.find_element(By.ID, "activated-count").text == "0 of 100000"
+    activate_form = desk.find_element(By.ID, "activate-form")
+    activate_form.find_element(By.NAME, "first_position").send_keys("1")
+    activate_form.find_element(By.NAME, "last_position").send_keys("48")
+    submit(desk, "activate-form")
+    WebDriverWait(desk, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.ID, "activated-count").text == "48 of 100000"
+    )
+
     # A consumer scans the first code with a phone.
     phone.get(rows[0]["verify_url"])
     assert phone.find_element(By.CSS_SELECTOR, ".verdict h1").text == "Authentic. First scan."
@@ -639,3 +651,64 @@ COPIED_SERIAL = (
     "from codes.models import Code; "
     "print(Code.objects.filter(suspect_at__isnull=False).order_by('-scan_count').values_list('serial', flat=True)[0])"
 )
+
+
+def test_journey_activation(app, desk, phone):
+    """A leaked label verifies as nothing: a new batch's code scanned before activation says "not yet activated";
+    the owner marks the batch applied on its page; the same code then verifies as authentic, first scan."""
+    url, env = app["url"], app["env"]
+    # A verified brand with a product and a ready batch of 12 codes, set up from a shell as an operator would.
+    setup = (
+        "from brands.models import User; from brands import services; from codes import services as codes\n"
+        "from codes.gs1 import gtin_check_digit\n"
+        "user = User.objects.create_user('packer@tehtarik.example', 'a long pass phrase 2026')\n"
+        "brand = services.create_brand(name='Teh Tarik Bersama', owner=user)\n"
+        "services.approve_brand_prefix(brand=brand, prefix='9557777')\n"
+        "gtin = '0955777700001' + gtin_check_digit('0955777700001')\n"
+        "product = codes.create_product(brand=brand, name='Teh tarik', gtin=gtin, serial_alphabet='alnum',"
+        " serial_length=12)\n"
+        "lot = codes.get_or_create_lot(product=product, number='TT2612')\n"
+        "batch = codes.generate_batch(codes.order_batch(product=product, lot=lot, quantity=12, enqueue=False).pk)\n"
+        "print(batch.pk, gtin, batch.codes.order_by('ordinal').first().serial)\n"
+    )
+    made = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + setup],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "serialize_saas.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    batch_id, gtin, serial = made.stdout.split()[-3:]
+    label = f"{url}/01/{gtin}/10/TT2612/21/{serial}"
+
+    # The print file leaked before any label exists: the code is genuine, but its unit is not live.
+    phone.get(label)
+    assert phone.find_element(By.CSS_SELECTOR, ".verdict h1").text == "Not yet activated"
+    assert "Authentic" not in phone.page_source
+    phone.save_screenshot(str(ARTIFACTS / "activation-1-phone-not-yet-activated.png"))
+    assert not serious_violations(phone), serious_violations(phone)
+
+    # The owner marks the whole batch applied on its page (both positions left empty).
+    desk.delete_all_cookies()
+    desk.set_window_size(1280, 900)
+    desk.get(url + "/accounts/login/")
+    fill(desk, {"username": "packer@tehtarik.example", "password": PASSWORD})
+    desk.find_element(By.CSS_SELECTOR, "form button").click()
+    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+    desk.get(f"{url}/batches/{batch_id}/")
+    assert desk.find_element(By.ID, "activated-count").text == "0 of 12"
+    shot(desk, "activation-2-batch-not-activated")
+    assert not serious_violations(desk), serious_violations(desk)
+    submit(desk, "activate-form")
+    WebDriverWait(desk, 20, ignored_exceptions=(StaleElementReferenceException,)).until(  # the page reloads
+        lambda d: d.find_element(By.ID, "activated-count").text == "12 of 12"
+    )
+    assert "12 units activated: their codes now verify as authentic." in desk.page_source
+    shot(desk, "activation-3-batch-activated")
+
+    # The same label now verifies; the scan before activation did not use up its first scan.
+    phone.get(label)
+    assert phone.find_element(By.CSS_SELECTOR, ".verdict h1").text == "Authentic. First scan."
+    phone.save_screenshot(str(ARTIFACTS / "activation-4-phone-authentic.png"))

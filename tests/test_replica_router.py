@@ -36,7 +36,7 @@ def test_the_overview_reads_from_the_replica(owner_client, brand, with_replica):
 
 @pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 def test_verify_reads_and_writes_on_the_primary_only(brand, with_replica):
-    code = ready_batch(ProductFactory(brand=brand), quantity=3).codes.order_by("ordinal").first()
+    code = ready_batch(ProductFactory(brand=brand), quantity=3, activated=True).codes.order_by("ordinal").first()
     primary, replica = with_replica
     response = Client().get(f"/01/{code.product.gtin}/21/{code.serial}", HTTP_ACCEPT="application/json")
     assert response.status_code == 200 and response.json()["authentic"]

@@ -113,7 +113,7 @@ def get(port: int, path: str) -> tuple[int, dict]:
 def test_a_lot_containing_a_slash_verifies_through_the_documented_nginx_config(stack):
     good_port, bad_port = stack
     product = ProductFactory()
-    batch = ready_batch(product, quantity=2, lot=LotFactory(product=product, number="2026/A7"))
+    batch = ready_batch(product, quantity=2, lot=LotFactory(product=product, number="2026/A7"), activated=True)
     code = Code.objects.filter(batch=batch).first()
     url = gs1.digital_link_url("https://v.example", gtin=product.gtin, serial=code.serial, lot="2026/A7", expiry=None)
     path = urlsplit(url).path

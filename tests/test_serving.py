@@ -44,7 +44,7 @@ def serve_env(tmp_path, port: int, **extra) -> dict:
 @pytest.mark.django_db(transaction=True)
 def test_bin_serve_serves_every_page_with_debug_off(tmp_path):
     product = ProductFactory(brand=MembershipFactory().brand, gtin="09506000134352")
-    code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
+    code = Code.objects.filter(batch=ready_batch(product, quantity=2, activated=True)).first()
     port = free_port()
     env = serve_env(tmp_path, port, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     log = (tmp_path / "serve.log").open("w")
@@ -84,7 +84,7 @@ def test_a_fresh_worker_answers_its_first_verify_with_location_data_already_load
     """gunicorn.conf.py warms the master before it forks: no consumer waits for location data, or for the
     product they scan, to load."""
     product = ProductFactory(brand=MembershipFactory().brand, gtin="09506000134352")
-    code = Code.objects.filter(batch=ready_batch(product, quantity=2)).first()
+    code = Code.objects.filter(batch=ready_batch(product, quantity=2, activated=True)).first()
     port = free_port()
     env = serve_env(tmp_path, port, TRUSTED_PROXIES="127.0.0.1")  # so the consumer's address below is looked up
     log_file = tmp_path / "serve.log"

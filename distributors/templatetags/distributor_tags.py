@@ -21,6 +21,7 @@ def ranges_panel(context, **forms):
         "cartons": queries.with_holder(queries.with_receipt(Carton.objects.for_actor(actor).filter(batch=batch)))[:200],
         "carton_count": Carton.objects.for_actor(actor).filter(batch=batch).count(),
         "csrf_token": context.get("csrf_token"),
+        "can_activate": actor.can("codes.activate"),
     }
     if actor.can("assignments.manage"):
         prefix = batch.product.gtin[1:8]

@@ -136,7 +136,9 @@ def test_no_template_has_an_inline_script_style_or_event_handler():
 def test_pages_carry_a_csp_that_allows_no_inline_script(owner_client, client, db):
     from tests.factories import ProductFactory, ready_batch
 
-    batch = ready_batch(ProductFactory(brand=Brand.objects.get(memberships__user__email__isnull=False)), quantity=2)
+    batch = ready_batch(
+        ProductFactory(brand=Brand.objects.get(memberships__user__email__isnull=False)), quantity=2, activated=True
+    )
     code = batch.codes.first()
     pages = [
         owner_client.get("/dashboard/"),

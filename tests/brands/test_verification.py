@@ -14,7 +14,9 @@ from tests.factories import BrandFactory, ProductFactory, UserFactory, ready_bat
 
 def _code_of(brand, gtin="09506000134352"):
     product = ProductFactory(brand=brand, gtin=gtin)
-    return Code.objects.select_related("batch__lot").filter(batch=ready_batch(product, quantity=3)).first()
+    return (
+        Code.objects.select_related("batch__lot").filter(batch=ready_batch(product, quantity=3, activated=True)).first()
+    )
 
 
 def _verify(code, **headers):

@@ -17,7 +17,7 @@ def statuses(batch):
 
 
 def test_a_range_recall_flips_exactly_those_positions(brand):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=20)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=20, activated=True)
     change = applied_recall(batch, first=3, last=7)
     assert statuses(batch) == ["active"] * 2 + ["recalled"] * 5 + ["active"] * 13
     assert (change.state, change.codes_changed, change.from_counts) == ("done", 5, {"active": 5})
@@ -27,9 +27,9 @@ def test_a_lot_recall_spans_its_batches_in_chunks_and_a_repeat_changes_nothing(b
     product = ProductFactory(brand=brand)
     lot = LotFactory(product=product)
     first, other, second = (
-        ready_batch(product, quantity=7, lot=lot),
-        ready_batch(product, quantity=3),
-        ready_batch(product, quantity=6, lot=lot),
+        ready_batch(product, quantity=7, lot=lot, activated=True),
+        ready_batch(product, quantity=3, activated=True),
+        ready_batch(product, quantity=6, lot=lot, activated=True),
     )
     change = recalls.recall(brand=brand, lot=lot, reason="Mislabelled", enqueue=False)
     change = recalls.apply_change(change.pk, chunk_size=4)  # chunks never cross a batch boundary
@@ -50,7 +50,7 @@ def test_a_batch_still_being_generated_cannot_be_recalled_yet(brand):
 
 
 def test_final_states_are_left_alone(brand):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=4)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=4, activated=True)
     Code.objects.filter(batch=batch, ordinal=batch.first_ordinal).update(status=CodeStatus.DESTROYED)
     change = applied_recall(batch)
     assert statuses(batch) == ["destroyed", "recalled", "recalled", "recalled"] and change.codes_changed == 3
@@ -58,7 +58,7 @@ def test_final_states_are_left_alone(brand):
 
 def test_recall_command_by_lot_then_verify_says_recalled(brand):
     product = ProductFactory(brand=brand, gtin="09506000134352")
-    batch = ready_batch(product, quantity=5)
+    batch = ready_batch(product, quantity=5, activated=True)
     out = StringIO()
     call_command(
         "recall",
@@ -76,7 +76,7 @@ def test_recall_command_by_lot_then_verify_says_recalled(brand):
         stderr=StringIO(),
     )
     result = json.loads(out.getvalue().strip().splitlines()[-1])
-    assert result == {"recall": StatusChange.objects.get().pk, "codes": 5}
+    assert result == {"recall": StatusChange.objects.get(to_status="recalled").pk, "codes": 5}
     code = Code.objects.select_related("batch__lot", "product").filter(batch=batch).first()
     data = scan(qr_path(code), json=True).json()
     assert data["status"] == "recalled" and data["warnings"][0]["code"] == "recalled"
@@ -84,7 +84,7 @@ def test_recall_command_by_lot_then_verify_says_recalled(brand):
 
 
 def test_recall_command_by_batch_range_and_by_serials(brand):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=10)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=10, activated=True)
     out = StringIO()
     call_command(
         "recall",
@@ -135,14 +135,14 @@ def test_recall_command_by_batch_range_and_by_serials(brand):
 def test_recall_command_refuses_bad_scopes(brand, args):
     from django.core.management.base import CommandError
 
-    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=5)
+    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=5, activated=True)
     with pytest.raises(CommandError):
         call_command("recall", "--brand", brand.slug, *[a.format(batch=batch.pk) for a in args], "--reason", "x")
     assert set(statuses(batch)) == {"active"}
 
 
 def test_an_undo_restores_the_previous_states_within_ten_days_only(brand, owner):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=4)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=4, activated=True)
     Code.objects.filter(batch=batch, ordinal=batch.first_ordinal).update(status=CodeStatus.SAMPLE)
     change = recalls.apply_change(
         recalls.plan_change(brand=brand, batch=batch, to_status="decommissioned", reason="Line test", enqueue=False).pk
@@ -157,7 +157,7 @@ def test_an_undo_restores_the_previous_states_within_ten_days_only(brand, owner)
 
 @pytest.mark.parametrize("final", ["recalled", "stolen", "destroyed", "withdrawn"])
 def test_never_undone_out_of_a_final_state(brand, final):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=2)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=2, activated=True)
     change = recalls.apply_change(
         recalls.plan_change(brand=brand, batch=batch, to_status=final, reason="x", enqueue=False).pk
     )
@@ -168,7 +168,7 @@ def test_never_undone_out_of_a_final_state(brand, final):
 
 def test_recall_report_lists_only_scans_after_the_recall(brand, owner_client):
     product = ProductFactory(brand=brand, gtin="09506000134352")
-    batch = ready_batch(product, quantity=5)
+    batch = ready_batch(product, quantity=5, activated=True)
     codes = list(Code.objects.select_related("batch__lot", "product").filter(batch=batch).order_by("ordinal"))
     scan(qr_path(codes[1]))  # before the recall
     change = applied_recall(batch, first=2, last=3)
@@ -185,7 +185,7 @@ def test_recall_report_lists_only_scans_after_the_recall(brand, owner_client):
 
 
 def test_recall_pages_by_role(brand, owner_client, viewer_client):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=5)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=5)  # a recall reaches units not yet activated too
     form = {
         "to_status": "recalled",
         "scope": "batch",

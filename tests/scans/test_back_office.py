@@ -36,7 +36,7 @@ def queries_for(client, url) -> int:
 
 @pytest.fixture
 def codes(brand):
-    batch = ready_batch(ProductFactory(brand=brand, name="Vitamin C"), quantity=40)
+    batch = ready_batch(ProductFactory(brand=brand, name="Vitamin C"), quantity=40, activated=True)
     return list(Code.objects.filter(batch=batch).select_related("product", "batch__lot").order_by("ordinal"))
 
 
@@ -62,7 +62,7 @@ def test_list_pages_issue_the_same_number_of_queries_whatever_their_length(owner
             CounterfeitReport.objects.create(brand=brand, where_bought="Market", serial=code.serial)
             DistributorFactory(brand=brand)
             MembershipFactory(brand=brand, role=Role.VIEWER)
-        ready_batch(ProductFactory(brand=brand), quantity=2)
+        ready_batch(ProductFactory(brand=brand), quantity=2, activated=True)
 
     add_rows(codes[:2])
     owner_client.get(url)  # warms caches that are per process, not per page

@@ -11,13 +11,13 @@ def scan_code_of(product, ip="175.139.1.1"):
 
 
 def test_scan_list_shows_own_scans_with_place(owner_client, brand):
-    code = scan_code_of(ready_batch(ProductFactory(brand=brand), quantity=3).product)
+    code = scan_code_of(ready_batch(ProductFactory(brand=brand), quantity=3, activated=True).product)
     page = owner_client.get("/scans/").content.decode()
     assert code.serial in page and "Kuala Lumpur" in page
 
 
 def test_scan_list_hides_other_brands_scans(owner_client, other_brand):
-    code = scan_code_of(ready_batch(ProductFactory(brand=other_brand), quantity=3).product)
+    code = scan_code_of(ready_batch(ProductFactory(brand=other_brand), quantity=3, activated=True).product)
     assert code.serial not in owner_client.get("/scans/").content.decode()
 
 

@@ -105,3 +105,16 @@ def test_likely_copy_alert_page_says_why_shows_the_scans_and_the_first_place(dem
         assert place in page  # every scan of the unit, the ones before the alert opened too
     assert page.count('class="evidence"') == alert.count
     assert "First scanned on" in page and "in Kuala Lumpur" in page and "unknown" not in page
+
+
+def test_the_demo_codes_are_live_and_verify_as_authentic(demo):
+    from django.test import Client
+
+    codes = Code.objects.filter(product__brand=demo)
+    assert set(codes.values_list("status", flat=True)) == {"active"}
+    assert codes.first().batch.codes_activated == codes.count()
+    unscanned = codes.filter(scan_count=0).order_by("ordinal").first()
+    answer = Client().get(
+        f"/01/{unscanned.product.gtin}/21/{unscanned.serial}", HTTP_ACCEPT="application/json", REMOTE_ADDR="8.8.8.8"
+    )
+    assert (answer.json()["authentic"], answer.json()["status"]) == (True, "active")

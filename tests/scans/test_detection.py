@@ -26,7 +26,7 @@ def _behind_proxy(settings, eager_tasks):
 
 @pytest.fixture
 def code(brand):
-    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=10)
+    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=10, activated=True)
     return Code.objects.select_related("batch__lot", "product").filter(batch=batch).order_by("ordinal")[2]
 
 
@@ -232,7 +232,7 @@ def test_a_redelivered_findings_task_counts_each_scan_once_per_alert(brand, code
 def test_an_alert_runs_new_investigating_escalated_closed_with_reason(brand, owner):
     from tests.factories import alert_of
 
-    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2))
+    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2, activated=True))
     for status in ("investigating", "escalated"):
         alerts.move_alert(alert=alert, to_status=status, by=owner.user)
     with pytest.raises(alerts.AlertError):
@@ -246,7 +246,7 @@ def test_an_alert_runs_new_investigating_escalated_closed_with_reason(brand, own
 def test_a_finding_after_close_opens_a_new_alert(brand):
     from tests.factories import alert_of
 
-    batch = ready_batch(ProductFactory(brand=brand), quantity=2)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=2, activated=True)
     first = alert_of(batch)
     alerts.move_alert(alert=first, to_status=AlertStatus.CLOSED, note="done")
     second = alert_of(batch)
@@ -270,7 +270,7 @@ def test_alert_opened_goes_out_as_a_signed_webhook(brand, code, scan, receiver):
 def test_inbox_counts_filters_and_query_count(brand, owner_client, django_assert_max_num_queries):
     from tests.factories import alert_of
 
-    batch = ready_batch(ProductFactory(brand=brand), quantity=2)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=2, activated=True)
     alert_of(batch)
     alert_of(batch, kind="off_market")
     with django_assert_max_num_queries(8):
@@ -283,7 +283,7 @@ def test_inbox_counts_filters_and_query_count(brand, owner_client, django_assert
 def test_alert_page_shows_the_timeline_and_viewers_cannot_move_it(brand, owner_client, viewer_client):
     from tests.factories import alert_of
 
-    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2))
+    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=2, activated=True))
     page = viewer_client.get(f"/alerts/{alert.pk}/").content.decode()
     assert "Kuala Lumpur" in page and "Scan timeline" in page and "Move to" not in page
     assert viewer_client.post(f"/alerts/{alert.pk}/move/", {"status": "investigating"}).status_code == 403

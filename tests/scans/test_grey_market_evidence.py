@@ -18,7 +18,7 @@ SINGAPORE_UNKNOWN_IP = "8.8.8.8"
 
 @pytest.fixture
 def batch(brand):
-    return ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=40)
+    return ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=40, activated=True)
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def test_lookup_adds_no_query_to_the_verify_path(batch, kl_selangor, django_asse
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_loading_a_products_ranges_uses_indexes_on_a_large_assignments_table(brand):
     product = ProductFactory(brand=brand)
-    target = ready_batch(product, quantity=10)
-    others = [ready_batch(ProductFactory(brand=brand), quantity=1) for _ in range(3)]
+    target = ready_batch(product, quantity=10, activated=True)
+    others = [ready_batch(ProductFactory(brand=brand), quantity=1, activated=True) for _ in range(3)]
     distributor = DistributorFactory(brand=brand)
     with connection.cursor() as cursor:  # 60,000 assignments of other batches, ended and current
         cursor.execute(

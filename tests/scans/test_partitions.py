@@ -57,7 +57,7 @@ def test_beat_makes_the_coming_months_and_a_repeat_makes_none(db, settings):
 
 
 def test_a_verified_scan_lands_in_its_months_partition(brand):
-    code = ready_batch(ProductFactory(brand=brand), quantity=3).codes.order_by("ordinal").first()
+    code = ready_batch(ProductFactory(brand=brand), quantity=3, activated=True).codes.order_by("ordinal").first()
     response = Client().get(f"/01/{code.product.gtin}/21/{code.serial}", HTTP_ACCEPT="application/json")
     assert response.status_code == 200 and response.json()["authentic"]
     scan = Scan.objects.get(code=code)
@@ -95,7 +95,7 @@ def test_retention_drops_whole_months_past_the_cutoff_and_keeps_the_rest(brand, 
 
 def test_dropped_scans_let_go_of_reports_and_alert_evidence(brand, owner_client, settings):
     settings.RETENTION_SCAN_MONTHS = 2
-    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=3))
+    alert = alert_of(ready_batch(ProductFactory(brand=brand), quantity=3, activated=True))
     evidence = AlertEvidence.objects.get(alert=alert)
     Scan.objects.filter(pk=evidence.scan_id).update(scanned_at=mid_month(5))
     report = CounterfeitReport.objects.create(brand=brand, scan_id=evidence.scan_id, where_bought="Pasar malam")

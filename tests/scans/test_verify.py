@@ -40,7 +40,7 @@ def qr_path(code, *, with_lot=True, with_expiry=True) -> str:
 @pytest.fixture
 def batch(brand):
     product = ProductFactory(brand=brand, name="Vitamin C 1000 mg", gtin="09506000134352")
-    return ready_batch(product, quantity=50)
+    return ready_batch(product, quantity=50, activated=True)
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def test_expired_lot_reads_as_expired(brand):
     product = ProductFactory(brand=brand)
     lot = LotFactory(product=product, expires_on=date.today() - timedelta(days=1))
     code = (
-        Code.objects.filter(batch=ready_batch(product, quantity=2, lot=lot))
+        Code.objects.filter(batch=ready_batch(product, quantity=2, lot=lot, activated=True))
         .select_related("batch__lot", "product")
         .first()
     )
@@ -226,7 +226,11 @@ def test_every_scan_is_logged_with_place_and_hashed_ip(code):
 @pytest.mark.django_db(transaction=True)
 def test_two_phones_scanning_a_fresh_code_at_once_get_exactly_one_first_scan():
     product = ProductFactory(gtin="09506000134352")
-    code = Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(product, quantity=3)).first()
+    code = (
+        Code.objects.select_related("batch__lot", "product")
+        .filter(batch=ready_batch(product, quantity=3, activated=True))
+        .first()
+    )
     path, barrier, results = qr_path(code), threading.Barrier(8), []
 
     def phone():
@@ -246,7 +250,7 @@ def test_two_phones_scanning_a_fresh_code_at_once_get_exactly_one_first_scan():
 @pytest.fixture
 def pin_code(brand):
     product = ProductFactory(brand=brand)
-    batch = ready_batch(product, quantity=5, with_pin=True)
+    batch = ready_batch(product, quantity=5, with_pin=True, activated=True)
     code = Code.objects.select_related("batch__lot", "product__key").filter(batch=batch).first()
     code.pin = scratch_pin(code.product.key.secret(), code.product.gtin, code.serial)
     return code
@@ -350,14 +354,20 @@ def test_a_new_product_verifies_within_seconds_of_a_miss(db, brand, monkeypatch)
 
     assert services.product_cache.get("09506000134352") is None
     product = ProductFactory(brand=brand, gtin="09506000134352")
-    code = Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(product, quantity=2)).first()
+    code = (
+        Code.objects.select_related("batch__lot", "product")
+        .filter(batch=ready_batch(product, quantity=2, activated=True))
+        .first()
+    )
     monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
     assert scan(qr_path(code), json=True).status_code == 200
 
 
 def test_a_batch_ordered_after_its_product_was_cached_verifies_at_once(code):
     assert scan(qr_path(code), json=True).status_code == 200  # the product is cached now
-    newer = Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(code.product, quantity=2))
+    newer = Code.objects.select_related("batch__lot", "product").filter(
+        batch=ready_batch(code.product, quantity=2, activated=True)
+    )
     assert scan(qr_path(newer.first()), json=True).json()["authentic"] is True
 
 
@@ -433,7 +443,7 @@ def test_absolute_form_request_target_verifies(code):
 @pytest.fixture
 def slash_code(brand):
     product = ProductFactory(brand=brand)
-    batch = ready_batch(product, quantity=3, lot=LotFactory(product=product, number="L/2026"))
+    batch = ready_batch(product, quantity=3, lot=LotFactory(product=product, number="L/2026"), activated=True)
     return Code.objects.select_related("batch__lot", "product").filter(batch=batch).first()
 
 

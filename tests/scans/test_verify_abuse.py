@@ -32,7 +32,11 @@ PREVIEWS = {
 @pytest.fixture
 def code(brand):
     product = ProductFactory(brand=brand, gtin="09506000134352")
-    return Code.objects.select_related("batch__lot", "product").filter(batch=ready_batch(product, quantity=5)).first()
+    return (
+        Code.objects.select_related("batch__lot", "product")
+        .filter(batch=ready_batch(product, quantity=5, activated=True))
+        .first()
+    )
 
 
 @pytest.mark.parametrize("agent", PREVIEWS.values(), ids=PREVIEWS.keys())
@@ -82,7 +86,7 @@ def pin_code(brand):
     product = ProductFactory(brand=brand)
     code = (
         Code.objects.select_related("batch__lot", "product__key")
-        .filter(batch=ready_batch(product, quantity=3, with_pin=True))
+        .filter(batch=ready_batch(product, quantity=3, with_pin=True, activated=True))
         .first()
     )
     code.pin = scratch_pin(code.product.key.secret(), code.product.gtin, code.serial)

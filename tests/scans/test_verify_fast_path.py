@@ -10,7 +10,7 @@ from tests.scans.test_verify import KUALA_LUMPUR_IP, qr_path
 
 @pytest.fixture
 def code(brand):
-    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=3)
+    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=3, activated=True)
     return Code.objects.select_related("batch__lot", "product").filter(batch=batch).first()
 
 

@@ -58,6 +58,7 @@ class Command(BaseCommand):
 
     def seed_codes(self, brand: Brand) -> None:
         """A product with GS1's example GTIN and a ready batch of 1,000 codes."""
+        from codes import activation
         from codes import services as code_services
         from codes.models import Product
 
@@ -75,6 +76,9 @@ class Command(BaseCommand):
             lot = code_services.get_or_create_lot(product=product, number="L2026A", expires_on=date(2028, 12, 31))
             batch = code_services.order_batch(product=product, lot=lot, quantity=1_000, enqueue=False)
             code_services.generate_batch(batch.pk)
+        # The demo's labels are on its products: its codes are live (a repeat finds nothing left to activate).
+        batch = product.batches.order_by("pk").first()
+        activation.activate(brand=brand, batch=batch, reason="Demo: labels applied", enqueue=False)
         self.seed_print_files(product)
 
     def seed_print_files(self, product) -> None:

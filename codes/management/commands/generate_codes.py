@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from brands.models import Brand
-from codes import services
+from codes import activation, services
 from codes.forms import BatchOrderForm
 from codes.gs1 import GS1Error, normalize_gtin
 from codes.models import ALPHABETS, DEFAULT_LENGTHS, Product, SerialAlphabet
@@ -26,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=[c.value for c in SerialAlphabet], dest="alphabet")
         parser.add_argument("--length", type=int)
         parser.add_argument("--pin", action="store_true", help="add a scratch PIN to every code")
+        parser.add_argument(
+            "--activate",
+            action="store_true",
+            help="activate every code once generated (labels already applied); by default codes verify as "
+            "'not yet activated' until their units are activated",
+        )
 
     def handle(self, *args, **options):
         product = self.product(options)
@@ -53,8 +59,22 @@ class Command(BaseCommand):
         except services.OrderError as exc:
             raise CommandError(f"{exc.field}: {exc.message}") from exc
         batch = services.generate_batch(batch.pk)
+        if options["activate"]:
+            activation.activate(
+                brand=product.brand, batch=batch, reason="Labels applied (generate_codes --activate)", enqueue=False
+            )
+            batch.refresh_from_db()
         seconds = round(time.perf_counter() - started, 3)
-        self.stdout.write(json.dumps({"batch": batch.pk, "quantity": batch.codes_done, "seconds": seconds}))
+        self.stdout.write(
+            json.dumps(
+                {
+                    "batch": batch.pk,
+                    "quantity": batch.codes_done,
+                    "activated": batch.codes_activated,
+                    "seconds": seconds,
+                }
+            )
+        )
 
     def product(self, options) -> Product:
         brand = Brand.objects.filter(slug=options["brand"]).first()
