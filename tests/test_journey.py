@@ -255,13 +255,13 @@ def test_a_new_brands_first_hour(app, desk, phone):
     # Until their labels are on the boxes the codes answer "not yet activated": the packaging line marks the first
     # 48 (the PDF sheets) applied on the batch page, and those go live.
     desk.get(batch_url)
-    assert desk.find_element(By.ID, "activated-count").text == "0 of 100000"
+    assert desk.find_element(By.ID, "activated-count").text == "0 of 100,000"
     activate_form = desk.find_element(By.ID, "activate-form")
     activate_form.find_element(By.NAME, "first_position").send_keys("1")
     activate_form.find_element(By.NAME, "last_position").send_keys("48")
     submit(desk, "activate-form")
     WebDriverWait(desk, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
-        lambda d: d.find_element(By.ID, "activated-count").text == "48 of 100000"
+        lambda d: d.find_element(By.ID, "activated-count").text == "48 of 100,000"
     )
 
     # A consumer scans the first code with a phone.

@@ -260,7 +260,7 @@ def test_the_recall_form_still_asks_for_the_chosen_scopes_fields(brand, owner_cl
 
 
 def test_a_recall_message_reaches_each_scanner_in_their_language_else_the_default(brand, owner_client):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=3)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=3, activated=True)
     response = owner_client.post(
         "/recalls/new/",
         {
@@ -270,7 +270,7 @@ def test_a_recall_message_reaches_each_scanner_in_their_language_else_the_defaul
             "consumer_message_ms": "Pulangkan ke mana-mana farmasi untuk bayaran balik.",
         },
     )
-    change = StatusChange.objects.get()
+    change = StatusChange.objects.get(to_status="recalled")
     assert response.status_code == 302 and change.consumer_messages == {
         "ms": "Pulangkan ke mana-mana farmasi untuk bayaran balik."
     }
@@ -288,14 +288,14 @@ def test_a_recall_message_reaches_each_scanner_in_their_language_else_the_defaul
 
 
 def test_a_recall_refuses_a_message_in_a_language_the_verify_page_does_not_speak(brand):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=3)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=3, activated=True)
     with pytest.raises(recalls.ChangeError) as refused:
         recalls.recall(brand=brand, batch=batch, reason="Seal", consumer_messages={"fr": "Rapportez."}, enqueue=False)
     assert refused.value.field == "consumer_messages"
 
 
 def test_the_recall_page_says_in_words_where_late_scans_came_from(brand, owner_client):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=3)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=3, activated=True)
     change = applied_recall(batch)
     code = Code.objects.filter(batch=batch).select_related("product", "batch__lot").first()
     scan(qr_path(code))  # Kuala Lumpur

@@ -14,7 +14,7 @@ from tests.factories import LotFactory, ProductFactory, alert_of, ready_batch
 @pytest.fixture
 def batch(brand):
     product = ProductFactory(brand=brand, name="Vitamin C 1000 mg", gtin="09506000134352")
-    return ready_batch(product, quantity=3, lot=LotFactory(product=product, number="L2026A"))
+    return ready_batch(product, quantity=3, lot=LotFactory(product=product, number="L2026A"), activated=True)
 
 
 def subscribe(brand, email="ops@example.com", **fields):

@@ -162,7 +162,7 @@ def test_scan_export_streams_every_matching_scan_as_csv(owner_client, codes):
 def test_scan_export_says_which_variant_was_scanned(owner_client, brand):
     """Two variants of one product share its name: only the variant column tells their scans apart."""
     for variant in ("100 tablets", "30 tablets"):
-        batch = ready_batch(ProductFactory(brand=brand, name="Vitamin C", variant=variant), quantity=2)
+        batch = ready_batch(ProductFactory(brand=brand, name="Vitamin C", variant=variant), quantity=2, activated=True)
         scan(Code.objects.filter(batch=batch).select_related("product").first())
     response = owner_client.get("/scans/export.csv")
     rows = list(csv.DictReader(b"".join(response.streaming_content).decode().splitlines()))

@@ -162,7 +162,9 @@ def read_everywhere(path, *, expect_status, ip=KUALA_LUMPUR_IP, pin=None, before
 
 @pytest.fixture
 def batch(brand):
-    return ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=len(CodeStatus.values) + 8)
+    return ready_batch(
+        ProductFactory(brand=brand, gtin="09506000134352"), quantity=len(CodeStatus.values) + 8, activated=True
+    )
 
 
 @pytest.fixture
@@ -175,7 +177,7 @@ def test_every_unit_state_reads_in_every_language(codes, status):
     code = codes[CodeStatus.values.index(status)]
     Client().get(qr_path(code), HTTP_ACCEPT="application/json")  # scanned once before: "first verified on …"
     Code.objects.filter(pk=code.pk).update(status=status)
-    english_words, _messages = read_everywhere(qr_path(code), expect_status=200)
+    english_words, _messages = read_everywhere(qr_path(code), expect_status=404 if status == "not_activated" else 200)
     assert english_words
 
 
@@ -202,13 +204,13 @@ def test_a_made_up_serial_reads_in_every_language(codes):
 def test_an_unverified_brands_code_reads_in_every_language(db):
     impostor = BrandFactory(prefix="")
     brand_services.claim_prefix(brand=impostor, prefix="9506000")
-    code = Code.objects.filter(batch=ready_batch(ProductFactory(brand=impostor), quantity=2)).first()
+    code = Code.objects.filter(batch=ready_batch(ProductFactory(brand=impostor), quantity=2, activated=True)).first()
     read_everywhere(f"/01/{code.product.gtin}/21/{code.serial}", expect_status=404)
 
 
 @pytest.fixture
 def pin_codes(brand):
-    batch = ready_batch(ProductFactory(brand=brand), quantity=len(LANGUAGES) + 1, with_pin=True)
+    batch = ready_batch(ProductFactory(brand=brand), quantity=len(LANGUAGES) + 1, with_pin=True, activated=True)
     codes = list(Code.objects.select_related("batch__lot", "product__key").filter(batch=batch).order_by("ordinal"))
     for code in codes:
         code.pin = brand_pin(code)

@@ -16,7 +16,7 @@ from tests.factories import BrandFactory, MembershipFactory, ProductFactory, rea
 
 def _code_of(brand):
     product = ProductFactory(brand=brand, gtin="09506000134352")
-    return Code.objects.select_related("product").filter(batch=ready_batch(product, quantity=3)).first()
+    return Code.objects.select_related("product").filter(batch=ready_batch(product, quantity=3, activated=True)).first()
 
 
 def _verify(code):
@@ -78,7 +78,7 @@ def test_branding_and_approval_reach_every_gunicorn_worker_at_once(tmp_path):
     MembershipFactory(brand=brand)
     brand_services.claim_prefix(brand=brand, prefix="9506000")
     code = _code_of(brand)
-    ready_batch(code.product, quantity=1)  # the master caches products of recent ready batches
+    ready_batch(code.product, quantity=1, activated=True)  # the master caches products of recent ready batches
     port = free_port()
     log_file = tmp_path / "serve.log"
     url = f"http://127.0.0.1:{port}/01/{code.product.gtin}/21/{code.serial}"
