@@ -71,7 +71,7 @@ class InvitedSignupForm(BaseUserCreationForm):
 class BrandForm(forms.ModelForm):
     class Meta:
         model = Brand
-        fields = ["name", "logo", "colour", "consumer_message", "require_two_factor"]
+        fields = ["name", "logo", "colour", "consumer_message", "require_two_factor", "two_factor_for_operators"]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
         labels = {"consumer_message": "Message to consumers"}
 

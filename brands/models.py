@@ -91,6 +91,11 @@ class Brand(models.Model):
     require_two_factor = models.BooleanField(
         "require two-factor sign-in", default=False, help_text="Owners and admins must confirm a TOTP code"
     )
+    two_factor_for_operators = models.BooleanField(
+        "operators too",
+        default=False,
+        help_text="Operators download PIN files: with two-factor sign-in required, ask them for a code as well",
+    )
     # Set when the name reads like an approved brand's: operators review it before approving its prefixes.
     lookalike_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

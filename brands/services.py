@@ -239,3 +239,63 @@ def finish_signup(*, email: str, brand_name: str, password: str) -> Brand:
         raise ServiceError("email", "This address already has an account: log in instead.")
     user = User.objects.create_user(email, password)
     return create_brand(name=brand_name, owner=user)
+
+
+# --- Second factor (TOTP, django-otp): one confirmed authenticator app per person ---
+
+
+def new_second_factor_secret() -> str:
+    """A fresh TOTP secret (hex) for one enrolment attempt; it lives in that session only until confirmed."""
+    from django_otp.util import random_hex
+
+    return random_hex(20)
+
+
+def totp_device_for(*, user: User, secret: str):
+    """The unsaved device a secret stands for (its QR code, its codes)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice(user=user, key=secret, name="app", confirmed=True)
+
+
+@transaction.atomic
+def enrol_second_factor(*, user: User, secret: str, token: str):
+    """Confirm an authenticator app by a code it shows: only now is a device row created, and unconfirmed
+    leftovers go. Refused when the code is wrong or another app was confirmed meanwhile (that one counts)."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    User.objects.select_for_update().filter(pk=user.pk).first()  # two sessions confirming at once: one wins
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise ServiceError("token", "Another authenticator app was confirmed meanwhile: enter the code it shows.")
+    device = totp_device_for(user=user, secret=secret)
+    check = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if not (token.strip().isdigit() and check.verify(int(token.strip()), device.tolerance)):
+        raise ServiceError("token", "That code is not right (or came too late); try the current one.")
+    device.last_t = check.t()
+    TOTPDevice.objects.filter(user=user).delete()
+    device.save()
+    _mail_account(user, "Two-factor sign-in turned on", "An authenticator app was confirmed for your account")
+    return device
+
+
+@transaction.atomic
+def remove_second_factor(*, user: User) -> int:
+    """Forget the person's authenticator apps (a lost phone); they are told by e-mail. Returns how many went."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    if removed:
+        _mail_account(user, "Two-factor sign-in removed", "The authenticator app of your account was removed")
+    return removed
+
+
+def _mail_account(user: User, subject: str, what: str) -> None:
+    """Tell the person about a change to how they sign in; if it was not them, they know to act."""
+    body = (
+        f"{what} on {timezone.now():%d %b %Y %H:%M} UTC.\n\n"
+        "If this was not you, reset your password now and tell your brand's owner.\n"
+    )
+    transaction.on_commit(
+        lambda: send_mail(subject=f"Serialize: {subject}", message=body, from_email=None, recipient_list=[user.email])
+    )

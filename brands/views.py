@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import offboarding, services
-from .access import SESSION_KEY, get_for_actor, require
+from .access import SESSION_KEY, get_for_actor, is_verified, require, second_factor_url
 from .files import presigned_url
 from .forms import (
     BrandDeletionForm,
@@ -177,6 +177,8 @@ def staff_only(view):
     def wrapper(request, *args, **kwargs):
         if not (request.user.is_authenticated and request.user.is_staff):
             raise Http404("No such page")
+        if not is_verified(request):  # a password alone never approves a claim
+            return redirect(second_factor_url(request.get_full_path()))
         return view(request, *args, **kwargs)
 
     wrapper.staff_only = True
