@@ -19,14 +19,13 @@ from django.views.decorators.http import require_POST
 
 from brands.access import current_actor, get_for_actor, require
 from brands.files import presigned_url
-from codes import gs1
-from codes import services as code_services
+from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
 from distributors.queries import holder_of
 from serialize_saas.routers import reads_from_replica
 
 from . import queries, services
-from .forms import ReportStatusForm, ScanFilterForm
+from .forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
 from .models import CounterfeitReport, ReportStatus, Scan
 
 PAGE_SIZE = 50
@@ -175,20 +174,39 @@ def code_lookup(request):
 @require("brand.view", write="codes.status")
 def code_detail(request, code_id: int):
     code = get_for_actor(request, Code.objects.select_related("product", "batch__lot"), pk=code_id)
-    if request.method == "POST":
-        status = request.POST.get("status", "")
-        if status not in CodeStatus.values:
-            messages.error(request, "Choose a pack state.")
-        elif code_services.change_status(code=code, status=status):
-            messages.success(request, f"Unit {code.serial} is now {CodeStatus(status).label.lower()}.")
-        return redirect("code_detail", code.pk)
+    form = UnitStatusForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        status = form.cleaned_data["status"]
+        try:
+            change = recalls.change_unit_status(
+                brand=request.brand,
+                code=code,
+                to_status=status,
+                reason=form.cleaned_data["reason"],
+                created_by=request.user,
+            )
+        except recalls.ChangeError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if change.codes_changed:
+                messages.success(request, f"Unit {code.serial} is now {CodeStatus(status).label.lower()}.")
+            else:
+                messages.error(request, _unchanged(code))
+            return redirect("code_detail", code.pk)
     context = {
         "code": code,
+        "form": form,
         "holder": holder_of(code.batch, code.position),
         "scans": Scan.objects.for_brand(request.brand).filter(code_id=code.pk).order_by("scanned_at")[:200],
-        "statuses": CodeStatus.choices,
     }
-    return render(request, "scans/code_detail.html", context)
+    return render(request, "scans/code_detail.html", context, status=400 if form.errors else 200)
+
+
+def _unchanged(code: Code) -> str:
+    code.refresh_from_db(fields=["status"])
+    if code.status in packstates.FINAL:
+        return f"Unit {code.serial} stays {code.get_status_display().lower()}: that state is final."
+    return f"Unit {code.serial} was already {code.get_status_display().lower()}."
 
 
 # --- reports ---------------------------------------------------------------------------------------------

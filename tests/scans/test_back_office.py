@@ -211,14 +211,41 @@ def test_code_page_shows_the_unit_its_holder_and_scan_timeline(owner_client, bra
 
 
 def test_operator_changes_a_units_state_and_the_next_scan_says_so(operator_client, codes):
-    response = operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN})
+    response = operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN, "reason": "Van robbed"})
     assert response.status_code == 302
     assert Code.objects.get(pk=codes[3].pk).status == CodeStatus.STOLEN
     assert "reported stolen" in scan(codes[3]).content.decode()
 
 
+def test_a_units_change_is_recorded_as_a_one_unit_status_change(operator_client, codes):
+    from codes.models import StatusChange
+
+    operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.SAMPLE, "reason": "Trade fair"})
+    change = StatusChange.objects.get()
+    assert (change.serials, change.reason, change.to_status, change.codes_changed) == (
+        [codes[3].serial],
+        "Trade fair",
+        CodeStatus.SAMPLE,
+        1,
+    )
+    assert Code.objects.get(pk=codes[3].pk).status_change_id == change.pk
+
+
+@pytest.mark.parametrize("final", [CodeStatus.RECALLED, CodeStatus.DESTROYED])
+def test_an_operator_cannot_bring_a_recalled_or_destroyed_unit_back(operator_client, codes, final):
+    Code.objects.filter(pk=codes[3].pk).update(status=final)
+    refused = operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.ACTIVE, "reason": "Oops"})
+    assert refused.status_code == 400 and Code.objects.get(pk=codes[3].pk).status == final
+    response = operator_client.post(
+        f"/codes/{codes[3].pk}/", {"status": CodeStatus.SUPPLIED, "reason": "x"}, follow=True
+    )
+    assert "that state is final" in response.content.decode()
+    assert Code.objects.get(pk=codes[3].pk).status == final
+
+
 def test_viewer_cannot_change_a_units_state(viewer_client, codes):
-    assert viewer_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN}).status_code == 403
+    response = viewer_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN, "reason": "x"})
+    assert response.status_code == 403
     assert Code.objects.get(pk=codes[3].pk).status == CodeStatus.ACTIVE
 
 
