@@ -6,7 +6,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.validators import FileExtensionValidator
 
 from .files import clean_image
-from .models import BRAND_ROLES, Brand, Invitation, Role, User
+from .models import BRAND_ROLES, Brand, Invitation, Role, User, normalise_email
 
 
 def no_control_characters(value: str) -> None:
@@ -22,7 +22,7 @@ class SignupForm(forms.Form):
     brand_name = forms.CharField(label="Brand name", max_length=120, validators=[no_control_characters])
 
     def clean_email(self):
-        return self.cleaned_data["email"].lower()
+        return normalise_email(self.cleaned_data["email"])
 
 
 class ChoosePasswordForm(forms.Form):

@@ -14,7 +14,7 @@ from unidecode import unidecode
 
 from . import keyring
 from .errors import ServiceError
-from .models import Brand, BrandKey, ClaimState, Invitation, Membership, PrefixClaim, Role, User
+from .models import Brand, BrandKey, ClaimState, Invitation, Membership, PrefixClaim, Role, User, normalise_email
 
 
 class InvitationError(Exception):
@@ -51,7 +51,7 @@ def invite_member(
     if (role == Role.DISTRIBUTOR) != (distributor is not None) or (distributor and distributor.brand_id != brand.pk):
         raise InvitationError("A distributor login needs a distributor of this brand, and only it.")
     invitation = Invitation.objects.create(
-        brand=brand, email=email.lower(), role=role, invited_by=invited_by, distributor=distributor
+        brand=brand, email=normalise_email(email), role=role, invited_by=invited_by, distributor=distributor
     )
     link = accept_url_base.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
     # Sent once the invitation is saved: no mail for a row that was rolled back, no network call inside it.
@@ -71,7 +71,7 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     invitation = Invitation.objects.select_for_update().filter(token=token).first()
     if invitation is None or not invitation.is_usable:
         raise InvitationError("This invitation link is not valid any more.")
-    if invitation.email != user.email.lower():
+    if invitation.email != normalise_email(user.email):
         raise InvitationError("This invitation was sent to another e-mail address.")
     membership, _ = Membership.objects.get_or_create(
         user=user, brand=invitation.brand, defaults={"role": invitation.role, "distributor": invitation.distributor}
@@ -95,7 +95,7 @@ def delete_account(*, user: User) -> None:
     if orphaned.exists():
         names = ", ".join(b.name for b in orphaned)
         raise AccountError(f"You are the only owner of {names}: make another member owner, or delete the brand first.")
-    Invitation.objects.filter(email__iexact=user.email).delete()
+    Invitation.objects.filter(email=normalise_email(user.email)).delete()
     user.delete()
 
 
@@ -209,9 +209,9 @@ SIGNUP_SALT = "brands.signup"
 def start_signup(*, email: str, brand_name: str, link_base: str) -> None:
     """Mail a link that finishes sign-up, or, for an address that has an account, a note saying so (with
     the log-in and reset links): the page that follows is the same, so it tells nobody who has an account."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     base = link_base.rstrip("/")
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email=email).exists():
         subject = "You already have a Serialize account"
         body = (
             "Someone (you, we hope) tried to sign up with this address, which already has an account.\n\n"
@@ -235,7 +235,7 @@ def read_signup(token: str) -> dict | None:
 @transaction.atomic
 def finish_signup(*, email: str, brand_name: str, password: str) -> Brand:
     """The address is proven (the link reached its mailbox): create the account and its workspace."""
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email=normalise_email(email)).exists():
         raise ServiceError("email", "This address already has an account: log in instead.")
     user = User.objects.create_user(email, password)
     return create_brand(name=brand_name, owner=user)

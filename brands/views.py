@@ -26,7 +26,7 @@ from .forms import (
     ReviewForm,
     SignupForm,
 )
-from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role
+from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role, normalise_email
 from .throttle import client_of, over_limit
 
 
@@ -80,7 +80,7 @@ class ThrottledPasswordResetView(PasswordResetView):
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
-        email = form.cleaned_data["email"].strip().lower()
+        email = normalise_email(form.cleaned_data["email"])
         if over_limit(self.request, group="reset-address", key=email, rate=settings.PASSWORD_RESET_ADDRESS_RATE_LIMIT):
             return redirect(self.get_success_url())
         return super().form_valid(form)

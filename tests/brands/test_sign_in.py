@@ -147,3 +147,28 @@ def test_pages_carry_a_csp_that_allows_no_inline_script(owner_client, client, db
         html = response.content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), response.request["PATH_INFO"]
         assert not re.search(r"\son[a-z]+=", html) and 'style="' not in html, response.request["PATH_INFO"]
+
+
+def test_a_dotless_i_does_not_log_in_past_a_locked_account(db):
+    """PostgreSQL's case-insensitive match folds ı to i, while the throttle counted `admın` as another name."""
+    from django.db import connection
+
+    from tests.factories import UserFactory
+
+    assert connection.vendor == "postgresql"
+    user = UserFactory(email="alpha-admin@example.com")
+    for n in range(5):
+        _log_in(Client(), user.email, "wrong", ip=f"198.51.100.{n + 1}")
+    assert _log_in(Client(), user.email, PASSWORD, ip="192.0.2.201").status_code == 429
+    sneaky = Client()
+    response = _log_in(sneaky, "alpha-admın@example.com", PASSWORD, ip="192.0.2.202")
+    assert response.status_code in (200, 429) and "_auth_user_id" not in sneaky.session
+
+
+def test_full_width_letters_count_against_the_same_account(db):
+    from tests.factories import UserFactory
+
+    user = UserFactory(email="alpha-admin@example.com")
+    for n in range(5):
+        _log_in(Client(), "ＡＬＰＨＡ-admin@example.com", "wrong", ip=f"198.51.100.{n + 11}")
+    assert _log_in(Client(), user.email, PASSWORD, ip="192.0.2.203").status_code == 429
