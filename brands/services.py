@@ -224,6 +224,18 @@ def start_signup(*, email: str, brand_name: str, link_base: str) -> None:
     send_mail(subject=subject, message=body, from_email=None, recipient_list=[email])
 
 
+def mail_reset_without_account(*, email: str, link_base: str) -> None:
+    """A reset asked for an address with no account gets a mail too: the same work as a reset mail (a sent
+    message, not a skipped one), so the page's timing does not tell who has an account; and the person who
+    asked learns why no link came."""
+    base = link_base.rstrip("/")
+    body = (
+        "Someone (you, we hope) asked to reset the Serialize password of this address, which has no account.\n\n"
+        f"Create one: {base}{reverse('signup')}\nIf it was not you, ignore this mail.\n"
+    )
+    send_mail(subject="No Serialize account for this address", message=body, from_email=None, recipient_list=[email])
+
+
 def read_signup(token: str) -> dict | None:
     try:
         data = signing.loads(token, salt=SIGNUP_SALT, max_age=settings.SIGNUP_LINK_MAX_AGE)

@@ -72,7 +72,8 @@ signup_finish.public = True  # the argument is a signed capability, not a row id
 
 class ThrottledPasswordResetView(PasswordResetView):
     """Per client and per address: 20 requests no longer send 20 mails. The page that follows is the same
-    whether a mail went out or not (and whether the address has an account: Django's own behaviour)."""
+    whether a mail went out or not, and whether the address has an account; so is the time it takes (an
+    address without an account is mailed that it has none, as sign-up does)."""
 
     def post(self, request, *args, **kwargs):
         if over_limit(request, group="reset", key=client_of(request), rate=settings.PASSWORD_RESET_RATE_LIMIT):
@@ -83,6 +84,8 @@ class ThrottledPasswordResetView(PasswordResetView):
         email = normalise_email(form.cleaned_data["email"])
         if over_limit(self.request, group="reset-address", key=email, rate=settings.PASSWORD_RESET_ADDRESS_RATE_LIMIT):
             return redirect(self.get_success_url())
+        if not any(form.get_users(email)):  # equal work either way: an unknown address is mailed too
+            services.mail_reset_without_account(email=email, link_base=self.request.build_absolute_uri("/"))
         return super().form_valid(form)
 
 

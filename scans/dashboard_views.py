@@ -4,7 +4,6 @@ These pages span every app (codes, distributors, scans), so they live in the app
 Each list page issues a fixed number of queries whatever its length (asserted in tests/scans).
 """
 
-import csv
 import mimetypes
 from pathlib import PurePosixPath
 from urllib.parse import urlencode, urlsplit
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from brands.access import current_actor, get_for_actor, require
 from brands.files import presigned_url
+from brands.spreadsheet import SpreadsheetWriter
 from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
 from distributors.queries import holder_of
@@ -121,7 +121,7 @@ def scan_export(request):
     """Every matching scan as CSV, streamed row by row from a server-side cursor: memory stays flat."""
     _form, scans = _filtered_scans(request)
     rows = scans.order_by("-scanned_at", "-pk").values_list(*(column for _, column in CSV_COLUMNS))
-    writer = csv.writer(_Echo())
+    writer = SpreadsheetWriter(_Echo())
 
     def lines():
         yield writer.writerow([name for name, _ in CSV_COLUMNS])

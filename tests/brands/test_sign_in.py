@@ -172,3 +172,10 @@ def test_full_width_letters_count_against_the_same_account(db):
     for n in range(5):
         _log_in(Client(), "ＡＬＰＨＡ-admin@example.com", "wrong", ip=f"198.51.100.{n + 11}")
     assert _log_in(Client(), user.email, PASSWORD, ip="192.0.2.203").status_code == 429
+
+
+def test_a_reset_for_an_address_without_account_mails_it_too(client, db):
+    """The same work either way (74 ms against 30 ms told who has an account): a mail goes out for both."""
+    assert client.post("/accounts/password_reset/", {"email": "nobody-here@example.com"}).status_code == 302
+    assert [m.to for m in mail.outbox] == [["nobody-here@example.com"]]
+    assert "no account" in mail.outbox[0].body and "/signup/" in mail.outbox[0].body

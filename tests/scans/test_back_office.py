@@ -2,6 +2,7 @@
 
 import csv
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -157,6 +158,16 @@ def test_scan_export_streams_every_matching_scan_as_csv(owner_client, codes):
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert lines[0].startswith("scanned_at,gtin,serial,product,variant,batch,lot,outcome") and len(lines) == 4
     assert codes[0].serial in "".join(lines) and "Kuala Lumpur" in "".join(lines)
+
+
+def test_scan_export_writes_an_anonymous_formula_like_serial_as_text(owner_client, codes):
+    evil = '=HYPERLINK("x.io")'  # a serial is at most 20 characters of GS1's set, '=' and '"' included
+    Client().get(
+        f"/01/{codes[0].product.gtin}/21/{quote(evil)}", REMOTE_ADDR=KUALA_LUMPUR_IP, HTTP_ACCEPT="application/json"
+    )
+    assert Scan.objects.filter(serial=evil).exists()  # what the outsider typed is kept as evidence, exactly
+    rows = list(csv.DictReader(b"".join(owner_client.get("/scans/export.csv").streaming_content).decode().splitlines()))
+    assert [r["serial"] for r in rows] == ["'" + evil]
 
 
 def test_scan_export_says_which_variant_was_scanned(owner_client, brand):
