@@ -90,12 +90,15 @@ def test_operators_are_asked_too_when_the_brand_says_so(two_factor_brand, operat
     assert operator_client.get("/dashboard/")["Location"].startswith("/accounts/two-factor/")
 
 
-def test_a_half_logged_in_session_reaches_only_the_second_factor_page_and_log_out(two_factor_brand, owner):
+@pytest.mark.parametrize("has_app", [False, True], ids=["confirming-an-app", "code-not-given-yet"])
+def test_a_half_logged_in_session_reaches_only_the_second_factor_page_and_log_out(two_factor_brand, owner, has_app):
     from tests.factories import one_of_everything
 
     objects = one_of_everything(two_factor_brand)
+    if has_app:
+        TOTPDevice.objects.create(user=owner.user, name="app", confirmed=True)
     client = logged_in_client(owner)
-    client.get("/accounts/two-factor/")  # enrolling: a device being confirmed
+    client.get("/accounts/two-factor/")  # enrolling (a device being confirmed), or asked for the code
     checked = 0
     for route, pattern in walk(get_resolver().url_patterns):
         if getattr(pattern.callback, "public", False) or pattern.name in ("two_factor", "logout"):

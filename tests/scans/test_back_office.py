@@ -283,3 +283,11 @@ def test_operator_reviews_then_closes_a_report(operator_client, brand):
 def test_viewer_cannot_change_a_reports_status(viewer_client, brand):
     report = CounterfeitReport.objects.create(brand=brand, where_bought="Market")
     assert viewer_client.post(f"/reports/{report.pk}/status/", {"status": "closed"}).status_code == 403
+
+
+def test_the_admin_shows_a_units_state_without_letting_staff_edit_it(codes):
+    from tests.factories import UserFactory, verified_client
+
+    staff = verified_client(UserFactory(is_staff=True, is_superuser=True))
+    page = staff.get(f"/admin/codes/code/{codes[0].pk}/change/").content.decode()
+    assert "Active" in page and 'name="status"' not in page
