@@ -203,14 +203,19 @@ def needs_second_factor(request, actor: Actor) -> bool:
     return role_needs_second_factor(actor.brand, actor.permissions) and not is_verified(request)
 
 
+def second_factor_required(request) -> bool:
+    """Of staff always; of others when a brand of theirs requires it of their role."""
+    if request.user.is_staff:
+        return True
+    return any(role_needs_second_factor(m.brand, ROLE_PERMISSIONS[m.role]) for m in _memberships(request))
+
+
 def is_half_logged_in(request) -> bool:
     """Signed in with a password, but a second factor is owed (required of the user in any of their brands, or
     of staff) or an app is being confirmed: such a session reaches only the second-factor page and log-out."""
     if not request.user.is_authenticated or is_verified(request):
         return False
-    if request.user.is_staff or ENROLMENT_SESSION_KEY in request.session:
-        return True
-    return any(role_needs_second_factor(m.brand, ROLE_PERMISSIONS[m.role]) for m in _memberships(request))
+    return ENROLMENT_SESSION_KEY in request.session or second_factor_required(request)
 
 
 def second_factor_url(next_url: str) -> str:

@@ -12,7 +12,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
-from .access import ENROLMENT_SESSION_KEY, is_verified
+from .access import ENROLMENT_SESSION_KEY, is_verified, second_factor_required
 from .forms import PasswordConfirmationForm, TokenForm
 
 
@@ -33,6 +33,10 @@ def two_factor(request):
 
 
 def _enrol(request):
+    may_stop = not second_factor_required(request)
+    if request.method == "POST" and "stop" in request.POST and may_stop:
+        request.session.pop(ENROLMENT_SESSION_KEY, None)  # an app nobody asked for: not now
+        return redirect(_next(request))
     secret = request.session.get(ENROLMENT_SESSION_KEY) or services.new_second_factor_secret()
     request.session[ENROLMENT_SESSION_KEY] = secret
     form = TokenForm(request.POST or None)
@@ -51,6 +55,7 @@ def _enrol(request):
     context = {
         "form": form,
         "enrolling": True,
+        "may_stop": may_stop,
         "next": _next(request),
         "qr_svg": segno.make(config_url, error="m").svg_inline(scale=4),
         "secret": config_url.split("secret=")[1].split("&")[0],

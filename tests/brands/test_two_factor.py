@@ -119,3 +119,16 @@ def test_a_half_logged_in_session_reaches_only_the_second_factor_page_and_log_ou
 def test_a_viewer_of_a_brand_requiring_two_factor_is_not_half_logged_in(two_factor_brand):
     client = logged_in_client(MembershipFactory(brand=two_factor_brand, role=Role.VIEWER))
     assert client.get("/account/delete/").status_code == 200
+
+
+def test_someone_not_asked_for_an_app_may_stop_enrolling_one(two_factor_brand):
+    client = logged_in_client(MembershipFactory(brand=two_factor_brand, role=Role.VIEWER))
+    assert "Not now" in client.get("/accounts/two-factor/").content.decode()
+    assert client.get("/account/delete/").status_code == 302  # while confirming an app: half logged in
+    client.post("/accounts/two-factor/", {"stop": "1", "next": "/dashboard/"})
+    assert client.get("/account/delete/").status_code == 200
+
+
+def test_a_person_owing_a_second_factor_still_reaches_the_verify_pages_requests(two_factor_brand, owner):
+    client = logged_in_client(owner)
+    assert client.post("/verify/confirm/", {"token": "nonsense"}).status_code != 302
