@@ -134,15 +134,24 @@ class Actor:
         )
 
 
+def _memberships(request) -> list[Membership]:
+    """Every membership of the signed-in user, read once per request (the actor and the second-factor rule)."""
+    if not hasattr(request, "_memberships"):
+        request._memberships = list(
+            Membership.objects.filter(user=request.user).select_related("brand", "user").order_by("pk")
+        )
+    return request._memberships
+
+
 def current_actor(request) -> Actor | None:
     """The actor for the brand chosen in the session, else the user's first membership; cached on the request."""
     if not hasattr(request, "_actor"):
         actor = None
         if request.user.is_authenticated:
-            memberships = Membership.objects.filter(user=request.user).select_related("brand", "user")
+            memberships = _memberships(request)
             wanted = request.session.get(SESSION_KEY)
-            membership = (wanted and memberships.filter(brand_id=wanted).first()) or memberships.order_by("pk").first()
-            actor = Actor.of_membership(membership) if membership else None
+            chosen = [m for m in memberships if wanted and m.brand_id == wanted] or memberships[:1]
+            actor = Actor.of_membership(chosen[0]) if chosen else None
         request._actor = actor
     return request._actor
 
@@ -160,7 +169,7 @@ def require(permission: str, *, write: str | None = None):
                 return redirect("brand_create")
             actor.check(permission, *([write] if write and request.method not in SAFE_METHODS else []), ids=kwargs)
             if needs_second_factor(request, actor):
-                return redirect(f"{reverse('two_factor')}?{urlencode({'next': request.get_full_path()})}")
+                return redirect(second_factor_url(request.get_full_path()))
             request.actor, request.brand = actor, actor.brand
             return view(request, *args, **kwargs)
 
@@ -171,17 +180,47 @@ def require(permission: str, *, write: str | None = None):
 
 
 # Who must confirm a second factor when their brand requires it: whoever can change the brand's settings
-# (owners and admins), asked as a permission like everything else.
+# (owners and admins), and, when the brand says so, whoever can download PIN files (operators), asked as
+# permissions like everything else. Platform staff (they approve prefix claims) always.
 TWO_FACTOR_PERMISSION = "brand.settings"
+TWO_FACTOR_OPERATOR_PERMISSION = "print.download_pins"
+# A session confirming a new authenticator app keeps its secret here (brands.two_factor) until confirmed.
+ENROLMENT_SESSION_KEY = "two_factor_enrolment"
+
+
+def role_needs_second_factor(brand: Brand, permissions: frozenset[str]) -> bool:
+    return brand.require_two_factor and (
+        TWO_FACTOR_PERMISSION in permissions
+        or (brand.two_factor_for_operators and TWO_FACTOR_OPERATOR_PERMISSION in permissions)
+    )
+
+
+def is_verified(request) -> bool:
+    is_verified = getattr(request.user, "is_verified", None)  # set by django-otp's middleware
+    return is_verified is not None and is_verified()
 
 
 def needs_second_factor(request, actor: Actor) -> bool:
-    is_verified = getattr(request.user, "is_verified", None)  # set by django-otp's middleware
-    return (
-        actor.brand.require_two_factor
-        and actor.can(TWO_FACTOR_PERMISSION)
-        and not (is_verified is not None and is_verified())
-    )
+    return role_needs_second_factor(actor.brand, actor.permissions) and not is_verified(request)
+
+
+def second_factor_required(request) -> bool:
+    """Of staff always; of others when a brand of theirs requires it of their role."""
+    if request.user.is_staff:
+        return True
+    return any(role_needs_second_factor(m.brand, ROLE_PERMISSIONS[m.role]) for m in _memberships(request))
+
+
+def is_half_logged_in(request) -> bool:
+    """Signed in with a password, but a second factor is owed (required of the user in any of their brands, or
+    of staff) or an app is being confirmed: such a session reaches only the second-factor page and log-out."""
+    if not request.user.is_authenticated or is_verified(request):
+        return False
+    return ENROLMENT_SESSION_KEY in request.session or second_factor_required(request)
+
+
+def second_factor_url(next_url: str) -> str:
+    return f"{reverse('two_factor')}?{urlencode({'next': next_url})}"
 
 
 def get_for_actor(request, queryset_or_model, **lookup):

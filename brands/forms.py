@@ -6,7 +6,7 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.validators import FileExtensionValidator
 
 from .files import clean_image
-from .models import BRAND_ROLES, Activation, Brand, Invitation, Role, User
+from .models import BRAND_ROLES, Activation, Brand, Invitation, Role, User, normalise_email
 
 
 def no_control_characters(value: str) -> None:
@@ -22,7 +22,7 @@ class SignupForm(forms.Form):
     brand_name = forms.CharField(label="Brand name", max_length=120, validators=[no_control_characters])
 
     def clean_email(self):
-        return self.cleaned_data["email"].lower()
+        return normalise_email(self.cleaned_data["email"])
 
 
 class ChoosePasswordForm(forms.Form):
@@ -71,7 +71,15 @@ class InvitedSignupForm(BaseUserCreationForm):
 class BrandForm(forms.ModelForm):
     class Meta:
         model = Brand
-        fields = ["name", "logo", "colour", "consumer_message", "require_two_factor", "activation"]
+        fields = [
+            "name",
+            "logo",
+            "colour",
+            "consumer_message",
+            "require_two_factor",
+            "two_factor_for_operators",
+            "activation",
+        ]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"}), "activation": forms.RadioSelect}
         labels = {"consumer_message": "Message to consumers"}
         help_texts = {

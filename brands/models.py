@@ -1,4 +1,5 @@
 import secrets
+import unicodedata
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,17 +12,25 @@ from . import keyring
 from .files import RandomName
 
 
+def normalise_email(address: str) -> str:
+    """The one form of an address, made once at sign-up, invitation and log-in and then compared exactly:
+    NFKC (full-width and compatibility letters become plain ones), then lower case. Never a database's
+    case-insensitive match: PostgreSQL folds a dotless ı to i, so `admın@` would find `admin@`'s account while
+    the log-in throttle counted another name."""
+    return unicodedata.normalize("NFKC", address.strip()).lower()
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def create_user(self, email, password=None, **extra):
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=normalise_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=username)  # log in with any capitalisation of the address
+        return self.get(email=normalise_email(username))  # any capitalisation, exactly the same address
 
     def create_superuser(self, email, password=None, **extra):
         extra.update(is_staff=True, is_superuser=True)
@@ -101,6 +110,11 @@ class Brand(models.Model):
     )
     activation = models.CharField(
         "codes go live", max_length=10, choices=Activation.choices, default=Activation.APPLIED
+    )
+    two_factor_for_operators = models.BooleanField(
+        "operators too",
+        default=False,
+        help_text="Operators download PIN files: with two-factor sign-in required, ask them for a code as well",
     )
     # Set when the name reads like an approved brand's: operators review it before approving its prefixes.
     lookalike_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -11,7 +11,6 @@ scans (COPY-inserted, no FK constraints in the database) go by plain DELETE stat
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -29,6 +28,7 @@ from django.utils import timezone
 from zipstream import ZIP_DEFLATED, ZipStream
 
 from .models import Brand, BrandDeletion, User
+from .spreadsheet import SpreadsheetWriter
 
 log = logging.getLogger(__name__)
 CHUNK = 10_000
@@ -176,6 +176,8 @@ def write_export(brand_id: int, out) -> int:
         "tables": [{"model": m._meta.label, "file": f, "columns": c, "rows": n["rows"]} for m, f, c, n in tables],
         "files": [f"files/{name}" for name in uploaded],
         "not_included": "Print files (rebuild them from codes.csv) and the brand's sealed serial keys.",
+        "text_cells": "A cell starting with = + - @, a tab or a carriage return has a leading ' added, so that a "
+        "spreadsheet shows it as text instead of running it as a formula; remove it to load the text back.",
     }
     archive.add(json.dumps(manifest, indent=2, default=str).encode(), "manifest.json")
     for chunk in archive:
@@ -195,7 +197,7 @@ def _export_columns(model: type[models.Model]) -> list[str]:
 
 def _csv_rows(model, brand_id: int, columns: list[str], counter: dict) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SpreadsheetWriter(buffer)
     writer.writerow(columns)
     rows = rows_of(model, brand_id).order_by("pk").values_list(*columns).iterator(chunk_size=CHUNK)
     for row in rows:

@@ -14,7 +14,7 @@ from unidecode import unidecode
 
 from . import keyring
 from .errors import ServiceError
-from .models import Brand, BrandKey, ClaimState, Invitation, Membership, PrefixClaim, Role, User
+from .models import Brand, BrandKey, ClaimState, Invitation, Membership, PrefixClaim, Role, User, normalise_email
 
 
 class InvitationError(Exception):
@@ -51,7 +51,7 @@ def invite_member(
     if (role == Role.DISTRIBUTOR) != (distributor is not None) or (distributor and distributor.brand_id != brand.pk):
         raise InvitationError("A distributor login needs a distributor of this brand, and only it.")
     invitation = Invitation.objects.create(
-        brand=brand, email=email.lower(), role=role, invited_by=invited_by, distributor=distributor
+        brand=brand, email=normalise_email(email), role=role, invited_by=invited_by, distributor=distributor
     )
     link = accept_url_base.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
     # Sent once the invitation is saved: no mail for a row that was rolled back, no network call inside it.
@@ -71,7 +71,7 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     invitation = Invitation.objects.select_for_update().filter(token=token).first()
     if invitation is None or not invitation.is_usable:
         raise InvitationError("This invitation link is not valid any more.")
-    if invitation.email != user.email.lower():
+    if invitation.email != normalise_email(user.email):
         raise InvitationError("This invitation was sent to another e-mail address.")
     membership, _ = Membership.objects.get_or_create(
         user=user, brand=invitation.brand, defaults={"role": invitation.role, "distributor": invitation.distributor}
@@ -95,7 +95,7 @@ def delete_account(*, user: User) -> None:
     if orphaned.exists():
         names = ", ".join(b.name for b in orphaned)
         raise AccountError(f"You are the only owner of {names}: make another member owner, or delete the brand first.")
-    Invitation.objects.filter(email__iexact=user.email).delete()
+    Invitation.objects.filter(email=normalise_email(user.email)).delete()
     user.delete()
 
 
@@ -250,9 +250,9 @@ SIGNUP_SALT = "brands.signup"
 def start_signup(*, email: str, brand_name: str, link_base: str) -> None:
     """Mail a link that finishes sign-up, or, for an address that has an account, a note saying so (with
     the log-in and reset links): the page that follows is the same, so it tells nobody who has an account."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     base = link_base.rstrip("/")
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email=email).exists():
         subject = "You already have a Serialize account"
         body = (
             "Someone (you, we hope) tried to sign up with this address, which already has an account.\n\n"
@@ -263,6 +263,18 @@ def start_signup(*, email: str, brand_name: str, link_base: str) -> None:
         subject = f"Finish creating {brand_name} on Serialize"
         body = f"Choose your password to create your workspace:\n\n{base}{reverse('signup_finish', args=[token])}\n"
     send_mail(subject=subject, message=body, from_email=None, recipient_list=[email])
+
+
+def mail_reset_without_account(*, email: str, link_base: str) -> None:
+    """A reset asked for an address with no account gets a mail too: the same work as a reset mail (a sent
+    message, not a skipped one), so the page's timing does not tell who has an account; and the person who
+    asked learns why no link came."""
+    base = link_base.rstrip("/")
+    body = (
+        "Someone (you, we hope) asked to reset the Serialize password of this address, which has no account.\n\n"
+        f"Create one: {base}{reverse('signup')}\nIf it was not you, ignore this mail.\n"
+    )
+    send_mail(subject="No Serialize account for this address", message=body, from_email=None, recipient_list=[email])
 
 
 def read_signup(token: str) -> dict | None:
@@ -276,7 +288,67 @@ def read_signup(token: str) -> dict | None:
 @transaction.atomic
 def finish_signup(*, email: str, brand_name: str, password: str) -> Brand:
     """The address is proven (the link reached its mailbox): create the account and its workspace."""
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email=normalise_email(email)).exists():
         raise ServiceError("email", "This address already has an account: log in instead.")
     user = User.objects.create_user(email, password)
     return create_brand(name=brand_name, owner=user)
+
+
+# --- Second factor (TOTP, django-otp): one confirmed authenticator app per person ---
+
+
+def new_second_factor_secret() -> str:
+    """A fresh TOTP secret (hex) for one enrolment attempt; it lives in that session only until confirmed."""
+    from django_otp.util import random_hex
+
+    return random_hex(20)
+
+
+def totp_device_for(*, user: User, secret: str):
+    """The unsaved device a secret stands for (its QR code, its codes)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice(user=user, key=secret, name="app", confirmed=True)
+
+
+@transaction.atomic
+def enrol_second_factor(*, user: User, secret: str, token: str):
+    """Confirm an authenticator app by a code it shows: only now is a device row created, and unconfirmed
+    leftovers go. Refused when the code is wrong or another app was confirmed meanwhile (that one counts)."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    User.objects.select_for_update().filter(pk=user.pk).first()  # two sessions confirming at once: one wins
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise ServiceError("token", "Another authenticator app was confirmed meanwhile: enter the code it shows.")
+    device = totp_device_for(user=user, secret=secret)
+    check = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if not (token.strip().isdigit() and check.verify(int(token.strip()), device.tolerance)):
+        raise ServiceError("token", "That code is not right (or came too late); try the current one.")
+    device.last_t = check.t()
+    TOTPDevice.objects.filter(user=user).delete()
+    device.save()
+    _mail_account(user, "Two-factor sign-in turned on", "An authenticator app was confirmed for your account")
+    return device
+
+
+@transaction.atomic
+def remove_second_factor(*, user: User) -> int:
+    """Forget the person's authenticator apps (a lost phone); they are told by e-mail. Returns how many went."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    if removed:
+        _mail_account(user, "Two-factor sign-in removed", "The authenticator app of your account was removed")
+    return removed
+
+
+def _mail_account(user: User, subject: str, what: str) -> None:
+    """Tell the person about a change to how they sign in; if it was not them, they know to act."""
+    body = (
+        f"{what} on {timezone.now():%d %b %Y %H:%M} UTC.\n\n"
+        "If this was not you, reset your password now and tell your brand's owner.\n"
+    )
+    transaction.on_commit(
+        lambda: send_mail(subject=f"Serialize: {subject}", message=body, from_email=None, recipient_list=[user.email])
+    )

@@ -15,7 +15,15 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import offboarding, services
-from .access import ROLE_PERMISSIONS, SESSION_KEY, TWO_FACTOR_PERMISSION, get_for_actor, require
+from .access import (
+    ROLE_PERMISSIONS,
+    SESSION_KEY,
+    TWO_FACTOR_PERMISSION,
+    get_for_actor,
+    is_verified,
+    require,
+    second_factor_url,
+)
 from .files import presigned_url
 from .forms import (
     BrandDeletionForm,
@@ -29,7 +37,7 @@ from .forms import (
     ReviewForm,
     SignupForm,
 )
-from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role
+from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role, normalise_email
 from .throttle import client_of, over_limit
 
 
@@ -107,7 +115,8 @@ signup_finish.public = True  # the argument is a signed capability, not a row id
 
 class ThrottledPasswordResetView(PasswordResetView):
     """Per client and per address: 20 requests no longer send 20 mails. The page that follows is the same
-    whether a mail went out or not (and whether the address has an account: Django's own behaviour)."""
+    whether a mail went out or not, and whether the address has an account; so is the time it takes (an
+    address without an account is mailed that it has none, as sign-up does)."""
 
     def post(self, request, *args, **kwargs):
         if over_limit(request, group="reset", key=client_of(request), rate=settings.PASSWORD_RESET_RATE_LIMIT):
@@ -115,9 +124,11 @@ class ThrottledPasswordResetView(PasswordResetView):
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
-        email = form.cleaned_data["email"].strip().lower()
+        email = normalise_email(form.cleaned_data["email"])
         if over_limit(self.request, group="reset-address", key=email, rate=settings.PASSWORD_RESET_ADDRESS_RATE_LIMIT):
             return redirect(self.get_success_url())
+        if not any(form.get_users(email)):  # equal work either way: an unknown address is mailed too
+            services.mail_reset_without_account(email=email, link_base=self.request.build_absolute_uri("/"))
         return super().form_valid(form)
 
 
@@ -214,6 +225,8 @@ def staff_only(view):
     def wrapper(request, *args, **kwargs):
         if not (request.user.is_authenticated and request.user.is_staff):
             raise Http404("No such page")
+        if not is_verified(request):  # a password alone never approves a claim
+            return redirect(second_factor_url(request.get_full_path()))
         return view(request, *args, **kwargs)
 
     wrapper.staff_only = True

@@ -37,6 +37,8 @@ class CodeAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["=serial"]
     raw_id_fields = ["product", "batch"]
+    # A unit's state changes only through a status change (codes.recalls): the pack-state rules and the audit.
+    readonly_fields = ["status", "status_changed_at", "status_change", "previous_status"]
     show_full_result_count = False  # counting millions of codes on every page view is wasteful
 
 

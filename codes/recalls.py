@@ -359,6 +359,22 @@ def _undo_rows(change: StatusChange, now: datetime) -> int:
     return total
 
 
+def change_unit_status(*, brand: Brand, code, to_status: str, reason: str, created_by=None) -> StatusChange:
+    """One unit's pack state, by the same rules and with the same audit row as bulk changes (final states stay,
+    back to active only by undoing): a one-serial change, applied at once. `codes_changed` is 0 when it did
+    nothing (the unit was already so, or is in a final state)."""
+    change = plan_change(
+        brand=brand,
+        to_status=to_status,
+        reason=reason,
+        created_by=created_by,
+        product=code.product,
+        serials=[code.serial],
+        enqueue=False,
+    )
+    return apply_change(change.pk)
+
+
 def recall(**kwargs) -> StatusChange:
     """A recall: a status change to recalled."""
     return plan_change(to_status=CodeStatus.RECALLED, **kwargs)

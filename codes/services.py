@@ -13,7 +13,7 @@ from brands.models import Brand
 from brands.services import claim_covering, current_key, note_verify_change
 
 from . import quotas
-from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product
+from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
 from .serials import SerialCodec, SerialFormat
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,8 @@ def order_batch(
         raise OrderError("quantity", f"Quantity must be between 1 and {MAX_BATCH_QUANTITY:,}.")
     if lot.product_id != product.pk:
         raise OrderError("lot", "That lot belongs to another product.")
+    if is_lot_withdrawn(lot):  # new codes of it would verify as good while its other units say recalled
+        raise OrderError("lot", f"Lot {lot.number} was recalled or withdrawn: order new codes under a new lot.")
     # Locks, always brand then product: orders of one brand queue up so two cannot both pass the plan's
     # limits, and orders for one product get blocks of ordinals that never overlap.
     brand = Brand.objects.select_for_update().get(pk=product.brand_id)
@@ -269,11 +271,9 @@ def forget_downloads(*, before) -> int:
     return total
 
 
-def change_status(*, code: Code, status: str) -> bool:
-    """Set one unit's pack state (the verify page reads it live on the next scan); False if it was already so."""
-    if status not in CodeStatus.values:
-        raise OrderError("status", f"{status} is not a pack state.")
-    return bool(Code.objects.filter(pk=code.pk).exclude(status=status).update(status=status, status_changed_at=Now()))
+def is_lot_withdrawn(lot: Lot) -> bool:
+    """True once a recall or withdrawal of the whole lot was made (final states: never undone)."""
+    return StatusChange.objects.filter(lot=lot, to_status__in=[CodeStatus.RECALLED, CodeStatus.WITHDRAWN]).exists()
 
 
 def set_scan_summaries(summaries: dict[int, dict]) -> None:

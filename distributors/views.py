@@ -3,8 +3,6 @@
 Pages that also show scans (the distributor list and page, the portal's home) live in `scans`, at the top of
 the app chain."""
 
-import csv
-
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +11,7 @@ from django.views.decorators.http import require_POST
 from brands import services as brand_services
 from brands.access import get_for_actor, require
 from brands.models import Activation
+from brands.spreadsheet import SpreadsheetWriter
 from codes import activation, printing, recalls
 from codes.models import CodeBatch
 from codes.print_views import serve_print_file
@@ -248,7 +247,7 @@ def _cartons_csv(cartons, filename: str) -> StreamingHttpResponse:
         def write(self, value):
             return value
 
-    writer = csv.writer(Echo())
+    writer = SpreadsheetWriter(Echo())
     rows = cartons.order_by("first_position").values_list("sscc", "first_position", "last_position").iterator()
     body = (writer.writerow(row) for row in [("sscc", "first_position", "last_position"), *rows])
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")

@@ -4,7 +4,6 @@ These pages span every app (codes, distributors, scans), so they live in the app
 Each list page issues a fixed number of queries whatever its length (asserted in tests/scans).
 """
 
-import csv
 import mimetypes
 from pathlib import PurePosixPath
 from urllib.parse import urlencode, urlsplit
@@ -20,14 +19,14 @@ from django.views.decorators.http import require_POST
 from brands.access import current_actor, get_for_actor, require
 from brands.files import presigned_url
 from brands.services import verification_state
-from codes import gs1
-from codes import services as code_services
+from brands.spreadsheet import SpreadsheetWriter
+from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
 from distributors.queries import holder_of
 from serialize_saas.routers import reads_from_replica
 
 from . import queries, services
-from .forms import ReportStatusForm, ScanFilterForm
+from .forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
 from .models import Alert, CounterfeitReport, ReportStatus, Scan
 
 PAGE_SIZE = 50
@@ -130,7 +129,7 @@ def scan_export(request):
     """Every matching scan as CSV, streamed row by row from a server-side cursor: memory stays flat."""
     _form, scans = _filtered_scans(request)
     rows = scans.order_by("-scanned_at", "-pk").values_list(*(column for _, column in CSV_COLUMNS))
-    writer = csv.writer(_Echo())
+    writer = SpreadsheetWriter(_Echo())
 
     def lines():
         yield writer.writerow([name for name, _ in CSV_COLUMNS])
@@ -183,21 +182,40 @@ def code_lookup(request):
 @require("brand.view", write="codes.status")
 def code_detail(request, code_id: int):
     code = get_for_actor(request, Code.objects.select_related("product", "batch__lot"), pk=code_id)
-    if request.method == "POST":
-        status = request.POST.get("status", "")
-        if status not in CodeStatus.values:
-            messages.error(request, "Choose a pack state.")
-        elif code_services.change_status(code=code, status=status):
-            messages.success(request, f"Unit {code.serial} is now {CodeStatus(status).label.lower()}.")
-        return redirect("code_detail", code.pk)
+    form = UnitStatusForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        status = form.cleaned_data["status"]
+        try:
+            change = recalls.change_unit_status(
+                brand=request.brand,
+                code=code,
+                to_status=status,
+                reason=form.cleaned_data["reason"],
+                created_by=request.user,
+            )
+        except recalls.ChangeError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if change.codes_changed:
+                messages.success(request, f"Unit {code.serial} is now {CodeStatus(status).label.lower()}.")
+            else:
+                messages.error(request, _unchanged(code))
+            return redirect("code_detail", code.pk)
     context = {
         "code": code,
+        "form": form,
         "holder": holder_of(code.batch, code.position),
         "scans": Scan.objects.for_brand(request.brand).filter(code_id=code.pk).order_by("scanned_at")[:200],
         "alerts": Alert.objects.for_brand(request.brand).filter(code_id=code.pk).order_by("-last_seen_at")[:20],
-        "statuses": CodeStatus.choices,
     }
-    return render(request, "scans/code_detail.html", context)
+    return render(request, "scans/code_detail.html", context, status=400 if form.errors else 200)
+
+
+def _unchanged(code: Code) -> str:
+    code.refresh_from_db(fields=["status"])
+    if code.status in packstates.FINAL:
+        return f"Unit {code.serial} stays {code.get_status_display().lower()}: that state is final."
+    return f"Unit {code.serial} was already {code.get_status_display().lower()}."
 
 
 # --- reports ---------------------------------------------------------------------------------------------

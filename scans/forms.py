@@ -175,6 +175,18 @@ class StatusChangeForm(forms.Form):
         return {"product": data["product"], "serials": data["serials"].split()}
 
 
+class UnitStatusForm(forms.Form):
+    """One unit's new pack state from the code page, with the reason the audit trail keeps. Back to active is
+    not offered: that is undoing the change that moved it (EU FMD rules, on the change's page)."""
+
+    status = forms.ChoiceField(
+        label="Change this unit's state",
+        choices=[c for c in CodeStatus.choices if packstates.can_change_to(c[0])],
+        help_text="The verify page says so on the very next scan.",
+    )
+    reason = forms.CharField(max_length=2000, help_text="Why: it goes into the audit trail.")
+
+
 class ScanFilterForm(forms.Form):
     """The scan list's filters (GET): every overview tile links to the list with some of these set."""
 

@@ -1,10 +1,10 @@
 """Recall precision: which recalled units were scanned after the recall, where and when."""
 
-import csv
 from collections.abc import Iterator
 
 from django.db.models import Count, F
 
+from brands.spreadsheet import SpreadsheetWriter
 from codes.models import StatusChange
 
 from .models import Scan
@@ -34,7 +34,7 @@ def csv_rows(change: StatusChange) -> Iterator[str]:
         def write(self, value):
             return value
 
-    writer = csv.writer(Echo())
+    writer = SpreadsheetWriter(Echo())
     yield writer.writerow(REPORT_COLUMNS)
     rows = scans_after(change).annotate(
         position=F("code__ordinal") - F("code__batch__first_ordinal") + 1, lot=F("code__batch__lot__number")

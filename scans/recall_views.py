@@ -97,5 +97,8 @@ def recall_undo(request, recall_id: int):
     except recalls.ChangeError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{undone:,} units are back in their previous state.")
+        if undone:
+            messages.success(request, f"{undone:,} units are back in their previous state.")
+        else:  # every unit has moved on since (a later change, a final state): the undo is recorded, nothing moved
+            messages.error(request, "Nothing was restored: no unit is still in the state this change left it in.")
     return redirect("recall_detail", change.pk)

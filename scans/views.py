@@ -196,7 +196,7 @@ def verify(request, rest: str = ""):
         return _verify(request)
 
 
-verify.public = True
+verify.public = True  # anyone's, signed in or not (a half-logged-in session too: brands.middleware)
 
 
 def _verify(request):
@@ -296,3 +296,7 @@ def counterfeit_report(request):
         services.report_counterfeit(form=form, ip_hash=_ip_hash(request))
         return _no_store(render(request, "scans/report_thanks.html"))
     return _no_store(render(request, "scans/report_form.html", {"report_form": form}, status=400))
+
+
+# The verify page's own requests are as public as the page (a person owing a second factor may scan too).
+confirm_page_view.public = precise_location.public = counterfeit_report.public = True

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from brands.models import normalise_email
 from scans.geo import client_ip
 
 
@@ -12,6 +13,6 @@ def client_ip_for_axes(request) -> str:
 
 
 def username_for_axes(request, credentials) -> str:
-    """Addresses are case-insensitive at log-in, so the per-account count must be too."""
+    """The per-account count is kept under the address exactly as log-in looks the account up."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")
-    return username.strip().lower()
+    return normalise_email(username)

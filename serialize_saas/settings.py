@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "serialize_saas.middleware.PrivatePagesMiddleware",
+    "brands.middleware.SecondFactorMiddleware",  # after OTPMiddleware: it reads whether the session is verified
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

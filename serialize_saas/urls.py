@@ -2,12 +2,17 @@ from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
 from brands.health import healthz
-from brands.two_factor import two_factor
+from brands.two_factor import two_factor, two_factor_remove
 from brands.views import ThrottledPasswordResetView, landing
 
 from .metrics import metrics
+
+# The admin asks staff for a code from their authenticator app as well as the password (approving a claim
+# makes a brand's codes verify as authentic).
+admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("", include("scans.urls")),  # first: the public verify route is by far the busiest
@@ -19,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/two-factor/", two_factor, name="two_factor"),
+    path("accounts/two-factor/remove/", two_factor_remove, name="two_factor_remove"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("brands.urls")),
     path("", include("codes.urls")),

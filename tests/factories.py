@@ -242,6 +242,21 @@ def logged_in_client(membership):
     return client
 
 
+def verified_client(user):
+    """A browser session of `user` that has confirmed a code from its authenticator app (django-otp)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 class DistributorFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "distributors.Distributor"

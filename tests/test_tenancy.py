@@ -119,12 +119,10 @@ def test_the_same_urls_work_for_an_actor_allowed_to_use_them(brand, brand_a_obje
 
 
 def test_operator_pages_are_404_for_members_and_work_for_staff(brand_a_objects, owner_client):
-    from django.test import Client
 
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, verified_client
 
-    staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff = verified_client(UserFactory(is_staff=True))
     routes = [(r, p) for r, p in walk(get_resolver().url_patterns) if getattr(p.callback, "staff_only", False)]
     assert routes, "no operator pages found"
     for route, _pattern in routes:

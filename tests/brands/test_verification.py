@@ -9,7 +9,7 @@ from brands import services
 from brands.models import Brand, ClaimState, PrefixClaim
 from codes.models import Code, Product
 from scans.models import Scan
-from tests.factories import BrandFactory, ProductFactory, UserFactory, ready_batch, sign_up
+from tests.factories import BrandFactory, ProductFactory, UserFactory, ready_batch, sign_up, verified_client
 
 
 def _code_of(brand, gtin="09506000134352"):
@@ -86,8 +86,7 @@ def test_a_prefix_approved_for_another_brand_cannot_be_claimed(owner_client, db)
 
 
 def test_staff_approve_a_claim_on_the_review_page(impostor):
-    staff = Client()
-    staff.force_login(UserFactory(is_staff=True))
+    staff = verified_client(UserFactory(is_staff=True))
     claim = PrefixClaim.objects.get(brand=impostor)
     assert "Alpha Co" in staff.get("/staff/claims/").content.decode()
     response = staff.post(f"/staff/claims/{claim.pk}/", {"decision": "approve", "note": "Licence checked"})

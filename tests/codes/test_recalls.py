@@ -303,3 +303,30 @@ def test_the_recall_page_says_in_words_where_late_scans_came_from(brand, owner_c
     page = owner_client.get(f"/recalls/{change.pk}/").content.decode()
     assert "Scans by country: " in page and "?:" not in page
     assert "Malaysia 1 scan" in page and "country not known (no location) 1 scan" in page
+
+
+def test_an_undo_that_restores_nothing_says_so(brand, owner_client):
+    batch = ready_batch(ProductFactory(brand=brand), quantity=2)
+    first = recalls.apply_change(
+        recalls.plan_change(brand=brand, batch=batch, to_status="decommissioned", reason="Line", enqueue=False).pk
+    )
+    recalls.apply_change(
+        recalls.plan_change(brand=brand, batch=batch, to_status="stolen", reason="x", enqueue=False).pk
+    )
+    page = owner_client.post(f"/recalls/{first.pk}/undo/", follow=True).content.decode()
+    assert "Nothing was restored" in page and set(statuses(batch)) == {"stolen"}
+
+
+def test_a_recalled_lot_refuses_new_batches(brand, operator_client):
+    from codes import services
+
+    batch = ready_batch(ProductFactory(brand=brand), quantity=2)
+    recalls.apply_change(recalls.recall(brand=brand, lot=batch.lot, reason="Contamination", enqueue=False).pk)
+    with pytest.raises(services.OrderError, match="recalled"):
+        services.order_batch(product=batch.product, lot=batch.lot, quantity=5, enqueue=False)
+    response = operator_client.post(
+        f"/products/{batch.product_id}/batches/new/",
+        {"lot_number": batch.lot.number, "expires_on": str(batch.lot.expires_on or ""), "quantity": "5"},
+    )
+    assert "recalled" in str(response.context["form"].errors["lot_number"])
+    assert batch.product.batches.count() == 1

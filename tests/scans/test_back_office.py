@@ -2,6 +2,7 @@
 
 import csv
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -159,6 +160,16 @@ def test_scan_export_streams_every_matching_scan_as_csv(owner_client, codes):
     assert codes[0].serial in "".join(lines) and "Kuala Lumpur" in "".join(lines)
 
 
+def test_scan_export_writes_an_anonymous_formula_like_serial_as_text(owner_client, codes):
+    evil = '=HYPERLINK("x.io")'  # a serial is at most 20 characters of GS1's set, '=' and '"' included
+    Client().get(
+        f"/01/{codes[0].product.gtin}/21/{quote(evil)}", REMOTE_ADDR=KUALA_LUMPUR_IP, HTTP_ACCEPT="application/json"
+    )
+    assert Scan.objects.filter(serial=evil).exists()  # what the outsider typed is kept as evidence, exactly
+    rows = list(csv.DictReader(b"".join(owner_client.get("/scans/export.csv").streaming_content).decode().splitlines()))
+    assert [r["serial"] for r in rows] == ["'" + evil]
+
+
 def test_scan_export_says_which_variant_was_scanned(owner_client, brand):
     """Two variants of one product share its name: only the variant column tells their scans apart."""
     for variant in ("100 tablets", "30 tablets"):
@@ -211,14 +222,41 @@ def test_code_page_shows_the_unit_its_holder_and_scan_timeline(owner_client, bra
 
 
 def test_operator_changes_a_units_state_and_the_next_scan_says_so(operator_client, codes):
-    response = operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN})
+    response = operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN, "reason": "Van robbed"})
     assert response.status_code == 302
     assert Code.objects.get(pk=codes[3].pk).status == CodeStatus.STOLEN
     assert "reported stolen" in scan(codes[3]).content.decode()
 
 
+def test_a_units_change_is_recorded_as_a_one_unit_status_change(operator_client, codes):
+    from codes.models import StatusChange
+
+    operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.SAMPLE, "reason": "Trade fair"})
+    change = StatusChange.objects.get()
+    assert (change.serials, change.reason, change.to_status, change.codes_changed) == (
+        [codes[3].serial],
+        "Trade fair",
+        CodeStatus.SAMPLE,
+        1,
+    )
+    assert Code.objects.get(pk=codes[3].pk).status_change_id == change.pk
+
+
+@pytest.mark.parametrize("final", [CodeStatus.RECALLED, CodeStatus.DESTROYED])
+def test_an_operator_cannot_bring_a_recalled_or_destroyed_unit_back(operator_client, codes, final):
+    Code.objects.filter(pk=codes[3].pk).update(status=final)
+    refused = operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.ACTIVE, "reason": "Oops"})
+    assert refused.status_code == 400 and Code.objects.get(pk=codes[3].pk).status == final
+    response = operator_client.post(
+        f"/codes/{codes[3].pk}/", {"status": CodeStatus.SUPPLIED, "reason": "x"}, follow=True
+    )
+    assert "that state is final" in response.content.decode()
+    assert Code.objects.get(pk=codes[3].pk).status == final
+
+
 def test_viewer_cannot_change_a_units_state(viewer_client, codes):
-    assert viewer_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN}).status_code == 403
+    response = viewer_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.STOLEN, "reason": "x"})
+    assert response.status_code == 403
     assert Code.objects.get(pk=codes[3].pk).status == CodeStatus.ACTIVE
 
 
@@ -289,3 +327,11 @@ def test_alerts_name_a_region_people_can_read(owner_client, brand):
     assert "Selangor, MY" in listing and "MY-10" not in listing
     page = owner_client.get(f"/alerts/{alert.pk}/").content.decode()
     assert "Selangor, Malaysia" in page and "MY-10" not in page
+
+
+def test_the_admin_shows_a_units_state_without_letting_staff_edit_it(codes):
+    from tests.factories import UserFactory, verified_client
+
+    staff = verified_client(UserFactory(is_staff=True, is_superuser=True))
+    page = staff.get(f"/admin/codes/code/{codes[0].pk}/change/").content.decode()
+    assert "Active" in page and 'name="status"' not in page
