@@ -89,8 +89,9 @@ class ProductForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         kind = cleaned.pop("identifier_kind", None)
-        if kind == IdentifierKind.BRAND_REF and cleaned.get("gtin"):
-            self.add_error("gtin", "Leave the GTIN empty for a product without one, or choose GTIN above.")
+        if kind == IdentifierKind.BRAND_REF:
+            if cleaned.get("gtin"):
+                self.add_error("gtin", "Leave the GTIN empty for a product without one, or choose GTIN above.")
         elif "gtin" not in self.errors and not cleaned.get("gtin") and not self.instance.ref:
             self.add_error("gtin", "Enter the product's GTIN, or choose “No GTIN” above if you have no GS1 prefix.")
         alphabet = cleaned.get("serial_alphabet")
