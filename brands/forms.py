@@ -165,6 +165,10 @@ class RegistrationClaimForm(forms.Form):
         validators=[FileExtensionValidator(["pdf", "png", "jpg", "jpeg"])],
     )
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "registration_%s")  # shown next to the prefix form: ids must differ
+        super().__init__(*args, **kwargs)
+
     def clean_evidence(self):
         evidence = self.cleaned_data.get("evidence")
         if evidence and evidence.size > 5 * 1024 * 1024:

@@ -691,7 +691,8 @@ def _count_hot_spot(scan: Scan, now: datetime) -> None:
         return
     window = max(1, limits.hot_spot_minutes) * 60
     region = scan.region_code or scan.country_code or "unknown"
-    key = hot_spot_key(scan.brand_id, scan.gtin, region, now, limits.hot_spot_minutes)
+    subject = scan.gtin or f"product-{scan.product_id}"  # a product ref's scans log no GTIN
+    key = hot_spot_key(scan.brand_id, subject, region, now, limits.hot_spot_minutes)
     try:
         count = ratelimit.add_one(key, window + 60)
     except Exception:  # noqa: BLE001 - any cache failure

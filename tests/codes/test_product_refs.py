@@ -225,3 +225,23 @@ def test_print_files_of_a_ref_product_are_named_and_described_by_its_ref(ref_bat
     )
     assert manifest["batch"]["gtin"] is None and manifest["batch"]["ref"] == "herbs-and-co.1"
     assert printing.part_filename(ref_batch, 1, "csv", "csv").startswith("herbs-and-co-herbs-and-co.1-L2026A-batch")
+
+
+# --- The rest of a ref product's life: recalls by its ref, and no SSCC cartons without a GS1 prefix ---------
+
+
+def test_the_recall_command_names_a_ref_product_by_its_ref(ref_batch, capsys):
+    serial = serials_of(ref_batch)[0]
+    call_command(
+        "recall", "--brand", "herbs-and-co", "--serial", serial, "--gtin", "herbs-and-co.1", "--reason", "Mould"
+    )
+    assert Code.objects.get(batch=ref_batch, serial=serial).status == "recalled"
+    assert '"codes": 1' in capsys.readouterr().out
+
+
+def test_cartons_with_sscc_need_a_gs1_prefix_so_a_ref_product_has_none(ref_batch):
+    from distributors import services as distributor_services
+
+    with pytest.raises(distributor_services.DistributorError, match="has none") as refused:
+        distributor_services.pack_cartons(batch=ref_batch, first=1, last=6, size=3, company_prefix="9521234")
+    assert refused.value.field == "company_prefix"

@@ -211,3 +211,35 @@ def test_an_upgraded_product_is_still_not_vouched_for_by_its_gtin_without_the_pr
     product_cache.clear()
     assert verify_json(qr_path(code)).json()["status"] == "unverified_brand"
     assert verify_json(ref_code_path(code)).json()["authentic"] is True
+
+
+def test_made_up_serials_of_two_ref_products_make_a_hot_spot_each(
+    small_brand, settings, eager_tasks, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from scans.models import Alert
+    from scans.services import hot_spot_key
+    from tests.scans.test_detection import PERAK, PROXY, limits, scan_from
+
+    settings.TRUSTED_PROXIES = [PROXY]
+    registration_claim(small_brand, approved=True)
+    limits(small_brand, hot_spot_scans=3, hot_spot_minutes=60)
+    products = [ref_product(small_brand), ref_product(small_brand, name="Herbal Tea")]
+    now = timezone.now()  # counters live in Redis, which outlives the test database: start from zero
+    cache.delete_many(
+        [
+            hot_spot_key(small_brand.pk, f"product-{p.pk}", "MY-08", now + d, 60)
+            for p in products
+            for d in (timedelta(0), timedelta(hours=1))
+        ]
+    )
+    for product in products:
+        for n in range(3):
+            scan_from(PERAK, f"/p/{product.ref}/21/FAKE{n:08d}", django_capture_on_commit_callbacks)
+    alerts = Alert.objects.filter(kind="hot_spot")
+    assert sorted(alerts.values_list("product_id", flat=True)) == sorted(p.pk for p in products)
+    assert set(alerts.values_list("gtin", flat=True)) == {""}
