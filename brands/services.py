@@ -134,8 +134,13 @@ def approve_claim(*, claim: PrefixClaim, reviewed_by: User | None = None, note: 
     """An operator vouches that the brand owns the prefix (or is the registered company); its codes (under that
     prefix, or under its product refs) then verify as authentic."""
     claim = PrefixClaim.objects.select_for_update().get(pk=claim.pk)
+    if claim.is_registration:
+        same = _same_registration(claim.registration_number, claim.registration_country)
+        if same.filter(state=ClaimState.APPROVED).exclude(brand_id=claim.brand_id).exists():
+            raise ServiceError("registration_number", f"{claim.claimed} is already approved for another brand.")
+        return _review(claim, ClaimState.APPROVED, reviewed_by, note)
     others = _overlapping(claim.prefix).filter(state=ClaimState.APPROVED).exclude(brand_id=claim.brand_id)
-    if claim.kind == ClaimKind.GS1_PREFIX and others.exists():
+    if others.exists():
         raise ServiceError("prefix", f"{claim.prefix} overlaps a prefix already approved for another brand.")
     return _review(claim, ClaimState.APPROVED, reviewed_by, note)
 
@@ -198,6 +203,8 @@ def claim_registration(
     """A brand without a GS1 prefix asks to be verified on its company registration (with the certificate as
     evidence); its products under Serialize product refs verify as authentic once an operator approves it."""
     number, country = clean_registration(registration_number, country)
+    if _same_registration(number, country).filter(state=ClaimState.APPROVED).exclude(brand=brand).exists():
+        raise ServiceError("registration_number", "This company registration belongs to another verified brand.")
     mine = PrefixClaim.objects.for_brand(brand).filter(kind=ClaimKind.COMPANY_REGISTRATION)
     if mine.filter(registration_number=number, registration_country=country).exists():
         raise ServiceError("registration_number", "You have already submitted this registration.")
@@ -223,6 +230,12 @@ def approve_brand_registration(
         brand=brand, registration_number=number, country=country, submitted_by=reviewed_by
     )
     return approve_claim(claim=claim, reviewed_by=reviewed_by, note="Approved by an operator.")
+
+
+def _same_registration(number: str, country: str):
+    """Claims of one company registration, whoever made them (spacing and case aside)."""
+    claims = PrefixClaim.objects.filter(kind=ClaimKind.COMPANY_REGISTRATION, registration_country=country)
+    return claims.filter(registration_number__iexact=number)
 
 
 def is_registration_verified(brand: Brand) -> bool:

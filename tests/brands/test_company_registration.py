@@ -146,3 +146,15 @@ def test_a_brand_without_a_prefix_from_sign_up_to_an_authentic_scan(
     page = Client().get(path).content.decode()
     assert "Authentic" in page and product.ref in page and "GTIN" not in page
     assert any("Finish creating Herbs and Co" in m.subject for m in mail.outbox)
+
+
+def test_a_registration_approved_for_one_brand_cannot_be_claimed_or_approved_for_another(db):
+    verified, impostor = BrandFactory(name="Herbs and Co", prefix=""), BrandFactory(name="Herbs & Co", prefix="")
+    early = registration_claim(impostor)  # submitted before the real brand was approved: stays pending
+    registration_claim(verified, approved=True)
+    with pytest.raises(services.ServiceError, match="another verified brand"):
+        registration_claim(impostor, number="202401012345 ".upper())
+    with pytest.raises(services.ServiceError, match="already approved for another brand"):
+        services.approve_claim(claim=early)
+    early.refresh_from_db()
+    assert early.state == ClaimState.PENDING and not services.is_registration_verified(impostor)
