@@ -136,7 +136,7 @@ def test_an_approved_registration_never_vouches_for_a_gtin(small_brand):
 
 
 def test_another_brands_approved_registration_does_not_vouch_for_this_brands_refs(small_brand):
-    registration_claim(BrandFactory(prefix=""), approved=True)
+    registration_claim(BrandFactory(prefix=""), number="199901000001", approved=True)
     registration_claim(small_brand)
     code = unit(ref_batch(small_brand))
     assert verify_json(ref_code_path(code)).json()["status"] == "unverified_brand"
