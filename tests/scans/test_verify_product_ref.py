@@ -243,3 +243,14 @@ def test_made_up_serials_of_two_ref_products_make_a_hot_spot_each(
     alerts = Alert.objects.filter(kind="hot_spot")
     assert sorted(alerts.values_list("product_id", flat=True)) == sorted(p.pk for p in products)
     assert set(alerts.values_list("gtin", flat=True)) == {""}
+
+
+def test_an_alert_on_a_ref_code_names_the_code_by_its_ref(small_brand):
+    from brands.models import Role
+    from tests.factories import MembershipFactory, alert_of, logged_in_client
+
+    alert = alert_of(ref_batch(small_brand, quantity=2))
+    client = logged_in_client(MembershipFactory(brand=small_brand, role=Role.VIEWER))
+    code = unit(Code.objects.get(pk=alert.code_id).batch)
+    assert f"herbs-and-co.1 {code.serial}" in client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert f"herbs-and-co.1 {code.serial}" in client.get("/alerts/").content.decode()
