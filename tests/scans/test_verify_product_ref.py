@@ -254,3 +254,14 @@ def test_an_alert_on_a_ref_code_names_the_code_by_its_ref(small_brand):
     code = unit(Code.objects.get(pk=alert.code_id).batch)
     assert f"herbs-and-co.1 {code.serial}" in client.get(f"/alerts/{alert.pk}/").content.decode()
     assert f"herbs-and-co.1 {code.serial}" in client.get("/alerts/").content.decode()
+
+
+def test_code_lookup_finds_a_ref_code_from_its_whole_verify_url(small_brand):
+    from brands.models import Role
+    from tests.factories import MembershipFactory, logged_in_client
+
+    code = unit(ref_batch(small_brand, quantity=3), 1)
+    client = logged_in_client(MembershipFactory(brand=small_brand, role=Role.VIEWER))
+    response = client.get("/codes/lookup/", {"q": "https://verify.example.com" + ref_code_path(code)})
+    assert response.status_code == 302 and response["Location"] == f"/codes/{code.pk}/"
+    assert f"Ref {code.product.ref}" in client.get(response["Location"]).content.decode()
