@@ -265,3 +265,10 @@ def test_code_lookup_finds_a_ref_code_from_its_whole_verify_url(small_brand):
     response = client.get("/codes/lookup/", {"q": "https://verify.example.com" + ref_code_path(code)})
     assert response.status_code == 302 and response["Location"] == f"/codes/{code.pk}/"
     assert f"Ref {code.product.ref}" in client.get(response["Location"]).content.decode()
+
+
+def test_a_ref_codes_json_verify_takes_the_fast_path_too(small_brand):
+    registration_claim(small_brand, approved=True)
+    response = verify_json(ref_code_path(unit(ref_batch(small_brand))))
+    assert response.status_code == 200 and response["Content-Language"] == "en"
+    assert "Content-Security-Policy" not in response and "X-Frame-Options" not in response  # skipped the stack
