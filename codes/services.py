@@ -74,9 +74,11 @@ def create_product(
 
 def next_ref(brand: Brand) -> str:
     """The brand's next product ref, `{slug}.{n}`: unique on the platform, since slugs are. Call inside the use
-    case's transaction: the brand row lock makes two new products of one brand take turns."""
+    case's transaction: the brand row lock makes two new products of one brand take turns. Numbers count on
+    from every ref under the slug, whoever's: a slug an operator renamed and another brand took later never
+    hands out a ref that exists."""
     Brand.objects.select_for_update().filter(pk=brand.pk).values_list("pk", flat=True).get()
-    refs = Product.objects.for_brand(brand).filter(ref__isnull=False).values_list("ref", flat=True)
+    refs = Product.objects.filter(ref__startswith=f"{brand.slug}.").values_list("ref", flat=True)
     latest = max((int(ref.rpartition(".")[2]) for ref in refs), default=0)
     try:
         return gs1.product_ref(brand.slug, latest + 1)
