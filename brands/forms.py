@@ -178,6 +178,38 @@ class PrefixClaimForm(forms.Form):
         return evidence
 
 
+class RegistrationClaimForm(forms.Form):
+    """A brand without a GS1 prefix: its company registration, with the certificate for the operators."""
+
+    registration_number = forms.CharField(
+        label="Company registration number",
+        max_length=40,
+        help_text="As on your certificate of incorporation or business registration (e.g. SSM number).",
+    )
+    country = forms.CharField(
+        label="Country of registration",
+        max_length=2,
+        min_length=2,
+        help_text="Two-letter ISO code, e.g. MY.",
+        widget=forms.TextInput(attrs={"autocomplete": "country", "size": "3"}),
+    )
+    evidence = forms.FileField(
+        label="Registration certificate",
+        help_text="PDF, PNG or JPEG, up to 5 MB.",
+        validators=[FileExtensionValidator(["pdf", "png", "jpg", "jpeg"])],
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "registration_%s")  # shown next to the prefix form: ids must differ
+        super().__init__(*args, **kwargs)
+
+    def clean_evidence(self):
+        evidence = self.cleaned_data.get("evidence")
+        if evidence and evidence.size > 5 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        return evidence
+
+
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

@@ -255,12 +255,24 @@ class ClaimState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class ClaimKind(models.TextChoices):
+    GS1_PREFIX = "gs1_prefix", "GS1 Company Prefix"
+    COMPANY_REGISTRATION = "company_registration", "Company registration"
+
+
 class PrefixClaim(models.Model):
-    """A brand's claim to a GS1 Company Prefix: its GTINs may be registered at once (for trial prints), but
-    its codes are vouched for on the verify page only once a platform operator approved the claim."""
+    """A brand's claim to be vouched for, reviewed by a platform operator: either a GS1 Company Prefix (its
+    GTINs may be registered at once, for trial prints) or, for brands without one, its company registration
+    (which vouches only for its products under Serialize product refs, never for a GTIN). Either way its codes
+    verify as authentic only once an operator approved the claim."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="prefix_claims")
-    prefix = models.CharField("GS1 Company Prefix", max_length=12)
+    kind = models.CharField(max_length=20, choices=ClaimKind.choices, default=ClaimKind.GS1_PREFIX)
+    prefix = models.CharField("GS1 Company Prefix", max_length=12, blank=True)
+    registration_number = models.CharField("company registration number", max_length=40, blank=True)
+    registration_country = models.CharField(
+        "country of registration", max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, e.g. MY"
+    )
     state = models.CharField(max_length=10, choices=ClaimState.choices, default=ClaimState.PENDING)
     evidence = models.FileField(upload_to=RandomName("prefix-evidence", dated=True), blank=True)
     note = models.TextField(blank=True, help_text="The operator's reason, shown to the brand")
@@ -274,13 +286,41 @@ class PrefixClaim(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["brand", "prefix"], name="one_claim_per_brand_and_prefix")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "prefix"],
+                condition=models.Q(kind="gs1_prefix"),
+                name="one_claim_per_brand_and_prefix",
+            ),
+            models.UniqueConstraint(
+                fields=["brand", "registration_country", "registration_number"],
+                condition=models.Q(kind="company_registration"),
+                name="one_claim_per_brand_and_registration",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(kind="gs1_prefix") & ~models.Q(prefix=""))
+                | (models.Q(kind="company_registration", prefix="") & ~models.Q(registration_number="")),
+                name="claim_names_what_it_claims",
+            ),
+        ]
 
     def __str__(self):
-        return f"{self.prefix} by {self.brand} ({self.state})"
+        return f"{self.claimed} by {self.brand} ({self.state})"
+
+    @property
+    def is_registration(self) -> bool:
+        return self.kind == ClaimKind.COMPANY_REGISTRATION
+
+    @property
+    def claimed(self) -> str:
+        """What is claimed, in a few words: the prefix, or the registration number and country."""
+        if self.is_registration:
+            return f"registration {self.registration_number} ({self.registration_country})"
+        return self.prefix
 
     def covers(self, gtin: str) -> bool:
-        return prefix_covers(self.prefix, gtin)
+        """Whether this claim vouches for a GTIN: only an approved-or-pending prefix claim ever does."""
+        return self.kind == ClaimKind.GS1_PREFIX and prefix_covers(self.prefix, gtin)
 
 
 def prefix_covers(prefix: str, gtin14: str) -> bool:

@@ -14,7 +14,18 @@ from unidecode import unidecode
 
 from . import keyring
 from .errors import ServiceError
-from .models import Brand, BrandKey, ClaimState, Invitation, Membership, PrefixClaim, Role, User, normalise_email
+from .models import (
+    Brand,
+    BrandKey,
+    ClaimKind,
+    ClaimState,
+    Invitation,
+    Membership,
+    PrefixClaim,
+    Role,
+    User,
+    normalise_email,
+)
 
 
 class InvitationError(Exception):
@@ -114,7 +125,8 @@ def clean_prefix(prefix: str) -> str:
 def _overlapping(prefix: str):
     """Claims whose prefix is this one, starts it or starts with it: they would share GTINs."""
     candidates = [prefix[:n] for n in PREFIX_DIGITS if n <= len(prefix)]
-    return PrefixClaim.objects.filter(Q(prefix__in=candidates) | Q(prefix__startswith=prefix))
+    prefixes = PrefixClaim.objects.filter(kind=ClaimKind.GS1_PREFIX)
+    return prefixes.filter(Q(prefix__in=candidates) | Q(prefix__startswith=prefix))
 
 
 @transaction.atomic
@@ -123,16 +135,23 @@ def claim_prefix(*, brand: Brand, prefix: str, evidence=None, submitted_by: User
     prefix = clean_prefix(prefix)
     if _overlapping(prefix).filter(state=ClaimState.APPROVED).exclude(brand=brand).exists():
         raise ServiceError("prefix", "This prefix belongs to another verified brand.")
-    if PrefixClaim.objects.for_brand(brand).filter(prefix=prefix).exists():
+    if PrefixClaim.objects.for_brand(brand).filter(kind=ClaimKind.GS1_PREFIX, prefix=prefix).exists():
         raise ServiceError("prefix", "You have already claimed this prefix.")
     return PrefixClaim.objects.create(brand=brand, prefix=prefix, evidence=evidence or "", submitted_by=submitted_by)
 
 
 @transaction.atomic
 def approve_claim(*, claim: PrefixClaim, reviewed_by: User | None = None, note: str = "") -> PrefixClaim:
-    """An operator vouches that the brand owns the prefix; its codes then verify as authentic."""
+    """An operator vouches that the brand owns the prefix (or is the registered company); its codes (under that
+    prefix, or under its product refs) then verify as authentic."""
     claim = PrefixClaim.objects.select_for_update().get(pk=claim.pk)
-    if _overlapping(claim.prefix).filter(state=ClaimState.APPROVED).exclude(brand_id=claim.brand_id).exists():
+    if claim.is_registration:
+        same = _same_registration(claim.registration_number, claim.registration_country)
+        if same.filter(state=ClaimState.APPROVED).exclude(brand_id=claim.brand_id).exists():
+            raise ServiceError("registration_number", f"{claim.claimed} is already approved for another brand.")
+        return _review(claim, ClaimState.APPROVED, reviewed_by, note)
+    others = _overlapping(claim.prefix).filter(state=ClaimState.APPROVED).exclude(brand_id=claim.brand_id)
+    if others.exists():
         raise ServiceError("prefix", f"{claim.prefix} overlaps a prefix already approved for another brand.")
     return _review(claim, ClaimState.APPROVED, reviewed_by, note)
 
@@ -159,7 +178,7 @@ def note_verify_change(*, brand_id: int) -> None:
 def approve_brand_prefix(*, brand: Brand, prefix: str, reviewed_by: User | None = None) -> PrefixClaim:
     """Claim and approve in one step (the operator's shell command)."""
     prefix = clean_prefix(prefix)
-    claim = PrefixClaim.objects.for_brand(brand).filter(prefix=prefix).first()
+    claim = PrefixClaim.objects.for_brand(brand).filter(kind=ClaimKind.GS1_PREFIX, prefix=prefix).first()
     claim = claim or claim_prefix(brand=brand, prefix=prefix, submitted_by=reviewed_by)
     return approve_claim(claim=claim, reviewed_by=reviewed_by, note="Approved by an operator.")
 
@@ -167,7 +186,7 @@ def approve_brand_prefix(*, brand: Brand, prefix: str, reviewed_by: User | None 
 def claim_covering(brand: Brand, gtin: str, *, approved_only: bool = False) -> PrefixClaim | None:
     """The brand's claim (pending or approved; approved only if asked) under which a GTIN-14 lies."""
     states = [ClaimState.APPROVED] if approved_only else [ClaimState.APPROVED, ClaimState.PENDING]
-    claims = PrefixClaim.objects.for_brand(brand).filter(state__in=states)
+    claims = PrefixClaim.objects.for_brand(brand).filter(kind=ClaimKind.GS1_PREFIX, state__in=states)
     return next((c for c in claims if c.covers(gtin)), None)
 
 
@@ -208,6 +227,76 @@ def unverified_notice(brand: Brand, gtin: str | None = None) -> str | None:
     if gtin is None and state == ClaimState.APPROVED:
         return None
     return state
+
+
+# --- Company registration: the way in for brands without a GS1 Company Prefix ---
+# Approved, it vouches for the brand's products under Serialize product refs only: never for a GTIN, which only
+# its prefix's owner may claim.
+
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_REGISTRATION_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./()-]{0,39}")
+
+
+def clean_registration(number: str, country: str) -> tuple[str, str]:
+    number, country = " ".join(number.split()), country.strip().upper()
+    if not _COUNTRY.fullmatch(country):
+        raise ServiceError("country", "Give the country as its two-letter ISO code, e.g. MY.")
+    if not _REGISTRATION_NUMBER.fullmatch(number):
+        raise ServiceError(
+            "registration_number", "A registration number has 1 to 40 letters, digits, spaces and . / ( ) -."
+        )
+    return number, country
+
+
+@transaction.atomic
+def claim_registration(
+    *, brand: Brand, registration_number: str, country: str, evidence=None, submitted_by: User | None = None
+) -> PrefixClaim:
+    """A brand without a GS1 prefix asks to be verified on its company registration (with the certificate as
+    evidence); its products under Serialize product refs verify as authentic once an operator approves it."""
+    number, country = clean_registration(registration_number, country)
+    if _same_registration(number, country).filter(state=ClaimState.APPROVED).exclude(brand=brand).exists():
+        raise ServiceError("registration_number", "This company registration belongs to another verified brand.")
+    mine = PrefixClaim.objects.for_brand(brand).filter(kind=ClaimKind.COMPANY_REGISTRATION)
+    if mine.filter(registration_number=number, registration_country=country).exists():
+        raise ServiceError("registration_number", "You have already submitted this registration.")
+    return PrefixClaim.objects.create(
+        brand=brand,
+        kind=ClaimKind.COMPANY_REGISTRATION,
+        registration_number=number,
+        registration_country=country,
+        evidence=evidence or "",
+        submitted_by=submitted_by,
+    )
+
+
+@transaction.atomic
+def approve_brand_registration(
+    *, brand: Brand, registration_number: str, country: str, reviewed_by: User | None = None
+) -> PrefixClaim:
+    """Submit and approve a company registration in one step (the operator's shell command)."""
+    number, country = clean_registration(registration_number, country)
+    mine = PrefixClaim.objects.for_brand(brand).filter(kind=ClaimKind.COMPANY_REGISTRATION)
+    claim = mine.filter(registration_number=number, registration_country=country).first()
+    claim = claim or claim_registration(
+        brand=brand, registration_number=number, country=country, submitted_by=reviewed_by
+    )
+    return approve_claim(claim=claim, reviewed_by=reviewed_by, note="Approved by an operator.")
+
+
+def _same_registration(number: str, country: str):
+    """Claims of one company registration, whoever made them (spacing and case aside)."""
+    claims = PrefixClaim.objects.filter(kind=ClaimKind.COMPANY_REGISTRATION, registration_country=country)
+    return claims.filter(registration_number__iexact=number)
+
+
+def is_registration_verified(brand: Brand) -> bool:
+    """Does the platform vouch for this brand's products under product refs (an approved registration)?"""
+    return (
+        PrefixClaim.objects.for_brand(brand)
+        .filter(kind=ClaimKind.COMPANY_REGISTRATION, state=ClaimState.APPROVED)
+        .exists()
+    )
 
 
 # --- Look-alike names: "Alpha Co" next to an approved "Alpha Company" is flagged for review ---

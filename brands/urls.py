@@ -14,6 +14,7 @@ urlpatterns = [
     path("account/delete/", views.account_delete, name="account_delete"),
     path("settings/prefixes/", views.prefix_claim, name="prefix_claim"),
     path("settings/prefixes/<int:claim_id>/evidence/", views.prefix_evidence, name="prefix_evidence"),
+    path("settings/registration/", views.registration_claim, name="registration_claim"),
     path("staff/claims/", views.review_list, name="review_list"),
     path("staff/claims/<int:claim_id>/", views.review_claim, name="review_claim"),
     path("staff/claims/<int:claim_id>/evidence/", views.review_evidence, name="review_evidence"),

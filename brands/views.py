@@ -34,6 +34,7 @@ from .forms import (
     PasswordConfirmationForm,
     PrefixClaimForm,
     ProfileForm,
+    RegistrationClaimForm,
     ReviewForm,
     SignupForm,
 )
@@ -164,14 +165,15 @@ def brand_settings(request):
             services.flag_lookalike(brand)
         messages.success(request, "Brand settings saved.")
         return redirect("brand_settings")
-    return render(request, "brands/settings.html", _settings_page(request, form, PrefixClaimForm()))
+    return render(request, "brands/settings.html", _settings_page(request, form))
 
 
-def _settings_page(request, form, claim_form) -> dict:
+def _settings_page(request, form, claim_form=None, registration_form=None) -> dict:
     claims = PrefixClaim.objects.for_brand(request.brand)
     return {
         "form": form,
-        "claim_form": claim_form,
+        "claim_form": claim_form or PrefixClaimForm(),
+        "registration_form": registration_form or RegistrationClaimForm(),
         "claims": claims,
         "members": Membership.objects.for_brand(request.brand).select_related("user").order_by("pk"),
         "invitations": pending_invitations(request.brand),
@@ -197,7 +199,34 @@ def prefix_claim(request):
         else:
             messages.success(request, "Prefix claimed. You can register its GTINs now; an operator will review it.")
             return redirect("brand_settings")
-    page = _settings_page(request, BrandForm(instance=request.brand), form)
+    page = _settings_page(request, BrandForm(instance=request.brand), claim_form=form)
+    return render(request, "brands/settings.html", page, status=400)
+
+
+@require_POST
+@require("brand.settings")
+def registration_claim(request):
+    """A brand without a GS1 prefix asks to be verified on its company registration, with its certificate."""
+    form = RegistrationClaimForm(request.POST, request.FILES)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.claim_registration(
+                brand=request.brand,
+                registration_number=data["registration_number"],
+                country=data["country"],
+                evidence=data["evidence"],
+                submitted_by=request.user,
+            )
+        except services.ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                "Registration submitted. Add your products without a GTIN now; an operator will review it.",
+            )
+            return redirect("brand_settings")
+    page = _settings_page(request, BrandForm(instance=request.brand), registration_form=form)
     return render(request, "brands/settings.html", page, status=400)
 
 
@@ -209,7 +238,7 @@ def prefix_evidence(request, claim_id: int):
 
 def _private_file(claim):
     """Evidence for the brand's and the operators' eyes only: a short-lived S3 link, or streamed."""
-    name = f"prefix-{claim.prefix}-evidence"
+    name = "registration-evidence" if claim.is_registration else f"prefix-{claim.prefix}-evidence"
     url = presigned_url(
         claim.evidence.storage, claim.evidence.name, filename=name, content_type="application/octet-stream"
     )
@@ -253,9 +282,14 @@ def review_claim(request, claim_id: int):
         except services.ServiceError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"{claim.prefix} for {claim.brand}: {form.cleaned_data['decision']}d.")
+            messages.success(request, f"{claim.claimed} for {claim.brand}: {form.cleaned_data['decision']}d.")
             return redirect("review_list")
-    others = PrefixClaim.objects.filter(prefix=claim.prefix).exclude(pk=claim.pk).select_related("brand")
+    same = (
+        {"registration_number": claim.registration_number, "registration_country": claim.registration_country}
+        if claim.is_registration
+        else {"prefix": claim.prefix}
+    )
+    others = PrefixClaim.objects.filter(kind=claim.kind, **same).exclude(pk=claim.pk).select_related("brand")
     return render(request, "brands/review_claim.html", {"claim": claim, "form": form, "others": others})
 
 

@@ -6,10 +6,10 @@ from .models import Code, CodeBatch, Lot, PrintDownload, PrintFile, PrintJob, Pr
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "variant", "gtin", "brand", "serial_alphabet", "serial_length", "next_ordinal"]
+    list_display = ["name", "variant", "gtin", "ref", "brand", "serial_alphabet", "serial_length", "next_ordinal"]
     list_filter = ["brand"]
-    search_fields = ["name", "gtin"]
-    readonly_fields = ["next_ordinal", "key"]
+    search_fields = ["name", "gtin", "ref"]
+    readonly_fields = ["next_ordinal", "key", "ref"]
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -6,17 +6,35 @@ from django.utils import timezone
 from brands.files import clean_image
 
 from . import gs1
-from .models import ALPHABETS, DEFAULT_LENGTHS, MAX_BATCH_QUANTITY, PrintFormat, Product, SerialAlphabet
-from .printing import PrintError, clean_options, clean_range
+from .models import (
+    ALPHABETS,
+    DEFAULT_LENGTHS,
+    MAX_BATCH_QUANTITY,
+    IdentifierKind,
+    PrintFormat,
+    Product,
+    SerialAlphabet,
+)
+from .printing import PrintError, clean_options, clean_range, symbology_problem
 from .serials import MAX_LENGTH, SerialFormat
 from .services import MAX_GUESS_PROBABILITY
 
 
 class ProductForm(forms.ModelForm):
+    identifier_kind = forms.ChoiceField(
+        label="Identifier",
+        required=False,  # a GTIN when not said
+        choices=IdentifierKind.choices,
+        initial=IdentifierKind.GTIN,
+        widget=forms.RadioSelect,
+        help_text="No GS1 Company Prefix? Serialize gives the product a ref of its own (never a GTIN); you can add "
+        "a GTIN later, once an operator has approved your prefix, and labels already printed keep verifying.",
+    )
     # Wider than the 14 stored digits: people paste GTINs with spaces, which clean_gtin removes.
     gtin = forms.CharField(
         label="GTIN",
         max_length=24,
+        required=False,
         help_text="8, 12, 13 or 14 digits with the GS1 check digit; stored as GTIN-14.",
         widget=forms.TextInput(attrs={"inputmode": "numeric", "data-gtin": "1", "autocomplete": "off"}),
     )
@@ -29,13 +47,27 @@ class ProductForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ["name", "variant", "gtin", "ndc", "image", "serial_alphabet", "serial_length"]
+        fields = ["name", "variant", "identifier_kind", "gtin", "ndc", "image", "serial_alphabet", "serial_length"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk and self.instance.next_ordinal:
-            # Codes already printed depend on these: changing them would orphan every label.
-            for name in ("gtin", "serial_alphabet", "serial_length"):
+        product = self.instance
+        if product.pk:
+            # The kind is chosen once; a product with a ref is upgraded by giving it a GTIN.
+            del self.fields["identifier_kind"]
+            if product.ref and not product.gtin:
+                self.fields["gtin"].help_text = (
+                    f"Optional: this product's codes carry its Serialize ref {product.ref}. A GTIN under a prefix "
+                    "an operator approved for you makes new labels carry the GS1 Digital Link; labels already "
+                    "printed keep verifying."
+                )
+        if product.pk and product.next_ordinal:
+            # Codes already printed depend on these: changing them would orphan every label. A product with a
+            # ref and no GTIN yet may still be given one: its serials are encrypted under the ref.
+            frozen = ["serial_alphabet", "serial_length"]
+            if product.gtin or not product.ref:
+                frozen.append("gtin")
+            for name in frozen:
                 self.fields[name].disabled = True
 
     def clean_image(self):
@@ -43,8 +75,11 @@ class ProductForm(forms.ModelForm):
         return clean_image(image, keep_alpha=True) if image and hasattr(image, "content_type") else image
 
     def clean_gtin(self):
+        text = self.cleaned_data["gtin"]
+        if not text or not text.strip():
+            return None
         try:
-            gtin = gs1.normalize_gtin(self.cleaned_data["gtin"])
+            gtin = gs1.normalize_gtin(text)
         except gs1.GS1Error as exc:
             raise forms.ValidationError(exc.message) from exc
         if Product.objects.filter(gtin=gtin).exclude(pk=self.instance.pk).exists():
@@ -53,6 +88,12 @@ class ProductForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        kind = cleaned.pop("identifier_kind", None)
+        if kind == IdentifierKind.BRAND_REF:
+            if cleaned.get("gtin"):
+                self.add_error("gtin", "Leave the GTIN empty for a product without one, or choose GTIN above.")
+        elif "gtin" not in self.errors and not cleaned.get("gtin") and not self.instance.ref:
+            self.add_error("gtin", "Enter the product's GTIN, or choose “No GTIN” above if you have no GS1 prefix.")
         alphabet = cleaned.get("serial_alphabet")
         if alphabet:
             length = cleaned.get("serial_length") or DEFAULT_LENGTHS[SerialAlphabet(alphabet)]
@@ -139,6 +180,9 @@ class PrintJobForm(forms.Form):
         try:
             options = {name: cleaned.get(name) for name in names if name in OPTION_FIELDS[fmt]}
             cleaned["options"] = clean_options(fmt, options)
+            problem = symbology_problem(self.batch.product, fmt, cleaned["options"])
+            if problem:
+                raise PrintError(*problem)
             cleaned["from_position"], cleaned["to_position"] = clean_range(
                 self.batch, cleaned.get("from_position"), cleaned.get("to_position")
             )

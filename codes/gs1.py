@@ -37,6 +37,12 @@ __all__ = [
     "element_string",
     "human_readable",
     "parse_element_string",
+    "RefLink",
+    "is_product_ref",
+    "product_ref",
+    "ref_link_url",
+    "parse_ref_link",
+    "parse_verify_link",
 ]
 
 GS = "\x1d"
@@ -85,6 +91,11 @@ class DigitalLink:
     lot: str | None = None
     serial: str | None = None
     expiry: date | None = None
+
+    @property
+    def key(self) -> str:
+        """What the product is looked up by."""
+        return self.gtin
 
 
 def _shown(text: str, limit: int = 24) -> str:
@@ -242,6 +253,12 @@ def parse_digital_link(path: str, query: str = "") -> DigitalLink:
         raise GS1Error("path", "Digital Link path has a malformed percent-encoding.")
 
     gtin = _gtin14(unquote(parts[2]))
+    lot, serial = _qualifiers(parts)
+    return DigitalLink(gtin=gtin, lot=lot, serial=serial, expiry=_query_expiry(query))
+
+
+def _qualifiers(parts: list[str]) -> tuple[str | None, str | None]:
+    """Lot (10) and serial (21) of the AI/value pairs after the primary key, in the standard's order."""
     lot: str | None = None
     serial: str | None = None
     last_rank = 0
@@ -265,7 +282,7 @@ def parse_digital_link(path: str, query: str = "") -> DigitalLink:
             lot = validate_lot(value)
         else:
             serial = validate_serial(value)
-    return DigitalLink(gtin=gtin, lot=lot, serial=serial, expiry=_query_expiry(query))
+    return lot, serial
 
 
 def _query_expiry(query: str) -> date | None:
@@ -359,3 +376,87 @@ def parse_element_string(data: str, *, separator: str = GS) -> DigitalLink:
         serial=None if serial is None else validate_serial(serial),
         expiry=None if expiry is None else parse_yymmdd(expiry),
     )
+
+
+# --- Serialize product refs: codes of brands without a GS1 Company Prefix --------------------------------
+# A product without a GTIN is identified by a ref the platform issues: the brand's short code (its slug), a
+# dot and a number (`acme.3`). Its codes carry a Digital Link-style URL, `{base}/p/{ref}/10/{lot}/21/{serial}`:
+# the lot and serial AIs of the standard, but no primary key 01, so no tool reads it as a GTIN. A ref always
+# holds a dot, so it is never all digits and can never be taken for a GTIN, in a URL or in a lookup.
+
+PRODUCT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,59}\.[1-9][0-9]{0,6}")
+REF_PATH = "p"
+"""The first path segment of a product ref's verify URL (where a GS1 Digital Link has `01`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefLink:
+    """A unit's code under a Serialize product ref: lot, serial and expiry as in a Digital Link, no GTIN."""
+
+    ref: str
+    lot: str | None = None
+    serial: str | None = None
+    expiry: date | None = None
+
+    @property
+    def key(self) -> str:
+        """What the product is looked up by."""
+        return self.ref
+
+
+def is_product_ref(text: str) -> bool:
+    return PRODUCT_REF.fullmatch(text) is not None
+
+
+def product_ref(short_code: str, number: int) -> str:
+    """The ref of a brand's `number`th product without a GTIN: `{short_code}.{number}`."""
+    ref = f"{short_code}.{number}"
+    if not is_product_ref(ref):
+        raise GS1Error("ref", f"{_shown(ref)} is not a valid product ref.")
+    return ref
+
+
+def ref_link_url(
+    base_url: str,
+    *,
+    ref: str,
+    serial: str,
+    lot: str | None = None,
+    expiry: date | None = None,
+) -> str:
+    """Build `{base}/p/{ref}[/10/{lot}]/21/{serial}[?17=YYMMDD]`."""
+    if not is_product_ref(ref):
+        raise GS1Error("ref", f"{_shown(ref)} is not a valid product ref.")
+    url = f"{_base(base_url)}/{REF_PATH}/{ref}"
+    if lot is not None:
+        url += "/10/" + quote(validate_lot(lot), safe="")
+    url += "/21/" + quote(validate_serial(serial), safe="")
+    if expiry is not None:
+        url += "?17=" + yymmdd(expiry)
+    return url
+
+
+def parse_ref_link(path: str, query: str = "") -> RefLink:
+    """Strictly parse `/p/{ref}[/10/{lot}][/21/{serial}]` (as sent, still encoded) and its query, as
+    `parse_digital_link` does a Digital Link. Raises GS1Error, and nothing else, for any malformed input."""
+    if len(path) > MAX_PATH_LENGTH:
+        raise GS1Error("path", f"Path is too long ({len(path)} characters).")
+    parts = path.split("/")
+    if len(parts) < 3 or parts[0] or parts[1] != REF_PATH:
+        raise GS1Error("path", "A product ref path must start with /p/ and a ref.")
+    if len(parts) % 2 == 0:
+        raise GS1Error("path", "A product ref path must be AI/value pairs after the ref.")
+    if _BAD_PERCENT.search(path):
+        raise GS1Error("path", "Path has a malformed percent-encoding.")
+    ref = unquote(parts[2])
+    if not is_product_ref(ref):
+        raise GS1Error("ref", f"{_shown(ref)} is not a valid product ref.")
+    lot, serial = _qualifiers(parts)
+    return RefLink(ref=ref, lot=lot, serial=serial, expiry=_query_expiry(query))
+
+
+def parse_verify_link(path: str, query: str = "") -> DigitalLink | RefLink:
+    """A verify path of either shape: a GS1 Digital Link (`/01/...`) or a product ref's (`/p/...`)."""
+    if path.startswith(f"/{REF_PATH}/"):
+        return parse_ref_link(path, query)
+    return parse_digital_link(path, query)

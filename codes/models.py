@@ -19,13 +19,23 @@ ALPHABETS = {SerialAlphabet.ALNUM: CROCKFORD32, SerialAlphabet.NUMERIC: DIGITS}
 DEFAULT_LENGTHS = {SerialAlphabet.ALNUM: 12, SerialAlphabet.NUMERIC: 13}
 
 
+class IdentifierKind(models.TextChoices):
+    GTIN = "gtin", "GTIN (under your GS1 Company Prefix)"
+    BRAND_REF = "brand_ref", "No GTIN: a Serialize product ref"
+
+
 class Product(models.Model):
-    """A trade item (one GTIN) of a brand, with the serial format and key its codes are made with."""
+    """A trade item of a brand, with the serial format and key its codes are made with.
+
+    Identified by a GTIN, or, for brands without a GS1 prefix, by a Serialize product ref (`ref`: the brand's
+    slug, a dot and a number, e.g. `acme.3`; never all digits, so never mistaken for a GTIN). A product with a
+    ref may be given a GTIN later and keeps its ref: labels printed with the ref's URL keep verifying."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="products")
     name = models.CharField(max_length=200)
     variant = models.CharField(max_length=120, blank=True)
-    gtin = models.CharField("GTIN", max_length=14, unique=True)
+    gtin = models.CharField("GTIN", max_length=14, unique=True, null=True, blank=True)
+    ref = models.CharField("product ref", max_length=80, unique=True, null=True, blank=True, editable=False)
     ndc = models.CharField("NDC", max_length=12, blank=True)
     image = models.ImageField(upload_to=RandomName("products"), blank=True)
     serial_alphabet = models.CharField(max_length=10, choices=SerialAlphabet.choices, default=SerialAlphabet.ALNUM)
@@ -40,6 +50,11 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name", "variant"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(gtin__isnull=False) | models.Q(ref__isnull=False), name="product_has_an_identifier"
+            )
+        ]
 
     def __str__(self):
         return f"{self.name}, {self.variant}" if self.variant else self.name
@@ -47,6 +62,21 @@ class Product(models.Model):
     @property
     def serial_format(self) -> SerialFormat:
         return SerialFormat(ALPHABETS[SerialAlphabet(self.serial_alphabet)], self.serial_length)
+
+    @property
+    def identifier_kind(self) -> str:
+        return IdentifierKind.GTIN if self.gtin else IdentifierKind.BRAND_REF
+
+    @property
+    def serial_tweak(self) -> str:
+        """What the serials are encrypted under besides the key: the ref when the product has one (it came
+        first and never changes, so a GTIN given later leaves every printed serial valid), else the GTIN."""
+        return self.ref or self.gtin or ""
+
+    @property
+    def identifier(self) -> str:
+        """What people see to tell the product apart: its GTIN, else its ref."""
+        return self.gtin or self.ref or ""
 
 
 class Lot(models.Model):

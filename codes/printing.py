@@ -70,12 +70,30 @@ def carries_pins(*, batch, fmt: str) -> bool:
 
 
 # gs1_element_string is what a DataMatrix encodes: AIs with GS (ASCII 29) after variable-length fields
-# that are not last; gs1_human_readable is the text printed under the symbol.
+# that are not last; gs1_human_readable is the text printed under the symbol. Both are empty for a product
+# without a GTIN (a Serialize product ref): it has no GS1 element string.
 CSV_HEADER = ["position", "serial", "verify_url", "gs1_element_string", "gs1_human_readable"]
 
 
 class PrintError(ServiceError):
     """A print request that cannot be made; `field` names what to fix."""
+
+
+NO_GTIN_DATAMATRIX = (
+    "A GS1 DataMatrix carries the product's GTIN, and this product has none (it has a Serialize product ref): "
+    "print QR codes, which carry its verify URL. Once the product has a GTIN, DataMatrix labels are available."
+)
+
+
+def symbology_problem(product, fmt: str, options: dict[str, Any]) -> tuple[str, str] | None:
+    """(field, message) when a format would print a GS1 symbol claiming a GTIN for a product without one."""
+    if product.gtin:
+        return None
+    if fmt == PrintFormat.DATAMATRIX:
+        return "format", NO_GTIN_DATAMATRIX
+    if fmt == PrintFormat.PDF and options.get("symbology") == "datamatrix":
+        return "symbology", NO_GTIN_DATAMATRIX
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -228,30 +246,57 @@ class _CodeText:
 
     def __init__(self, batch: CodeBatch) -> None:
         product, lot = batch.product, batch.lot
-        self.ids = {"gtin": product.gtin, "lot": lot.number, "expiry": lot.expires_on}
-        url = gs1.digital_link_url(settings.VERIFY_BASE_URL, serial=self.SENTINEL, **self.ids)
+        # A product without a GTIN (a Serialize product ref) gets the platform's Digital Link-style URL and no
+        # GS1 element string or HRI at all: nothing printed for it may claim a GTIN. Once given a GTIN, its new
+        # labels carry the GS1 Digital Link (the serials are the same: they are encrypted under the ref).
+        self.is_gs1 = bool(product.gtin)
+        self.ref = product.ref
+        self.lot, self.expiry = lot.number, lot.expires_on
+        ids = {"lot": lot.number, "expiry": lot.expires_on}
+        self.ids = {"gtin": product.gtin, **ids} if self.is_gs1 else {"ref": product.ref, **ids}
+        url = self._url(self.SENTINEL)
         head, _, tail = url.rpartition("/21/")
         self.url_head, self.url_tail = head + "/21/", tail.removeprefix(self.SENTINEL)
-        self.es_head = gs1.element_string(serial=self.SENTINEL, **self.ids).removesuffix(self.SENTINEL)
-        self.hri_head = gs1.human_readable(serial=self.SENTINEL, **self.ids).removesuffix(self.SENTINEL)
+        self.es_head = self.hri_head = ""
+        if self.is_gs1:
+            self.es_head = gs1.element_string(serial=self.SENTINEL, **self.ids).removesuffix(self.SENTINEL)
+            self.hri_head = gs1.human_readable(serial=self.SENTINEL, **self.ids).removesuffix(self.SENTINEL)
         self.pin_key = product.key.secret() if batch.with_pin else None
-        self.gtin = product.gtin
+        self.tweak = product.serial_tweak
+
+    def _url(self, serial: str) -> str:
+        build = gs1.digital_link_url if self.is_gs1 else gs1.ref_link_url
+        return build(settings.VERIFY_BASE_URL, serial=serial, **self.ids)
 
     def url(self, serial: str) -> str:
         return self.url_head + serial + self.url_tail
 
     def element_string(self, serial: str) -> str:
-        return self.es_head + serial
+        """The GS1 element string; empty for a product without a GTIN (it has none)."""
+        return self.es_head + serial if self.is_gs1 else ""
 
     def human_readable(self, serial: str) -> str:
-        return self.hri_head + serial
+        return self.hri_head + serial if self.is_gs1 else ""
+
+    def label_lines(self) -> tuple[str, ...]:
+        """Text between caption and serial on a PDF label: GS1 HRI ("(01) GTIN", "(17) … (10) …"), or for a
+        product ref its ref, lot and expiry in words (no AIs: the label claims no GS1 identifier)."""
+        if self.is_gs1:
+            gtin_line, _, rest = self.hri_head.removesuffix("(21) ").partition(" (")
+            return (gtin_line, "(" + rest.strip()) if rest else (gtin_line,)
+        lot = f"Lot {self.lot}" + (f" · Exp {self.expiry.isoformat()}" if self.expiry else "")
+        return (f"Ref {self.ref}", lot)
+
+    def serial_line(self, serial: str) -> str:
+        return f"(21) {serial}" if self.is_gs1 else f"SN {serial}"
 
     def pin(self, serial: str) -> str | None:
-        return None if self.pin_key is None else scratch_pin(self.pin_key, self.gtin, serial)
+        return None if self.pin_key is None else scratch_pin(self.pin_key, self.tweak, serial)
 
     def check(self, serial: str) -> None:
-        url = gs1.digital_link_url(settings.VERIFY_BASE_URL, serial=serial, **self.ids)
-        if self.url(serial) != url or self.element_string(serial) != gs1.element_string(serial=serial, **self.ids):
+        same_url = self.url(serial) == self._url(serial)
+        same_es = not self.is_gs1 or self.element_string(serial) == gs1.element_string(serial=serial, **self.ids)
+        if not (same_url and same_es):
             raise RuntimeError(f"serial {serial!r} does not fit the print templates")
 
 
@@ -306,6 +351,8 @@ def _write_csv(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
 def _write_zip(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     options, fmt = spec.options, spec.format
     if fmt == PrintFormat.DATAMATRIX:
+        if not text.is_gs1:
+            raise PrintError("format", NO_GTIN_DATAMATRIX)
         size = options["module_size"]
 
         def render(serial: str) -> bytes:
@@ -337,18 +384,21 @@ def _write_zip(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
 def _write_pdf(out: IO[bytes], spec: PartSpec, text: _CodeText) -> None:
     options = spec.options
     qr = options["symbology"] == "qr"
+    if not (qr or text.is_gs1):
+        raise PrintError("symbology", NO_GTIN_DATAMATRIX)
     payload = text.url if qr else text.element_string
     caption = str(spec.batch.product)
     # GS1 human-readable interpretation (DSCSA: GTIN, lot, expiry and serial in plain text): the GTIN on one
-    # line, expiry and lot on the next, and the serial line as "(21) serial".
-    gtin_line, _, rest = text.hri_head.removesuffix("(21) ").partition(" (")
-    hri = (gtin_line, "(" + rest.strip()) if rest else (gtin_line,)
+    # line, expiry and lot on the next, and the serial line as "(21) serial" (for a product ref: see label_lines).
+    lines = text.label_lines()
 
     def labels() -> Iterator[Label]:
         for rows in _chunks(spec):
             text.check(rows[0][1])
             for _position, serial in rows:
-                yield Label(payload(serial), f"(21) {serial}", caption=caption, pin=text.pin(serial), lines=hri)
+                yield Label(
+                    payload(serial), text.serial_line(serial), caption=caption, pin=text.pin(serial), lines=lines
+                )
 
     write_label_sheets(
         out,
@@ -396,7 +446,7 @@ def part_filename(
     holds and the format, so files of two jobs, ranges or formats of one batch never clash in a downloads folder."""
     lot = "".join(c if c.isalnum() or c in "-_." else "_" for c in batch.lot.number)
     job = f"-job{job_number}" if job_number else ""
-    stem = f"{batch.product.brand.slug}-{batch.product.gtin}-{lot}-batch{batch.number}{job}-{first}-{last}-{fmt}"
+    stem = f"{batch.product.brand.slug}-{batch.product.identifier}-{lot}-batch{batch.number}{job}-{first}-{last}-{fmt}"
     return f"{stem}-manifest.json" if part == PrintFile.MANIFEST else f"{stem}-part{part:04d}.{extension}"
 
 
@@ -433,6 +483,7 @@ def manifest(
             "number": batch.number,
             "product": str(batch.product),
             "gtin": batch.product.gtin,
+            "ref": batch.product.ref,
             "lot": lot.number,
             "expires_on": lot.expires_on.isoformat() if lot.expires_on else None,
             "quantity": batch.quantity,
@@ -481,6 +532,9 @@ def create_print_job(
     if problem:
         raise PrintError("format", problem)
     options = clean_options(fmt, options)
+    problem = symbology_problem(batch.product, fmt, options)
+    if problem:
+        raise PrintError(*problem)
     first, last = clean_range(batch, first_position, last_position)
     part_size = clean_part_size(part_size)
     job = PrintJob.objects.create(
@@ -753,6 +807,9 @@ def export_batch(
     if problem:
         raise PrintError("format", problem)
     options = clean_options(fmt, options)
+    problem = symbology_problem(batch.product, fmt, options)
+    if problem:
+        raise PrintError(*problem)
     first, last = clean_range(batch, first_position, last_position)
     part_size = clean_part_size(part_size)
     extension = EXTENSIONS[PrintFormat(fmt)]

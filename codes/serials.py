@@ -24,6 +24,8 @@ from typing import ClassVar
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
+from .gs1 import is_product_ref
+
 __all__ = [
     "CROCKFORD32",
     "DIGITS",
@@ -322,20 +324,23 @@ def _check_key(key: bytes) -> bytes:
     return bytes(key)
 
 
-def _check_gtin(gtin14: str) -> str:
-    # Only the shape is checked; the GS1 check digit is the product model's business.
-    if len(gtin14) != 14 or not (gtin14.isascii() and gtin14.isdigit()):
-        raise ValueError("gtin14 must be 14 ASCII digits")
-    return gtin14
+def _check_identifier(identifier: str) -> str:
+    """A product's identifier as the tweak: a GTIN-14, or a Serialize product ref (never all digits, so no ref
+    tweaks like a GTIN). Only the shape is checked; the check digit is the product model's business."""
+    gtin = len(identifier) == 14 and identifier.isascii() and identifier.isdigit()
+    if not (gtin or is_product_ref(identifier)):
+        raise ValueError("the tweak must be a GTIN-14 (14 ASCII digits) or a product ref")
+    return identifier
 
 
 class SerialCodec:
-    """Serials of one product: ordinal <-> serial under the brand key, GTIN tweak and format."""
+    """Serials of one product: ordinal <-> serial under the brand key, the product's tweak (its GTIN-14, or its
+    product ref for products without a GTIN) and format."""
 
-    def __init__(self, key: bytes, gtin14: str, fmt: SerialFormat) -> None:
+    def __init__(self, key: bytes, identifier: str, fmt: SerialFormat) -> None:
         self.format = fmt
-        self.gtin14 = _check_gtin(gtin14)
-        self._tweak = gtin14.encode("ascii")
+        self.identifier = _check_identifier(identifier)
+        self._tweak = identifier.encode("ascii")
         self._ff1 = FF1(_check_key(key), fmt.radix)
         self._index = {ch: i for i, ch in enumerate(fmt.alphabet)}
         self._codepoints = np.array([ord(ch) for ch in fmt.alphabet], dtype=np.uint32)
@@ -394,20 +399,21 @@ class SerialCodec:
         return _num(self._ff1.decrypt(self._tweak, numerals), fmt.radix)
 
 
-def scratch_pin(key: bytes, gtin14: str, serial: str, digits: int = 7) -> str:
-    """The scratch-off PIN of a unit: HMAC-SHA256(key, gtin|serial) cut to `digits` decimals.
+def scratch_pin(key: bytes, identifier: str, serial: str, digits: int = 7) -> str:
+    """The scratch-off PIN of a unit: HMAC-SHA256(key, identifier|serial) cut to `digits` decimals, the
+    identifier being the product's serial tweak (its GTIN-14 or product ref).
 
     Derived on demand, never stored. `serial` must be canonical (``SerialCodec.serial`` output).
     """
     if digits not in PIN_DIGITS:
         raise ValueError("digits must be 6..8")
-    message = _PIN_LABEL + f"{_check_gtin(gtin14)}|{serial}".encode()
+    message = _PIN_LABEL + f"{_check_identifier(identifier)}|{serial}".encode()
     mac = hmac.new(_check_key(key), message, hashlib.sha256).digest()
     # 256 bits mod 10**8: the bias is about 2**-229, negligible.
     return f"{int.from_bytes(mac, 'big') % 10**digits:0{digits}d}"
 
 
-def pin_matches(key: bytes, gtin14: str, serial: str, candidate: str, digits: int = 7) -> bool:
+def pin_matches(key: bytes, identifier: str, serial: str, candidate: str, digits: int = 7) -> bool:
     """Whether `candidate` is the unit's scratch PIN, compared in constant time."""
-    expected = scratch_pin(key, gtin14, serial, digits)
+    expected = scratch_pin(key, identifier, serial, digits)
     return candidate.isascii() and hmac.compare_digest(expected, candidate)

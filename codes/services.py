@@ -12,7 +12,7 @@ from brands.errors import ServiceError
 from brands.models import Brand
 from brands.services import claim_covering, current_key, note_verify_change
 
-from . import quotas
+from . import gs1, quotas
 from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
 from .serials import SerialCodec, SerialFormat
 
@@ -47,16 +47,24 @@ def gtin_problem(brand: Brand, gtin: str) -> str | None:
     return None
 
 
+@transaction.atomic
 def create_product(
-    *, brand: Brand, name: str, gtin: str, serial_alphabet: str, serial_length: int, **fields
+    *, brand: Brand, name: str, serial_alphabet: str, serial_length: int, gtin: str | None = None, **fields
 ) -> Product:
-    problem = gtin_problem(brand, gtin)
-    if problem:
-        raise OrderError("gtin", problem)
+    """A product under a GTIN of a prefix the brand has claimed or, without a GTIN (brands without a GS1
+    Company Prefix), under a new Serialize product ref that the platform issues and that never poses as a GTIN."""
+    ref = None
+    if gtin:
+        problem = gtin_problem(brand, gtin)
+        if problem:
+            raise OrderError("gtin", problem)
+    else:
+        gtin, ref = None, next_ref(brand)
     return Product.objects.create(
         brand=brand,
         name=name,
         gtin=gtin,
+        ref=ref,
         serial_alphabet=serial_alphabet,
         serial_length=serial_length,
         key=current_key(brand),
@@ -64,20 +72,66 @@ def create_product(
     )
 
 
+def next_ref(brand: Brand) -> str:
+    """The brand's next product ref, `{slug}.{n}`: unique on the platform, since slugs are. Call inside the use
+    case's transaction: the brand row lock makes two new products of one brand take turns. Numbers count on
+    from every ref under the slug, whoever's: a slug an operator renamed and another brand took later never
+    hands out a ref that exists."""
+    Brand.objects.select_for_update().filter(pk=brand.pk).values_list("pk", flat=True).get()
+    refs = Product.objects.filter(ref__startswith=f"{brand.slug}.").values_list("ref", flat=True)
+    latest = max((int(ref.rpartition(".")[2]) for ref in refs), default=0)
+    try:
+        return gs1.product_ref(brand.slug, latest + 1)
+    except gs1.GS1Error as exc:
+        raise OrderError("gtin", "This brand's short name cannot make product refs; ask an operator.") from exc
+
+
+def upgrade_problem(brand: Brand, gtin: str) -> str | None:
+    """A product ref is given a GTIN only under a prefix an operator approved: from then on its new labels
+    carry the GS1 Digital Link, which must never name a GTIN the brand has not proven is its own."""
+    if claim_covering(brand, gtin, approved_only=True) is None:
+        return (
+            "A product without a GTIN is given one only under a GS1 Company Prefix an operator has approved for "
+            "you: claim your prefix in Settings and wait for its approval."
+        )
+    return None
+
+
 EDITABLE_PRODUCT_FIELDS = ("name", "variant", "gtin", "ndc", "image", "serial_alphabet", "serial_length")
 
 
 def update_product(product: Product, *, changed: list[str]) -> Product:
     """Save what a person edited, never the ordinal counter: batches move it with F() under a row lock,
-    and writing back a stale value would hand out ordinals (serials) twice."""
+    and writing back a stale value would hand out ordinals (serials) twice.
+
+    A product with a ref that is given a GTIN keeps its ref: its serials are encrypted under the ref, so the
+    labels already printed keep verifying through the ref's URL, and new labels carry the GS1 Digital Link."""
     fields = [name for name in changed if name in EDITABLE_PRODUCT_FIELDS]
-    problem = gtin_problem(product.brand, product.gtin) if "gtin" in fields else None
+    problem = None
+    if "gtin" in fields:
+        if product.ref and product.gtin:
+            problem = upgrade_problem(product.brand, product.gtin)
+        elif not product.ref:
+            problem = gtin_problem(product.brand, product.gtin or "")
     if problem:
         raise OrderError("gtin", problem)
     if fields:
         product.save(update_fields=fields)
         note_verify_change(brand_id=product.brand_id)  # its name (or GTIN) on the verify page, in every worker
     return product
+
+
+def give_gtin(*, product: Product, gtin: str) -> Product:
+    """Give a product without a GTIN its GTIN (the upgrade to GS1 identifiers), keeping its ref."""
+    gtin = gs1.normalize_gtin(gtin)
+    with transaction.atomic():
+        locked = Product.objects.select_for_update().get(pk=product.pk)
+        if locked.gtin:
+            raise OrderError("gtin", f"This product has a GTIN already: {locked.gtin}.")
+        if Product.objects.filter(gtin=gtin).exists():
+            raise OrderError("gtin", "This GTIN is already registered. A GTIN belongs to one brand owner.")
+        locked.gtin = gtin
+        return update_product(locked, changed=["gtin"])
 
 
 def get_or_create_lot(
@@ -152,7 +206,7 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
         return batch
     chunk_size = chunk_size or settings.CODES_CHUNK_SIZE
     product = batch.product
-    codec = SerialCodec(product.key.secret(), product.gtin, product.serial_format)
+    codec = SerialCodec(product.key.secret(), product.serial_tweak, product.serial_format)
     while True:
         with transaction.atomic():
             done = CodeBatch.objects.select_for_update().values_list("codes_done", flat=True).get(pk=batch_id)
@@ -214,7 +268,13 @@ def _publish_batch_ready(batch: CodeBatch) -> None:
     publish(
         brand_id=batch.product.brand_id,
         event="batch.ready",
-        data={"batch": batch.pk, "gtin": batch.product.gtin, "lot": batch.lot.number, "quantity": batch.quantity},
+        data={
+            "batch": batch.pk,
+            "gtin": batch.product.gtin,
+            "ref": batch.product.ref,
+            "lot": batch.lot.number,
+            "quantity": batch.quantity,
+        },
     )
 
 
@@ -243,7 +303,7 @@ def retry_batch(batch: CodeBatch) -> bool:
 
 
 def codec_for(product: Product) -> SerialCodec:
-    return SerialCodec(product.key.secret(), product.gtin, product.serial_format)
+    return SerialCodec(product.key.secret(), product.serial_tweak, product.serial_format)
 
 
 def mark_received(*, batch: CodeBatch, first_position: int, last_position: int, at) -> int:

@@ -261,6 +261,12 @@ def _check_prefix(batch: CodeBatch, company_prefix: str) -> str:
     if not re.fullmatch(r"[0-9]{6,12}", prefix):
         raise DistributorError("company_prefix", "A GS1 company prefix is 6 to 12 digits.")
     # A brand's GTINs and SSCCs start with its company prefix: the product's GTIN must carry this one.
+    if not batch.product.gtin:
+        raise DistributorError(
+            "company_prefix",
+            "SSCCs are made under the GS1 company prefix of the product's GTIN, and this product has none "
+            "(it has a Serialize product ref): assign ranges instead, or give it a GTIN first.",
+        )
     if batch.product.gtin[1 : 1 + len(prefix)] != prefix:
         raise DistributorError("company_prefix", f"The product's GTIN {batch.product.gtin} is not under {prefix}.")
     return prefix

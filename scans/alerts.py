@@ -39,7 +39,9 @@ def record_findings(*, scan_id: int, findings: list[dict]) -> list[int]:
 
 def _key(scan: Scan, kind: str, params: dict) -> str:
     if kind == rules.HOT_SPOT:
-        return f"hot_spot:{scan.gtin}:{params.get('region', '')}"[:80]
+        # A product ref's scans log no GTIN: its hot spots are told apart by product.
+        subject = scan.gtin or f"product-{scan.product_id}"
+        return f"hot_spot:{subject}:{params.get('region', '')}"[:80]
     if is_grouped(kind, params):
         return f"recall:{params['recall']}"
     return f"code:{scan.code_id}"

@@ -145,16 +145,18 @@ def scan_export(request):
 # --- code lookup -----------------------------------------------------------------------------------------
 
 
-def _serial_and_gtin(text: str) -> tuple[str, str | None]:
-    """A pasted serial, or a whole Digital Link URL (its serial and GTIN)."""
+def _serial_and_product(text: str) -> tuple[str, dict | None]:
+    """A pasted serial, or a whole verify URL (its serial, and its product's GTIN or ref as a filter)."""
     text = text.strip()
-    if "/01/" in text:
-        parts = urlsplit(text if "://" in text else "https://x" + text[text.index("/01/") :])
+    marker = next((m for m in ("/01/", f"/{gs1.REF_PATH}/") if m in text), None)
+    if marker:
+        parts = urlsplit(text if "://" in text else "https://x" + text[text.index(marker) :])
         try:
-            link = gs1.parse_digital_link(parts.path, parts.query)
+            link = gs1.parse_verify_link(parts.path, parts.query)
         except gs1.GS1Error:
             return text, None
-        return (link.serial or ""), link.gtin
+        found = {"gtin": link.gtin} if isinstance(link, gs1.DigitalLink) else {"ref": link.ref}
+        return (link.serial or ""), found
     return text, None
 
 
@@ -163,10 +165,10 @@ def code_lookup(request):
     query = request.GET.get("q", "").replace("\x00", "").strip()[:300]  # PostgreSQL text cannot hold NUL
     matches: list[Code] = []
     if query:
-        serial, gtin = _serial_and_gtin(query)
+        serial, product = _serial_and_product(query)
         products = Product.objects.for_brand(request.brand)
-        if gtin:
-            products = products.filter(gtin=gtin)
+        if product:
+            products = products.filter(**product)
         candidates = {(p.pk, p.serial_format.normalise(serial)) for p in products}
         matches = list(
             Code.objects.for_brand(request.brand)

@@ -50,10 +50,11 @@ class VerdictWarning:
 @dataclass(frozen=True)
 class ProductFacts:
     name: str
-    gtin: str
+    gtin: str | None  # None for a product without a GTIN: its ref is never published as one
     lot: str | None
     expiry: str | None
     brand: str
+    ref: str | None = None  # the Serialize product ref, for products of brands without a GS1 prefix
 
     @property
     def expires_on(self) -> date | None:
@@ -83,6 +84,18 @@ class Verdict:
     def as_json(self, word: Callable[[VerdictWarning], str]) -> dict[str, object]:
         """The public JSON verdict; `word` turns a warning into a message in the reader's language."""
         # Spelled out rather than dataclasses.asdict, whose deep copies cost more than the rest of a verdict.
+        product: dict[str, object] | None = None
+        if self.product is not None:
+            product = {
+                "name": self.product.name,
+                "gtin": self.product.gtin,
+                "lot": self.product.lot,
+                "expiry": self.product.expiry,
+                "brand": self.product.brand,
+            }
+            if self.product.ref is not None:
+                # A product without a GTIN ("gtin": null) is named by its Serialize ref, never as a GTIN.
+                product["ref"] = self.product.ref
         data: dict[str, object] = {
             "authentic": self.authentic,
             "status": self.status,
@@ -90,15 +103,7 @@ class Verdict:
             "scan_count": self.scan_count,
             "first_scanned_at": _iso(self.first_scanned_at),
             "first_scanned_in": self.first_scanned_in,
-            "product": None
-            if self.product is None
-            else {
-                "name": self.product.name,
-                "gtin": self.product.gtin,
-                "lot": self.product.lot,
-                "expiry": self.product.expiry,
-                "brand": self.product.brand,
-            },
+            "product": product,
             "warnings": [{"code": w.code, "message": word(w)} for w in self.warnings],
             "pin_required": self.pin_required,
         }

@@ -25,7 +25,7 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from brands.models import Brand
-from brands.services import is_verified_for
+from brands.services import is_registration_verified, is_verified_for
 from codes import gs1, packstates
 from codes import services as code_services
 from codes.models import BatchState, CodeBatch, Product, StatusChange
@@ -69,13 +69,22 @@ class ProductInfo:
     product_id: int
     brand: Brand
     name: str
-    gtin: str
+    gtin: str | None  # None for a product without a GTIN (a Serialize product ref)
     key: bytes = field(repr=False)
     codec: SerialCodec = field(repr=False)
     batches: tuple["BatchInfo", ...] = ()  # by first ordinal: batches are contiguous ordinal blocks
-    verified_brand: bool = False  # an operator approved the brand's claim to this GTIN's GS1 prefix
+    # An operator approved the brand's claim to this GTIN's GS1 prefix or, looked up by its ref, the brand's
+    # company registration (a registration never vouches for a GTIN).
+    verified_brand: bool = False
     batches_seen: tuple[int, int] = (0, 0)  # (count, highest id) of the product's batches when loaded
     generation: int = 0  # the brand's verify_generation when loaded: the verify statement reads the current one
+    ref: str | None = None
+    lookup: str = ""  # the cache key it was loaded under: its GTIN-14 or its ref (never all digits)
+
+    @property
+    def tweak(self) -> str:
+        """The serials' tweak (codes.models.Product.serial_tweak): the ref if it has one, else the GTIN."""
+        return self.codec.identifier
 
     def batch_of(self, ordinal: int) -> "BatchInfo | None":
         """The batch an ordinal was issued in, found without touching the database."""
@@ -130,9 +139,10 @@ class CodeRow:
 
 
 class ProductCache:
-    """GTIN -> ProductInfo (or None) for a few seconds: saves a query per scan on the hot path. What another
-    process changes about the brand (approval, branding) is noticed sooner: the verify statement returns the
-    brand's generation and a stale entry is reloaded at once (see GENERATION).
+    """GTIN or product ref -> ProductInfo (or None) for a few seconds: saves a query per scan on the hot path.
+    A ref always holds a dot and a GTIN-14 is all digits, so the two never share a key. What another process
+    changes about the brand (approval, branding) is noticed sooner: the verify statement returns the brand's
+    generation and a stale entry is reloaded at once (see GENERATION).
 
     Bounded (least recently used out), since hostile clients can ask for any number of GTINs; a GTIN
     nobody registered is remembered only briefly, so a new product verifies within seconds.
@@ -157,14 +167,14 @@ class ProductCache:
         to an ordinal outside every cached batch; answered at most every REFRESH_SECONDS per product and with one
         small query, so a flood of made-up serials costs next to nothing and never stalls the other scans."""
         now = time.monotonic()
-        if now - self._batches_checked.get(info.gtin, -REFRESH_SECONDS) < REFRESH_SECONDS:
+        if now - self._batches_checked.get(info.lookup, -REFRESH_SECONDS) < REFRESH_SECONDS:
             return info
         if len(self._batches_checked) > self.size:
             self._batches_checked.clear()
-        self._batches_checked[info.gtin] = now
+        self._batches_checked[info.lookup] = now
         if _batches_seen(info.product_id) == info.batches_seen:
             return info
-        return self._load(info.gtin) or info
+        return self._load(info.lookup) or info
 
     def _load(self, gtin: str) -> ProductInfo | None:
         info = _load_product(gtin)
@@ -197,14 +207,15 @@ class ProductCache:
 product_cache = ProductCache()
 
 
-def _load_product(gtin: str) -> ProductInfo | None:
+def _load_product(lookup: str) -> ProductInfo | None:
     # The brand (and its generation) is read first: a change committed after this read moves the generation,
     # so the next verify statement notices it, whatever the reads below saw.
-    product = Product.objects.select_related("brand", "key").filter(gtin=gtin).first()
+    by_ref = gs1.is_product_ref(lookup)
+    product = Product.objects.select_related("brand", "key").filter(**{"ref" if by_ref else "gtin": lookup}).first()
     if product is None:
         return None
     key = product.key.secret()
-    codec = SerialCodec(key, product.gtin, product.serial_format)
+    codec = SerialCodec(key, product.serial_tweak, product.serial_format)
     rows = list(CodeBatch.objects.filter(product=product).select_related("lot").order_by("first_ordinal"))
     holders: dict[int, list[Holder]] = {}
     for batch_id, first, last, distributor_id, territory in current_ranges([b.pk for b in rows]):
@@ -215,7 +226,9 @@ def _load_product(gtin: str) -> ProductInfo | None:
         )
         for b in rows
     )
-    verified = is_verified_for(product.brand, product.gtin)
+    verified = product.gtin is not None and is_verified_for(product.brand, product.gtin)
+    if by_ref and not verified:  # its old labels: vouched for by the registration (or, upgraded, its prefix)
+        verified = is_registration_verified(product.brand)
     seen = (len(rows), max((b.pk for b in rows), default=0))
     return ProductInfo(
         product.pk,
@@ -228,6 +241,8 @@ def _load_product(gtin: str) -> ProductInfo | None:
         verified,
         seen,
         product.brand.verify_generation,
+        product.ref,
+        lookup,
     )
 
 
@@ -249,13 +264,13 @@ def warm_product_cache(limit: int = WARM_PRODUCTS) -> int:
         CodeBatch.objects.filter(state=BatchState.READY).order_by("-pk").values_list("product_id", flat=True)[:limit]
     )
     wanted = list(dict.fromkeys([*scanned, *recent]))[:limit]
-    gtins = Product.objects.filter(pk__in=wanted).values_list("gtin", flat=True)
-    for gtin in gtins:
-        info = product_cache.get(gtin)
+    lookups = [key for pair in Product.objects.filter(pk__in=wanted).values_list("gtin", "ref") for key in pair if key]
+    for lookup in lookups:
+        info = product_cache.get(lookup)
         if info is not None:
             thresholds_cache.get(info.brand.pk)
             info.codec.ordinal(info.codec.serial(1))  # builds the cipher context a scan's decryption reuses
-    return len(gtins)
+    return len(lookups)
 
 
 def warm_connection() -> None:
@@ -298,11 +313,13 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
     )
     verdict = rules.not_recognised()
     try:
-        link = gs1.parse_digital_link(path, query)
+        link = gs1.parse_verify_link(path, query)
     except gs1.GS1Error:
         link = None
     if link is not None:
-        scan.gtin, scan.serial = link.gtin, (link.serial or "")[:40]
+        # A product ref is never logged as a GTIN: its scans name their product (when known) and serial.
+        scan.gtin = link.gtin if isinstance(link, gs1.DigitalLink) else ""
+        scan.serial = (link.serial or "")[:40]
         verdict = _verdict_for(link, scan, now, pin, context)
     if scan.pk is None:  # not yet logged in the same statement as the code update
         _log_scan(scan)
@@ -319,9 +336,9 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
 
 
 def _verdict_for(
-    link: gs1.DigitalLink, scan: Scan, now: datetime, pin: str | None, context: ScanContext
+    link: gs1.DigitalLink | gs1.RefLink, scan: Scan, now: datetime, pin: str | None, context: ScanContext
 ) -> rules.Verdict:
-    info = product_cache.get(link.gtin)
+    info = product_cache.get(link.key)
     if info is None or link.serial is None:
         return rules.not_recognised()
     scan.brand, scan.product_id = info.brand, info.product_id
@@ -329,7 +346,7 @@ def _verdict_for(
         scan.outcome = ScanOutcome.UNVERIFIED_BRAND
         if _log_scan(scan, generation=(info.brand.pk, info.generation)):
             return rules.unverified_brand()
-        info = product_cache.reload(link.gtin)  # approved since this worker cached it: nothing was logged
+        info = product_cache.reload(link.key)  # approved since this worker cached it: nothing was logged
         if info is None or not info.verified_brand:
             scan.outcome = ScanOutcome.UNVERIFIED_BRAND if info else ScanOutcome.NOT_RECOGNISED
             return rules.unverified_brand() if info else rules.not_recognised()
@@ -365,7 +382,7 @@ def _verdict_for(
     if generation is not None and generation != info.generation:
         # Another worker approved, rejected or rebranded since this one cached the product: answer with what
         # is true now (a few queries, once per change and worker).
-        info = product_cache.reload(link.gtin) or info
+        info = product_cache.reload(link.key) or info
         scan.brand = info.brand
         if not info.verified_brand:
             _relabel_unverified(scan)
@@ -376,6 +393,7 @@ def _verdict_for(
         lot=batch.lot,
         expiry=batch.expires_on.isoformat() if batch.expires_on else None,
         brand=info.brand.name,
+        ref=info.ref,
     )
     if row.status == rules.NOT_ACTIVATED:  # logged (evidence of a leak), never counted, and no PIN is checked
         scan.code_id, scan.outcome = row.code_id, ScanOutcome.NOT_ACTIVATED
@@ -654,7 +672,7 @@ def _code_row(row) -> CodeRow | None:
 def _check_pin(
     info: ProductInfo, batch: BatchInfo, row: CodeRow, serial: str, pin: str, now: datetime
 ) -> rules.PinCheck:
-    if not batch.with_pin or not pin_matches(info.key, info.gtin, serial, pin.strip()):
+    if not batch.with_pin or not pin_matches(info.key, info.tweak, serial, pin.strip()):
         return rules.PinCheck(verified=False)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -797,7 +815,8 @@ def _count_hot_spot(scan: Scan, now: datetime) -> None:
         return
     window = max(1, limits.hot_spot_minutes) * 60
     region = scan.region_code or scan.country_code or "unknown"
-    key = hot_spot_key(scan.brand_id, scan.gtin, region, now, limits.hot_spot_minutes)
+    subject = scan.gtin or f"product-{scan.product_id}"  # a product ref's scans log no GTIN
+    key = hot_spot_key(scan.brand_id, subject, region, now, limits.hot_spot_minutes)
     try:
         count = ratelimit.add_one(key, window + 60)
     except Exception:  # noqa: BLE001 - any cache failure
@@ -910,16 +929,17 @@ def _judge_confirmed(scan_id: int, row: CodeRow, facts, sighting: Sighting, now:
 
 
 def code_identity(*, path: str, query: str) -> str | None:
-    """A code as GTIN + serial in its product's canonical spelling, whatever the path looked like:
-    what per-code limits count on. None when the path names no code of ours (no database read)."""
+    """A code as its product's tweak (GTIN, or ref: the same whichever URL of an upgraded product was scanned)
+    + serial in its product's canonical spelling, whatever the path looked like: what per-code limits count on.
+    None when the path names no code of ours (no database read)."""
     try:
-        link = gs1.parse_digital_link(path, query)
+        link = gs1.parse_verify_link(path, query)
     except gs1.GS1Error:
         return None
-    info = product_cache.get(link.gtin) if link.serial else None
-    if info is None:
+    info = product_cache.get(link.key) if link.serial else None
+    if info is None or link.serial is None:
         return None
-    return f"{info.gtin}:{info.codec.format.normalise(link.serial)}"
+    return f"{info.tweak}:{info.codec.format.normalise(link.serial)}"
 
 
 def _scan_of_token(token: str) -> int | None:
@@ -978,15 +998,20 @@ def _aware(value):
 
 
 def report_counterfeit(*, form, ip_hash: str):
-    """Store a consumer's report; linked to the brand when the GTIN is one of ours."""
+    """Store a consumer's report; linked to the brand when the GTIN is one of ours (or, for a product ref,
+    which no report names as a GTIN, when the scan it was made from found one of our products)."""
     report = form.save(commit=False)
     info = product_cache.get(report.gtin) if report.gtin.isdigit() and len(report.gtin) == 14 else None
     report.brand = info.brand if info else None
     scan_id = _scan_of_token(form.cleaned_data.get("token", ""))
+    if report.brand is None and scan_id is not None:  # a product ref's page names no GTIN: its scan names the brand
+        since = _logged_since(LOCATE_TOKEN_MAX_AGE * 4)
+        scanned = Scan.objects.filter(pk=scan_id, scanned_at__gte=since, brand__isnull=False)
+        report.brand_id = scanned.values_list("brand_id", flat=True).first()
     # The token is the scan of the page the report was sent from; a token lifted from one brand's page must
     # not tie another brand's report to that scan (the other brand would see it).
     if scan_id is not None and Scan.objects.filter(pk=scan_id).values_list("brand_id", flat=True).first() != (
-        report.brand.pk if report.brand else None
+        report.brand_id
     ):
         scan_id = None
     report.scan_id = scan_id

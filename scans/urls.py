@@ -5,6 +5,8 @@ from . import alert_views, dashboard_views, distributor_views, recall_views, vie
 urlpatterns = [
     # Every GS1 Digital Link with primary key 01; the path is parsed strictly by codes.gs1.
     re_path(r"^01/(?P<rest>.*)$", views.verify, name="verify"),
+    # Codes of products without a GTIN (Serialize product refs): Digital Link-style, parsed by codes.gs1 too.
+    re_path(r"^p/(?P<rest>.*)$", views.verify, name="verify_ref"),
     path("verify/locate/", views.precise_location, name="verify_locate"),
     path("verify/confirm/", views.confirm_page_view, name="verify_confirm"),
     path("verify/report/", views.counterfeit_report, name="counterfeit_report"),

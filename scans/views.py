@@ -146,7 +146,7 @@ def _verify_path(request) -> str | None:
     product called a fake), so it is refused, saying so."""
     path = _raw_path(request) or request.path_info
     try:
-        gs1.parse_digital_link(path, "")
+        gs1.parse_verify_link(path, "")
     except gs1.GS1Error:
         if _could_hold_an_encoded_slash(path):
             return None
@@ -154,7 +154,7 @@ def _verify_path(request) -> str | None:
 
 
 def _could_hold_an_encoded_slash(path: str) -> bool:
-    """Whether joining some run of segments (after /01/gtin) with %2F makes a Digital Link that parses."""
+    """Whether joining some run of segments (after /01/gtin or /p/ref) with %2F makes a path that parses."""
     segments = path.strip("/").split("/")
     if len(segments) > 12:  # longer than any Digital Link we issue: not worth the parses
         return False
@@ -162,7 +162,7 @@ def _could_hold_an_encoded_slash(path: str) -> bool:
         for last in range(first + 1, len(segments)):
             joined = [*segments[:first], "%2F".join(segments[first : last + 1]), *segments[last + 1 :]]
             try:
-                gs1.parse_digital_link("/" + "/".join(joined), "")
+                gs1.parse_verify_link("/" + "/".join(joined), "")
             except gs1.GS1Error:
                 continue
             return True

@@ -113,7 +113,7 @@ class JsonVerifyFastPath:
     def __call__(self, request):
         if not (
             request.method == "GET"
-            and request.path_info.startswith("/01/")
+            and request.path_info.startswith(("/01/", "/p/"))
             and "application/json" in request.META.get("HTTP_ACCEPT", "")
         ):
             return self.get_response(request)

@@ -163,7 +163,7 @@ def alert_of(batch, kind="likely_copy"):
         brand=batch.product.brand,
         product=batch.product,
         code=code,
-        gtin=batch.product.gtin,
+        gtin=batch.product.gtin or "",  # a product ref is never logged as a GTIN
         serial=code.serial,
         outcome="authentic",
         place="Kuala Lumpur, Kuala Lumpur, MY",
@@ -282,3 +282,41 @@ def sign_up(client, email: str, brand_name: str, password: str = "a-long pass 12
     link = re.search(r"https?://[^/\s]+(/signup/finish/\S+/)", mail.outbox[-1].body)
     assert link, mail.outbox[-1].body
     return client.post(link.group(1), {"password1": password, "password2": password})
+
+
+# --- Brands without a GS1 prefix: products under Serialize product refs, verified on a company registration ---
+
+
+def ref_product(brand, name="Herbal Balm 30 g", **fields):
+    """A product without a GTIN, made by the real service: it gets the brand's next product ref."""
+    fields = {"serial_alphabet": "alnum", "serial_length": 12, **fields}
+    return code_services.create_product(brand=brand, name=name, **fields)
+
+
+def registration_claim(brand, number="202401012345", country="MY", *, approved=False):
+    """The brand's company registration claim (with a certificate), pending unless `approved`."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    certificate = SimpleUploadedFile("certificate.pdf", b"%PDF-1.4 SSM certificate", content_type="application/pdf")
+    claim = brand_services.claim_registration(
+        brand=brand, registration_number=number, country=country, evidence=certificate
+    )
+    return brand_services.approve_claim(claim=claim) if approved else claim
+
+
+def ref_code_path(code, *, with_lot=True, with_expiry=True) -> str:
+    """The path of the URL a printed QR of a product ref's code holds (what the phone requests)."""
+    from urllib.parse import urlsplit
+
+    from codes import gs1
+
+    lot = code.batch.lot
+    url = gs1.ref_link_url(
+        "https://verify.example.com",
+        ref=code.product.ref,
+        serial=code.serial,
+        lot=lot.number if with_lot else None,
+        expiry=lot.expires_on if with_expiry else None,
+    )
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

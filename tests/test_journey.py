@@ -712,3 +712,87 @@ def test_journey_activation(app, desk, phone):
     phone.get(label)
     assert phone.find_element(By.CSS_SELECTOR, ".verdict h1").text == "Authentic. First scan."
     phone.save_screenshot(str(ARTIFACTS / "activation-4-phone-authentic.png"))
+
+
+def test_journey_brand_without_gs1_prefix(app, desk, phone, tmp_path):
+    """A small brand with no GS1 Company Prefix: sign-up, "I have no GS1 prefix" with its company registration,
+    an operator's approval, a product with no GTIN (a Serialize product ref), codes, a QR print file, and a
+    phone's scan that verifies authentic without ever showing a GTIN."""
+    env, web_log, url = app["env"], app["web_log"], app["url"]
+    desk.delete_all_cookies()
+    desk.set_window_size(1280, 900)
+    links_before = len(re.findall(r"/signup/finish/\S+/", web_log.read_text()))
+    desk.get(url + "/signup/")
+    fill(desk, {"email": "founder@jamu.example", "brand_name": "Jamu Sehat"})
+    submit(desk)
+
+    def new_link():
+        links = re.findall(r"http://127\.0\.0\.1:\d+/signup/finish/\S+/", web_log.read_text())
+        return links[-1] if len(links) > links_before else None
+
+    desk.get(wait_for(new_link, 20))
+    fill(desk, {"password1": PASSWORD, "password2": PASSWORD})
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+
+    # Settings: no GS1 prefix, so the company registration with its certificate, for an operator to review.
+    certificate = tmp_path / "ssm-certificate.pdf"
+    certificate.write_bytes(b"%PDF-1.4 SSM certificate of Jamu Sehat Sdn Bhd")
+    desk.get(url + "/settings/")
+    fill(desk, {"registration_number": "202401012345", "country": "MY"})
+    desk.find_element(By.CSS_SELECTOR, "#registration-claim-form input[name=evidence]").send_keys(str(certificate))
+    shot(desk, "30-no-prefix-registration")
+    submit(desk, "registration-claim-form")
+    WebDriverWait(desk, 20).until(lambda d: "Registration submitted" in d.page_source)
+    assert "202401012345" in desk.find_element(By.ID, "claims").text
+    assert not serious_violations(desk), serious_violations(desk)
+    subprocess.run(  # the operator, from a shell (or /staff/claims/)
+        [sys.executable, "manage.py", "approve_brand", "--brand", "jamu-sehat"]
+        + ["--registration", "202401012345", "--country", "MY"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+
+    # A product with no GTIN: Serialize gives it a ref.
+    desk.get(url + "/products/new/")
+    fill(desk, {"name": "Jamu kunyit asam", "variant": "bottle of 250 ml"})
+    desk.find_element(By.CSS_SELECTOR, "input[name=identifier_kind][value=brand_ref]").click()
+    shot(desk, "31-no-prefix-product-form")
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: d.find_elements(By.ID, "product-ref"))
+    assert desk.find_element(By.ID, "product-ref").text == "Ref jamu-sehat.1"
+    desk.find_element(By.LINK_TEXT, "Order codes").click()
+    fill(desk, {"lot_number": "JS2612", "quantity": "20"})
+    submit(desk, "order-form")
+    WebDriverWait(desk, 60, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_elements(By.ID, "batch-state") and d.find_element(By.ID, "batch-state").text == "Ready"
+    )
+    batch_url = desk.current_url
+
+    # A GS1 DataMatrix would claim a GTIN: refused, saying why; QR codes and the CSV carry the ref's URL.
+    Select(desk.find_element(By.NAME, "format")).select_by_value("datamatrix")
+    submit(desk, "print-form")
+    assert "has none" in desk.page_source
+    desk.get(batch_url)
+    Select(desk.find_element(By.NAME, "format")).select_by_value("csv")
+    submit(desk, "print-form")
+
+    def csv_ready(driver):
+        driver.get(batch_url)
+        return driver.find_elements(By.CSS_SELECTOR, "#print-job-table a[download]")
+
+    WebDriverWait(desk, 120, poll_frequency=2).until(csv_ready)
+    link = desk.find_element(By.CSS_SELECTOR, "#print-job-table a[download][href*='/files/1/']")
+    rows = list(csv.DictReader(io.StringIO(session_get(desk, link.get_attribute("href")).decode())))
+    assert len(rows) == 20 and rows[0]["verify_url"].startswith(url + "/p/jamu-sehat.1/10/JS2612/21/")
+    assert rows[0]["gs1_element_string"] == "" and "/01/" not in rows[0]["verify_url"]
+
+    # A consumer scans the first code: authentic, the brand's page, the product's ref and no GTIN.
+    phone.get(rows[0]["verify_url"])
+    assert phone.find_element(By.CSS_SELECTOR, ".verdict h1").text == "Authentic. First scan."
+    assert "Jamu Sehat" in phone.find_element(By.CSS_SELECTOR, ".brandbar").text
+    assert "jamu-sehat.1" in phone.find_element(By.ID, "product-ref").text and "GTIN" not in phone.page_source
+    phone.save_screenshot(str(ARTIFACTS / "32-no-prefix-phone-verify.png"))
+    assert not serious_violations(phone), serious_violations(phone)

@@ -24,7 +24,7 @@ def ranges_panel(context, **forms):
         "can_activate": actor.can("codes.activate"),
     }
     if actor.can("assignments.manage"):
-        prefix = batch.product.gtin[1:8]
+        prefix = (batch.product.gtin or "")[1:8]  # a product ref has no GS1 prefix to suggest
         context.update(
             assign_form=forms.get("assign_form") or AssignRangeForm(brand=actor.brand, initial=_first_free(context)),
             move_form=forms.get("move_form") or MoveRangeForm(brand=actor.brand),

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from brands.models import Brand
 from codes import recalls
-from codes.gs1 import GS1Error, normalize_gtin
+from codes.gs1 import GS1Error, is_product_ref, normalize_gtin
 from codes.models import CodeBatch, Lot, Product
 
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--brand", required=True, help="brand slug")
-        parser.add_argument("--gtin", help="with --lot or --serial")
+        parser.add_argument("--gtin", help="with --lot or --serial (a product without a GTIN: its product ref)")
         scope = parser.add_mutually_exclusive_group(required=True)
         scope.add_argument("--lot", help="lot number (needs --gtin)")
         scope.add_argument("--batch", type=int, help="batch id")
@@ -69,6 +69,11 @@ class Command(BaseCommand):
     def product(self, brand, gtin) -> Product:
         if not gtin:
             raise CommandError("gtin: --gtin is needed with --lot and --serial")
+        if is_product_ref(gtin):  # a product without a GTIN is named by its Serialize product ref
+            product = Product.objects.for_brand(brand).filter(ref=gtin).first()
+            if product is None:
+                raise CommandError(f"gtin: brand {brand.slug} has no product {gtin}")
+            return product
         try:
             gtin = normalize_gtin(gtin)
         except GS1Error as exc:
