@@ -13,7 +13,7 @@ from brands import services
 from brands.models import Brand, ClaimKind, ClaimState, PrefixClaim
 from codes import services as code_services
 from codes.models import CodeBatch, Product
-from tests.factories import BrandFactory, UserFactory, registration_claim, sign_up
+from tests.factories import BrandFactory, UserFactory, registration_claim, sign_up, verified_client
 
 
 def certificate(content=b"%PDF-1.4 SSM certificate"):
@@ -22,9 +22,7 @@ def certificate(content=b"%PDF-1.4 SSM certificate"):
 
 @pytest.fixture
 def staff(db):
-    client = Client()
-    client.force_login(UserFactory(is_staff=True))
-    return client
+    return verified_client(UserFactory(is_staff=True))  # staff confirm a second factor before any staff page
 
 
 def test_owner_submits_the_company_registration_from_the_settings_page(owner_client, brand):
@@ -129,6 +127,7 @@ def test_a_brand_without_a_prefix_from_sign_up_to_an_authentic_scan(
         client.post(f"/products/{product.pk}/batches/new/", {"lot_number": "L1", "quantity": 5})
     batch = CodeBatch.objects.get(product=product)
     assert batch.state == "ready"
+    client.post(f"/batches/{batch.pk}/activate/", {})  # labels applied: the batch goes live
     code = batch.codes.order_by("ordinal").first()
     path = f"/p/{product.ref}/10/L1/21/{code.serial}"
 
