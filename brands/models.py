@@ -185,6 +185,7 @@ class Invitation(models.Model):
 
     VALID_FOR = timedelta(days=7)
     brand_path = "brand"
+    erased_with_account = ("email",)  # brands.services.delete_account
     export_exclude = ("token",)  # a live capability, not data
     objects = BrandOwnedQuerySet.as_manager()
 

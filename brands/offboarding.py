@@ -121,6 +121,20 @@ def cancel_deletion(*, brand: Brand) -> None:
     deletion.delete()
 
 
+def forget_export(brand_id: int) -> bool:
+    """Personal data of the brand was erased (a consumer's report): an export already made still holds it, so it
+    is deleted and made again. True when there was one."""
+    deletion = BrandDeletion.objects.filter(brand_id=brand_id).exclude(export_name="").first()
+    if deletion is None:
+        return False
+    default_storage.delete(deletion.export_name)
+    BrandDeletion.objects.filter(pk=deletion.pk).update(export_name="", export_size=None, exported_at=None)
+    from .tasks import export_brand_task
+
+    transaction.on_commit(lambda: export_brand_task.delay(brand_id))
+    return True
+
+
 def export_brand(brand_id: int) -> BrandDeletion | None:
     """Write the brand's export ZIP (a CSV per model, the uploaded files, a JSON manifest) into storage.
     Idempotent: a deletion request with an export already is left alone."""

@@ -2,6 +2,7 @@
 
 import re
 
+from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
@@ -106,8 +107,24 @@ def delete_account(*, user: User) -> None:
     if orphaned.exists():
         names = ", ".join(b.name for b in orphaned)
         raise AccountError(f"You are the only owner of {names}: make another member owner, or delete the brand first.")
-    Invitation.objects.filter(email=normalise_email(user.email)).delete()
+    address = normalise_email(user.email)
+    # Rows that name the person only by address (invitations, e-mail subscriptions of apps above this one)
+    # declare it with `erased_with_account`: found here without importing those apps.
+    for model in apps.get_models():
+        for field in getattr(model, "erased_with_account", ()):
+            model._default_manager.filter(**{f"{field}__iexact": address}).delete()
     user.delete()
+
+
+def forget_logins(*, before) -> int:
+    """Delete django-axes' records of log-ins and failed log-ins (client addresses, user agents) older than
+    `before`; an active lock-out is younger than any retention worth setting."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    return sum(
+        model.objects.filter(attempt_time__lt=before).delete()[0]
+        for model in (AccessAttempt, AccessFailureLog, AccessLog)
+    )
 
 
 # --- GS1 Company Prefix claims: a brand is trusted on the verify page only under an approved prefix ---

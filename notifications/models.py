@@ -111,8 +111,12 @@ class EmailSubscription(models.Model):
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     frequency = models.CharField(max_length=10, choices=EmailFrequency.choices, default=EmailFrequency.IMMEDIATE)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the address's owner followed the link mailed to it (or subscribed it as their own account's
+    # address): a brand admin cannot make the platform mail just any address.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
 
     brand_path = "brand"
+    erased_with_account = ("email",)  # brands.services.delete_account
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:

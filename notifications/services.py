@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 
 from django.conf import settings
+from django.core import signing as django_signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -52,7 +53,9 @@ def publish(*, brand_id: int, event: str, data: dict, email: bool = True) -> lis
 
     for delivery_id in ids:
         transaction.on_commit(lambda d=delivery_id: deliver_webhook_task.delay(d))
-    if email and any(s.wants(event) for s in EmailSubscription.objects.filter(brand_id=brand_id)):
+    if email and any(
+        s.wants(event) for s in EmailSubscription.objects.filter(brand_id=brand_id, confirmed_at__isnull=False)
+    ):
         transaction.on_commit(lambda: send_event_email_task.delay(brand_id, event, body))
     return ids
 
@@ -216,7 +219,7 @@ def send_event_email(*, brand_id: int, event: str, body: str) -> int:
 
 def subscribers(*, brand_id: int, event: str, frequency: str | None = None) -> list[EmailSubscription]:
     """The brand's e-mail subscribers who want `event` (and, if given, get their e-mail at that frequency)."""
-    subscriptions = EmailSubscription.objects.filter(brand_id=brand_id)
+    subscriptions = EmailSubscription.objects.filter(brand_id=brand_id, confirmed_at__isnull=False)
     if frequency:
         subscriptions = subscriptions.filter(frequency=frequency)
     return [s for s in subscriptions if s.wants(event)]
@@ -224,14 +227,72 @@ def subscribers(*, brand_id: int, event: str, frequency: str | None = None) -> l
 
 def send_templated_email(*, to: str, language: str, template: str, context: dict) -> int:
     """A multipart e-mail (plain text and HTML) from `<template>_subject.txt`, `.txt` and `.html`, rendered in
-    `language`. Context values that are words should be made under the same language (translation.override)."""
+    `language`. Context values that are words should be made under the same language (translation.override).
+    A mail to a subscription carries its one-click unsubscribe link, in the text and in the headers (RFC 8058)."""
+    headers = {}
+    subscription = context.get("subscription")
+    if subscription is not None and subscription.pk and "unsubscribe_url" not in context:
+        unsubscribe = absolute(
+            reverse("subscription_unsubscribe", args=[subscription_token(subscription, UNSUBSCRIBE)])
+        )
+        context = {**context, "unsubscribe_url": unsubscribe}
+        headers = {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     with translation.override(language):
         subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
         text = render_to_string(f"{template}.txt", context)
         html = render_to_string(f"{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, None, [to])
+    message = EmailMultiAlternatives(subject, text, None, [to], headers=headers)
     message.attach_alternative(html, "text/html")
     return message.send()
+
+
+# --- Subscriptions the address's owner agreed to, and can leave with one click --------------------------
+
+CONFIRM, UNSUBSCRIBE = "notifications.subscription.confirm", "notifications.subscription.unsubscribe"
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+CONFIRM_TEMPLATE = "notifications/email/confirm_subscription"
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def subscription_token(subscription: EmailSubscription, purpose: str) -> str:
+    """A signed capability for one subscription (its id and address: a re-added address gets a new one)."""
+    return django_signing.dumps([subscription.pk, subscription.email], salt=purpose, compress=True)
+
+
+def subscription_of(token: str, purpose: str) -> EmailSubscription | None:
+    max_age = CONFIRM_MAX_AGE if purpose == CONFIRM else None
+    try:
+        pk, email = django_signing.loads(token, salt=purpose, max_age=max_age)
+    except (django_signing.BadSignature, ValueError, TypeError):
+        return None
+    return EmailSubscription.objects.select_related("brand").filter(pk=pk, email=email).first()
+
+
+def add_subscription(*, subscription: EmailSubscription, added_by) -> bool:
+    """A saved subscription starts getting mail once its address's owner agrees: at once when it is the adder's
+    own (verified) account address, else after the link mailed to it. True when it is confirmed now."""
+    own = getattr(added_by, "email", "") or ""
+    if own.strip().lower() == subscription.email:
+        EmailSubscription.objects.filter(pk=subscription.pk).update(confirmed_at=timezone.now())
+        return True
+    context = {
+        "brand": subscription.brand,
+        "subscription": subscription,
+        "added_by": own,
+        "confirm_url": absolute(reverse("subscription_confirm", args=[subscription_token(subscription, CONFIRM)])),
+        "unsubscribe_url": "",  # nothing to leave yet: without a click, nothing more is ever sent
+    }
+    send_templated_email(
+        to=subscription.email, language=subscription.language, template=CONFIRM_TEMPLATE, context=context
+    )
+    return False
+
+
+def confirm_subscription(subscription: EmailSubscription) -> None:
+    EmailSubscription.objects.filter(pk=subscription.pk, confirmed_at__isnull=True).update(confirmed_at=timezone.now())
 
 
 def claim_digest(*, subscription: EmailSubscription, day, alerts: int) -> EmailDigest | None:

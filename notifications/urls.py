@@ -10,6 +10,8 @@ urlpatterns = [
         views.email_unsubscribe,
         name="email_unsubscribe",
     ),
+    path("notifications/confirm/<str:token>/", views.subscription_confirm, name="subscription_confirm"),
+    path("notifications/unsubscribe/<str:token>/", views.subscription_unsubscribe, name="subscription_unsubscribe"),
     path("settings/webhooks/<int:webhook_id>/", views.webhook_detail, name="webhook_detail"),
     path("settings/webhooks/<int:webhook_id>/test/", views.webhook_test, name="webhook_test"),
     path("settings/webhooks/<int:webhook_id>/enable/", views.webhook_enable, name="webhook_enable"),

@@ -1,8 +1,10 @@
 """Where a brand's events go: webhook endpoints (with their delivery log and a test button) and e-mail."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from brands.access import get_for_actor, require
 
@@ -34,8 +36,13 @@ def email_subscribe(request):
     form = EmailSubscriptionForm(request.POST, brand=request.brand)
     if form.is_valid():
         form.instance.brand = request.brand
-        form.save()
-        messages.success(request, f"{form.instance.email} will get e-mail notifications.")
+        subscription = form.save()
+        if services.add_subscription(subscription=subscription, added_by=request.user):
+            messages.success(request, f"{subscription.email} will get e-mail notifications.")
+        else:
+            messages.success(
+                request, f"We e-mailed {subscription.email} a link: notifications start once its owner confirms."
+            )
     else:
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     return redirect("notification_settings")
@@ -80,3 +87,36 @@ def webhook_delete(request, webhook_id: int):
     get_for_actor(request, Webhook, pk=webhook_id).delete()
     messages.success(request, "Endpoint deleted.")
     return redirect("notification_settings")
+
+
+# --- Public: the address's owner confirms or leaves (the signed token in the link is the capability) ----------
+
+
+@require_http_methods(["GET", "POST"])
+def subscription_confirm(request, token: str):
+    subscription = services.subscription_of(token, services.CONFIRM)
+    if subscription is None:
+        raise Http404("This link is not valid any more.")
+    if request.method == "POST":  # a click, not a mail scanner's GET: that would subscribe anyone
+        services.confirm_subscription(subscription)
+    subscription.refresh_from_db()
+    return render(request, "notifications/subscription_confirm.html", {"subscription": subscription})
+
+
+subscription_confirm.public = True
+
+
+@csrf_exempt  # RFC 8058 one-click: the mail client POSTs "List-Unsubscribe=One-Click" without a form of ours
+@require_http_methods(["GET", "POST"])
+def subscription_unsubscribe(request, token: str):
+    subscription = services.subscription_of(token, services.UNSUBSCRIBE)
+    if request.method == "POST":
+        if subscription is not None:
+            subscription.delete()
+        return render(request, "notifications/subscription_left.html")
+    if subscription is None:
+        return render(request, "notifications/subscription_left.html")  # already gone: say so, reveal nothing
+    return render(request, "notifications/subscription_unsubscribe.html", {"subscription": subscription})
+
+
+subscription_unsubscribe.public = True

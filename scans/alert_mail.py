@@ -131,7 +131,8 @@ def send_alert_digests(*, day: date | None = None) -> int:
     sends nothing twice: each subscriber's digest of a day is claimed before it is sent. The number sent."""
     day = day or timezone.localdate() - timedelta(days=1)
     sent = 0
-    daily = EmailSubscription.objects.filter(frequency=EmailFrequency.DAILY).select_related("brand")
+    daily = EmailSubscription.objects.filter(frequency=EmailFrequency.DAILY, confirmed_at__isnull=False)
+    daily = daily.select_related("brand")
     for subscription in daily.order_by("brand_id", "pk"):
         if not any(subscription.wants(event) for event in ALERT_EVENTS):
             continue

@@ -24,6 +24,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
+from brands import offboarding
 from brands.models import Brand
 from brands.services import is_registration_verified, is_verified_for
 from codes import gs1, packstates
@@ -1039,10 +1040,13 @@ def forget_ip_hashes(*, before: datetime) -> int:
 
 
 def erase_report(*, report: CounterfeitReport) -> None:
-    """Erase a consumer's report on request: the photo file first (no file outlives its row), then the row."""
+    """Erase a consumer's report on request: the photo file first (no file outlives its row), then the row, then
+    any export of the brand made before (it holds the report and its photo)."""
     if report.photo:
         report.photo.storage.delete(report.photo.name)
     report.delete()
+    if report.brand_id is not None:
+        offboarding.forget_export(report.brand_id)
 
 
 def delete_reports(*, before: datetime) -> int:
@@ -1066,6 +1070,7 @@ def delete_report_photos(*, before: datetime) -> int:
 
 def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
     """Delete what is past its time under the RETENTION_* settings (0 days or months: kept forever)."""
+    from brands.services import forget_logins
     from codes.services import forget_downloads
 
     now = now or timezone.now()
@@ -1078,6 +1083,7 @@ def apply_retention(*, now: datetime | None = None) -> dict[str, int]:
         ("reports", settings.RETENTION_REPORT_DAYS, delete_reports),
         ("report_photos", settings.RETENTION_REPORT_PHOTO_DAYS, delete_report_photos),
         ("downloads", settings.RETENTION_DOWNLOAD_LOG_DAYS, forget_downloads),
+        ("logins", settings.RETENTION_LOGIN_LOG_DAYS, forget_logins),
     ):
         if days > 0:
             done[key] = purge(before=now - timedelta(days=days))

@@ -407,6 +407,7 @@ RETENTION_SCAN_IP_HASH_DAYS = int(env("RETENTION_SCAN_IP_HASH_DAYS", "90"))
 RETENTION_REPORT_DAYS = int(env("RETENTION_REPORT_DAYS", "730"))
 RETENTION_REPORT_PHOTO_DAYS = int(env("RETENTION_REPORT_PHOTO_DAYS", "365"))
 RETENTION_DOWNLOAD_LOG_DAYS = int(env("RETENTION_DOWNLOAD_LOG_DAYS", "365"))
+RETENTION_LOGIN_LOG_DAYS = int(env("RETENTION_LOGIN_LOG_DAYS", "30"))  # django-axes: addresses of log-ins
 # Scans themselves: the current month and this many whole months before it are kept, older months are dropped
 # whole (scans.partitions; 0 keeps every scan). The overview's numbers live on in the daily rollups; at least 2,
 # since the log's own 30-day views (distributors, the scan list) must stay whole.

@@ -203,10 +203,15 @@ def detection_settings_of(brand, **fields):
     return DetectionSettings.objects.update_or_create(brand=brand, defaults=fields)[0]
 
 
-def email_subscription_of(brand, email="alerts@example.com"):
+def email_subscription_of(brand, email="alerts@example.com", *, confirmed=True, **fields):
+    """A subscription whose address's owner confirmed it (only those get mail), unless `confirmed=False`."""
+    from django.utils import timezone
+
     from notifications.models import EmailSubscription
 
-    return EmailSubscription.objects.create(brand=brand, email=email)
+    return EmailSubscription.objects.create(
+        brand=brand, email=email, confirmed_at=timezone.now() if confirmed else None, **fields
+    )
 
 
 def png_bytes() -> bytes:

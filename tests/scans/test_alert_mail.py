@@ -8,7 +8,7 @@ from django.utils import timezone
 from notifications.models import EmailDigest, EmailSubscription
 from scans import alert_mail
 from scans.models import Alert
-from tests.factories import LotFactory, ProductFactory, alert_of, ready_batch
+from tests.factories import LotFactory, ProductFactory, alert_of, email_subscription_of, ready_batch
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def batch(brand):
 
 
 def subscribe(brand, email="ops@example.com", **fields):
-    return EmailSubscription.objects.create(brand=brand, email=email, **fields)
+    return email_subscription_of(brand, email, **fields)
 
 
 def test_an_alert_email_tells_people_what_happened_where_with_a_link(
