@@ -789,6 +789,13 @@ def test_journey_brand_without_gs1_prefix(app, desk, phone, tmp_path):
     assert len(rows) == 20 and rows[0]["verify_url"].startswith(url + "/p/jamu-sehat.1/10/JS2612/21/")
     assert rows[0]["gs1_element_string"] == "" and "/01/" not in rows[0]["verify_url"]
 
+    # The labels are on the jars: the whole batch is marked applied and goes live.
+    desk.get(batch_url)
+    submit(desk, "activate-form")
+    WebDriverWait(desk, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.ID, "activated-count").text == "20 of 20"
+    )
+
     # A consumer scans the first code: authentic, the brand's page, the product's ref and no GTIN.
     phone.get(rows[0]["verify_url"])
     assert phone.find_element(By.CSS_SELECTOR, ".verdict h1").text == "Authentic. First scan."
