@@ -232,7 +232,7 @@ def test_a_units_change_is_recorded_as_a_one_unit_status_change(operator_client,
     from codes.models import StatusChange
 
     operator_client.post(f"/codes/{codes[3].pk}/", {"status": CodeStatus.SAMPLE, "reason": "Trade fair"})
-    change = StatusChange.objects.get()
+    change = StatusChange.objects.get(to_status=CodeStatus.SAMPLE)
     assert (change.serials, change.reason, change.to_status, change.codes_changed) == (
         [codes[3].serial],
         "Trade fair",
