@@ -207,6 +207,14 @@ def claim_covering(brand: Brand, gtin: str, *, approved_only: bool = False) -> P
     return next((c for c in claims if c.covers(gtin)), None)
 
 
+def approved_claim_of(gtin: str) -> PrefixClaim | None:
+    """The approved GS1 prefix claim, of whichever brand, under which a GTIN-14 lies (at most one: an approval
+    is refused where it would overlap another brand's)."""
+    candidates = [gtin[1 : 1 + digits] for digits in PREFIX_DIGITS]
+    approved = PrefixClaim.objects.filter(kind=ClaimKind.GS1_PREFIX, state=ClaimState.APPROVED, prefix__in=candidates)
+    return next((claim for claim in approved if claim.covers(gtin)), None)
+
+
 def is_verified_for(brand: Brand, gtin: str) -> bool:
     """Does the platform vouch for this brand's codes of this GTIN (an approved claim covers it)?"""
     return claim_covering(brand, gtin, approved_only=True) is not None

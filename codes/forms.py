@@ -70,6 +70,14 @@ class ProductForm(forms.ModelForm):
             for name in frozen:
                 self.fields[name].disabled = True
 
+    def validate_unique(self):
+        """Who may hold a GTIN is the service's rule (a prefix approved for another brand takes it over from a
+        mere pending claim), not the column's: the service answers with the reason."""
+        try:
+            self.instance.validate_unique(exclude=[*self._get_validation_exclusions(), "gtin"])
+        except forms.ValidationError as error:
+            self._update_errors(error)
+
     def clean_image(self):
         image = self.cleaned_data.get("image")
         return clean_image(image, keep_alpha=True) if image and hasattr(image, "content_type") else image
@@ -82,8 +90,6 @@ class ProductForm(forms.ModelForm):
             gtin = gs1.normalize_gtin(text)
         except gs1.GS1Error as exc:
             raise forms.ValidationError(exc.message) from exc
-        if Product.objects.filter(gtin=gtin).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("This GTIN is already registered. A GTIN belongs to one brand owner.")
         return gtin
 
     def clean(self):

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, Now
 
 from brands.errors import ServiceError
 from brands.models import Brand
-from brands.services import claim_covering, current_key, note_verify_change
+from brands.services import approved_claim_of, claim_covering, current_key, note_verify_change
 
 from . import gs1, quotas
 from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
@@ -37,14 +37,43 @@ def capacity_error(fmt: SerialFormat, issued_after: int) -> str | None:
     return None
 
 
-def gtin_problem(brand: Brand, gtin: str) -> str | None:
-    """A brand registers only GTINs under a GS1 Company Prefix it has claimed (approved or under review)."""
+def gtin_problem(brand: Brand, gtin: str, *, product_id: int | None = None) -> str | None:
+    """A brand registers only GTINs under a GS1 Company Prefix it has claimed (approved or under review), never
+    one under a prefix an operator approved for another brand, and never one another brand holds, unless the
+    prefix was approved for this brand: then the other brand's hold was a squat (see release_squatted_gtin)."""
     if claim_covering(brand, gtin) is None:
         return (
             "This GTIN is not under a GS1 Company Prefix you have claimed. Claim your prefix in Settings first; "
             "a GTIN belongs to the owner of its prefix."
         )
+    owner = approved_claim_of(gtin)
+    if owner is not None and owner.brand_id != brand.pk:
+        return "This GTIN is under a GS1 Company Prefix that an operator approved for another brand."
+    holders = Product.objects.filter(gtin=gtin).exclude(pk=product_id)
+    if holders.filter(brand=brand).exists():
+        return "You have a product with this GTIN already."
+    if owner is None and holders.exists():
+        return (
+            "This GTIN is registered by another brand whose claim is under review too. A GTIN belongs to the "
+            "owner of its prefix: once an operator approves your prefix, you can register it."
+        )
     return None
+
+
+def release_squatted_gtin(*, gtin: str, owner: Brand) -> int:
+    """A GTIN registered under a merely pending claim reserves nothing: when the brand an operator approved for
+    its prefix registers it, another brand's product holding it gives it up and keeps (or gets) a Serialize
+    product ref. Its codes never verified as authentic (that brand's claim of the prefix was never approved),
+    and labels carrying the GTIN now lead to its owner's product. Call inside the use case's transaction."""
+    released = 0
+    with transaction.atomic():
+        for squatter in Product.objects.select_for_update().filter(gtin=gtin).exclude(brand=owner):
+            squatter.gtin, squatter.ref = None, squatter.ref or next_ref(squatter.brand)
+            squatter.save(update_fields=["gtin", "ref"])
+            note_verify_change(brand_id=squatter.brand_id)
+            log.warning("GTIN released to its prefix's owner", extra={"product": squatter.pk, "to": owner.pk})
+            released += 1
+    return released
 
 
 @transaction.atomic
@@ -58,6 +87,7 @@ def create_product(
         problem = gtin_problem(brand, gtin)
         if problem:
             raise OrderError("gtin", problem)
+        release_squatted_gtin(gtin=gtin, owner=brand)
     else:
         gtin, ref = None, next_ref(brand)
     return Product.objects.create(
@@ -112,9 +142,11 @@ def update_product(product: Product, *, changed: list[str]) -> Product:
         if product.ref and product.gtin:
             problem = upgrade_problem(product.brand, product.gtin)
         elif not product.ref:
-            problem = gtin_problem(product.brand, product.gtin or "")
+            problem = gtin_problem(product.brand, product.gtin or "", product_id=product.pk)
     if problem:
         raise OrderError("gtin", problem)
+    if "gtin" in fields and product.gtin:
+        release_squatted_gtin(gtin=product.gtin, owner=product.brand)
     if fields:
         product.save(update_fields=fields)
         note_verify_change(brand_id=product.brand_id)  # its name (or GTIN) on the verify page, in every worker
@@ -128,8 +160,10 @@ def give_gtin(*, product: Product, gtin: str) -> Product:
         locked = Product.objects.select_for_update().get(pk=product.pk)
         if locked.gtin:
             raise OrderError("gtin", f"This product has a GTIN already: {locked.gtin}.")
-        if Product.objects.filter(gtin=gtin).exists():
-            raise OrderError("gtin", "This GTIN is already registered. A GTIN belongs to one brand owner.")
+        problem = upgrade_problem(locked.brand, gtin) or gtin_problem(locked.brand, gtin)
+        if problem:
+            raise OrderError("gtin", problem)
+        release_squatted_gtin(gtin=gtin, owner=locked.brand)
         locked.gtin = gtin
         return update_product(locked, changed=["gtin"])
 
