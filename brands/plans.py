@@ -19,14 +19,15 @@ class Plan:
     live_batches: int | None  # batches queued or generating at once
     print_storage_bytes: int | None
     api_calls_per_day: int | None
+    live_print_jobs: int | None = None  # print jobs queued or rendering at once
 
 
 PLANS: dict[str, Plan] = {
     plan.name: plan
     for plan in (
-        Plan("trial", "Trial", 100_000, 50_000, 2, 1 * GB, 10_000),
-        Plan("standard", "Standard", 2_000_000, 1_000_000, 5, 50 * GB, 200_000),
-        Plan("enterprise", "Enterprise", 50_000_000, 10_000_000, 20, 1000 * GB, 5_000_000),
+        Plan("trial", "Trial", 100_000, 50_000, 2, 1 * GB, 10_000, 3),
+        Plan("standard", "Standard", 2_000_000, 1_000_000, 5, 50 * GB, 200_000, 10),
+        Plan("enterprise", "Enterprise", 50_000_000, 10_000_000, 20, 1000 * GB, 5_000_000, 50),
         Plan("unlimited", "Unlimited (demo and operators)", None, None, None, None, None),
     )
 }

@@ -32,6 +32,7 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 
 from brands.errors import ServiceError
+from brands.models import Brand
 
 from . import gs1, quotas
 from .labels import PAGE_SIZES, Label, SheetLayout, write_label_sheets
@@ -528,15 +529,17 @@ def create_print_job(
 ) -> PrintJob:
     """Validate a print request, record the job and its parts, and queue one render task per part."""
     _check_batch(batch)
-    problem = quotas.print_problem(batch.product.brand)
-    if problem:
-        raise PrintError("format", problem)
     options = clean_options(fmt, options)
     problem = symbology_problem(batch.product, fmt, options)
     if problem:
         raise PrintError(*problem)
     first, last = clean_range(batch, first_position, last_position)
     part_size = clean_part_size(part_size)
+    # Under the brand row's lock: two requests at once cannot both take the last of the plan's room.
+    brand = Brand.objects.select_for_update().get(pk=batch.product.brand_id)
+    problem = quotas.print_problem(brand, fmt=fmt, codes=last - first + 1)
+    if problem:
+        raise PrintError("format", problem)
     job = PrintJob.objects.create(
         batch=batch,
         format=fmt,
