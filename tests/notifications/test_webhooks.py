@@ -70,6 +70,13 @@ def test_an_endpoint_gets_only_the_events_it_chose(brand):
         "https://192.168.0.10/",
         "http://hooks.example.com/",  # not https
         "https://user:pw@hooks.example.com/",
+        # IPv6 forms embedding IPv4 127.0.0.1 (issue 18: these passed the form)
+        "https://[::7f00:1]/hook",  # IPv4-compatible
+        "https://[::ffff:7f00:1]/hook",  # IPv4-mapped
+        "https://[2002:7f00:1::]/hook",  # 6to4
+        "https://[64:ff9b::7f00:1]/hook",  # NAT64
+        "https://[64:ff9b:1::7f00:1]/hook",  # local-use NAT64
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo
     ],
 )
 def test_private_and_loopback_targets_are_refused(url):
@@ -81,6 +88,14 @@ def test_a_name_that_resolves_inside_is_refused_and_a_public_one_allowed():
     resolve = lambda host, port: inside[host]  # noqa: E731 - DNS is the outside world
     assert signing.target_problem("https://intranet.example.com/x", allow_private=False, resolve=resolve)
     assert signing.target_problem("https://hooks.example.com/x", allow_private=False, resolve=resolve) is None
+
+
+def test_during_a_secret_rotation_receivers_verify_with_the_old_or_the_new_secret():
+    body, now = b'{"id":"evt_1"}', 1_700_000_000
+    header = signing.header_value("new-secret", now, body, previous="old-secret")
+    assert signing.verify("new-secret", header, body, now) and signing.verify("old-secret", header, body, now)
+    assert not signing.verify("other", header, body, now)
+    assert not signing.verify("new-secret", header, body, now + signing.DEFAULT_TOLERANCE_SECONDS + 1)  # a replay
 
 
 def test_webhook_allow_private_lets_on_premises_receivers_through():
