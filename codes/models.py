@@ -86,6 +86,8 @@ class TrackedWork(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When its task was last handed to the broker: queued work not started WORK_RESEND_SECONDS later is sent again.
+    enqueued_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         abstract = True
@@ -351,6 +353,7 @@ class PrintFile(models.Model):
     # the files of the attempt it replaces; `name` is the storage name of the current attempt.
     claim = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(default=timezone.now)  # as TrackedWork.enqueued_at
     name = models.CharField(max_length=255, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)

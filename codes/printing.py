@@ -32,6 +32,7 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 
 from brands.errors import ServiceError
+from serialize_saas.celery import enqueue_on_commit
 
 from . import gs1, quotas
 from .labels import PAGE_SIZES, Label, SheetLayout, write_label_sheets
@@ -491,8 +492,8 @@ def create_print_job(
     if enqueue:
         from .tasks import render_print_part_task
 
-        ids = [p.pk for p in parts]
-        transaction.on_commit(lambda: [render_print_part_task.delay(pk) for pk in ids])
+        for part in parts:
+            enqueue_on_commit(render_print_part_task, part.pk)
     return job
 
 

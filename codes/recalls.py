@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from brands.models import Brand
+from serialize_saas.celery import enqueue_on_commit
 
 from . import packstates
 from .models import BatchState, ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange
@@ -70,7 +71,7 @@ def plan_change(
         if enqueue:
             from .tasks import apply_change_task
 
-            transaction.on_commit(lambda: apply_change_task.delay(change.pk))
+            enqueue_on_commit(apply_change_task, change.pk)
         if change.is_recall:
             _publish_recall(change)
     return change

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Now
 from brands.errors import ServiceError
 from brands.models import Brand
 from brands.services import claim_covering, current_key
+from serialize_saas.celery import enqueue_on_commit
 
 from . import quotas
 from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product
@@ -122,7 +123,7 @@ def order_batch(
     if enqueue:
         from .tasks import generate_batch_task
 
-        transaction.on_commit(lambda: generate_batch_task.delay(batch.pk))
+        enqueue_on_commit(generate_batch_task, batch.pk)
     return batch
 
 
@@ -223,12 +224,12 @@ def retry_batch(batch: CodeBatch) -> bool:
     """Put a failed batch back in the queue; generation resumes after its last committed chunk."""
     with transaction.atomic():
         requeued = CodeBatch.objects.filter(pk=batch.pk, state=BatchState.FAILED).update(
-            state=BatchState.QUEUED, error="", finished_at=None
+            state=BatchState.QUEUED, error="", finished_at=None, enqueued_at=Now()
         )
         if requeued:
             from .tasks import generate_batch_task
 
-            transaction.on_commit(lambda: generate_batch_task.delay(batch.pk))
+            enqueue_on_commit(generate_batch_task, batch.pk)
     return bool(requeued)
 
 

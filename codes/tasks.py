@@ -50,3 +50,27 @@ def apply_change_task(change_id: int) -> int:
         log.exception("status change failed", extra={"change": change_id})
         recalls.fail_change(change_id, "Stopped on an internal error; start it again to resume.")
         raise
+
+
+@shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
+def resend_stalled_work_task() -> int:
+    """Beat, every minute: batches, print parts and status changes still queued long after their task was sent
+    (its message was lost, say with the broker down) are sent again, so nothing stays queued for good."""
+    from serialize_saas.celery import resend_stalled
+
+    from .models import BatchState, ChangeState, CodeBatch, PrintFile, PrintFileState, PrintState, StatusChange
+
+    parts = PrintFile.objects.filter(
+        state=PrintFileState.PENDING,
+        part__gt=PrintFile.MANIFEST,
+        job__state__in=[PrintState.QUEUED, PrintState.RENDERING],
+    )
+
+    return sum(
+        len(resend_stalled(rows, task))
+        for rows, task in (
+            (CodeBatch.objects.filter(state=BatchState.QUEUED), generate_batch_task),
+            (parts, render_print_part_task),
+            (StatusChange.objects.filter(state=ChangeState.QUEUED), apply_change_task),
+        )
+    )

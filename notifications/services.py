@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from brands.models import Brand
+from serialize_saas.celery import enqueue_on_commit
 
 from . import signing
 from .models import DeliveryState, EmailSubscription, Webhook, WebhookAttempt, WebhookDelivery
@@ -39,9 +40,9 @@ def publish(*, brand_id: int, event: str, data: dict) -> list[int]:
     from .tasks import deliver_webhook_task, send_event_email_task
 
     for delivery_id in ids:
-        transaction.on_commit(lambda d=delivery_id: deliver_webhook_task.delay(d))
+        enqueue_on_commit(deliver_webhook_task, delivery_id)
     if any(s.wants(event) for s in EmailSubscription.objects.filter(brand_id=brand_id)):
-        transaction.on_commit(lambda: send_event_email_task.delay(brand_id, event, body))
+        enqueue_on_commit(send_event_email_task, brand_id, event, body)
     return ids
 
 
@@ -57,7 +58,7 @@ def send_test_event(webhook: Webhook) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.create(webhook=webhook, event=TEST_EVENT, event_id=envelope["id"], body=body)
     from .tasks import deliver_webhook_task
 
-    transaction.on_commit(lambda: deliver_webhook_task.delay(delivery.pk))
+    enqueue_on_commit(deliver_webhook_task, delivery.pk)
     return delivery
 
 

@@ -307,7 +307,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Serialize <no-reply@localhost>")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_TASK_IGNORE_RESULT = not REDIS_URL
+# Nothing reads a task's result; storing none also spares every enqueue a subscription to the result store (with
+# Redis down, that subscription retried for 19 s inside the request).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -320,7 +322,21 @@ CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 # With acks_late, Redis hands an unacknowledged task to another worker after this many seconds: longer
 # than any task may run, so only a dead worker's task is redelivered (and tasks are safe to run twice).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900"))}
+# Sending a task never stalls a request: with the broker down or unreachable, the connection attempt gives up
+# after BROKER_CONNECT_SECONDS, without retrying (max_retries 0, no publish retry), and the caller carries on;
+# the rows are the record of the work, and the beat sweeps send it again once the broker is back.
+BROKER_CONNECT_SECONDS = float(env("BROKER_CONNECT_SECONDS", "1"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_SECONDS
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900")),
+    "socket_connect_timeout": BROKER_CONNECT_SECONDS,
+    "socket_timeout": float(env("BROKER_SOCKET_SECONDS", "3")),  # longer than kombu's 1 s BRPOP poll
+    "max_retries": 0,
+}
+# Work whose task message was lost (sent while the broker was down, or dropped by a broker restart) is sent again
+# by a beat sweep once it has waited this long without a worker starting it.
+WORK_RESEND_SECONDS = int(env("WORK_RESEND_SECONDS", "300"))
 if not REDIS_URL:
     QUEUE_DIR = VAR_DIR / "queue"
     for folder in ("processed", "control"):
@@ -339,6 +355,10 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "scans.tasks.apply_retention_task", "schedule": 24 * 60 * 60},
     "create-scan-partitions": {"task": "scans.tasks.create_scan_partitions_task", "schedule": 24 * 60 * 60},
     "delete-offboarded-brands": {"task": "brands.tasks.delete_due_brands_task", "schedule": 60 * 60},
+    # Every minute: tasks that could not be sent, and queued work no worker has started (see WORK_RESEND_SECONDS).
+    "send-unsent-tasks": {"task": "brands.tasks.send_unsent_tasks_task", "schedule": 60},
+    "resend-stalled-work": {"task": "codes.tasks.resend_stalled_work_task", "schedule": 60},
+    "resend-stalled-deliveries": {"task": "notifications.tasks.resend_stalled_deliveries_task", "schedule": 60},
 }
 # One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started
 # without -Q consumes every queue listed here, so the one-worker set-ups (bin/run, docker-compose.yml) see them all.
