@@ -361,15 +361,19 @@ CELERY_BEAT_SCHEDULE = {
     "resend-stalled-deliveries": {"task": "notifications.tasks.resend_stalled_deliveries_task", "schedule": 60},
 }
 # One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started
-# without -Q consumes every queue listed here, so the one-worker set-ups (bin/run, docker-compose.yml) see them all.
+# without -Q consumes every queue listed here. The default set-ups (bin/run, docker-compose.yml) run two workers:
+# WORK_QUEUES (batches, print files, recalls, alerts, housekeeping) and OUTBOUND_QUEUES (webhooks and e-mail, which
+# wait on other people's servers), so a slow receiver never holds a slot a batch or a recall needs.
 # Unrouted tasks (recalls: their units' next scan must say so) stay on the default queue, never behind a big batch.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "print", "alerts", "webhooks", "housekeeping")]
+WORK_QUEUES = ("celery", "print", "alerts", "housekeeping")
+OUTBOUND_QUEUES = ("webhooks", "mail")
+CELERY_TASK_QUEUES = [Queue(name) for name in (*WORK_QUEUES, *OUTBOUND_QUEUES)]
 CELERY_TASK_ROUTES = {
     "codes.tasks.generate_batch_task": {"queue": "print"},  # making codes and their files: long, CPU-bound
     "codes.tasks.render_print_part_task": {"queue": "print"},
     "scans.tasks.record_findings_task": {"queue": "alerts"},  # seconds matter: never behind a print job
-    "notifications.tasks.send_event_email_task": {"queue": "alerts"},
+    "notifications.tasks.send_event_email_task": {"queue": "mail"},
     "notifications.tasks.deliver_webhook_task": {"queue": "webhooks"},  # slow receivers and retries
     "scans.tasks.apply_retention_task": {"queue": "housekeeping"},
     "scans.tasks.create_scan_partitions_task": {"queue": "housekeeping"},
@@ -395,7 +399,11 @@ DETECTION_ENABLED = env_bool("DETECTION_ENABLED", True)
 # Webhooks: targets on private or loopback addresses are refused (no SSRF) unless this is set (tests,
 # on-premises receivers); then plain http:// is accepted too.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
-WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10"))  # each connect and read
+WEBHOOK_DEADLINE_SECONDS = float(env("WEBHOOK_DEADLINE_SECONDS", "15"))  # the whole request, however it trickles
+# "Send test event": one per endpoint per this many seconds, and at most WEBHOOK_TEST_PER_BRAND per brand in it.
+WEBHOOK_TEST_INTERVAL_SECONDS = int(env("WEBHOOK_TEST_INTERVAL_SECONDS", "60"))
+WEBHOOK_TEST_PER_BRAND = int(env("WEBHOOK_TEST_PER_BRAND", "3"))
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))  # 30 s, 1, 2, 4 … 64 min apart: about 2 hours
 WEBHOOK_RETRY_BASE_SECONDS = int(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "5"))  # deliveries given up on in a row
