@@ -143,7 +143,7 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
     and a killed worker loses at most one uncommitted chunk.
     """
     CodeBatch.objects.filter(pk=batch_id, state__in=[BatchState.QUEUED, BatchState.FAILED]).update(
-        state=BatchState.GENERATING, started_at=Coalesce(F("started_at"), Now()), error=""
+        state=BatchState.GENERATING, started_at=Coalesce(F("started_at"), Now()), error="", heartbeat_at=Now()
     )
     batch = CodeBatch.objects.select_related("product__key").get(pk=batch_id)
     if batch.state == BatchState.READY:
@@ -159,7 +159,7 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
             count = min(chunk_size, batch.quantity - done)
             first = batch.first_ordinal + done
             insert_codes(batch, first, codec.serials(first, count))
-            CodeBatch.objects.filter(pk=batch_id).update(codes_done=done + count)
+            CodeBatch.objects.filter(pk=batch_id).update(codes_done=done + count, heartbeat_at=Now())
     with transaction.atomic():
         finished = CodeBatch.objects.filter(pk=batch_id, state=BatchState.GENERATING).update(
             state=BatchState.READY, finished_at=Now()

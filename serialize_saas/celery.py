@@ -94,14 +94,15 @@ def _keep_unsent(name: str, args: list) -> None:
         log.exception("unsent task not kept", extra={"task": name})
 
 
-def resend_stalled(queryset, task, *, field: str = "enqueued_at") -> list[int]:
+def resend_stalled(queryset, task, *, field: str = "enqueued_at", after: int | None = None) -> list[int]:
     """Send `task(pk)` again for the rows of `queryset` (work not started yet) whose task was sent longer than
-    WORK_RESEND_SECONDS ago: its message was lost, or is still waiting behind others (tasks are safe to run twice).
+    WORK_RESEND_SECONDS (or `after` seconds) ago: its message was lost, or is still waiting behind others, or (with
+    `field="heartbeat_at"`) its worker died mid-way; tasks are safe to run twice and resume after committed work.
     Each row is claimed by moving its `field` to now under a skip-locked lock, so two sweeps never both send it
     and a row is sent again at most once per period."""
     from django.conf import settings
 
-    cutoff = timezone.now() - timedelta(seconds=settings.WORK_RESEND_SECONDS)
+    cutoff = timezone.now() - timedelta(seconds=settings.WORK_RESEND_SECONDS if after is None else after)
     with transaction.atomic():
         ids = list(
             queryset.filter(**{f"{field}__lt": cutoff})

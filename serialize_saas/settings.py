@@ -337,6 +337,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Work whose task message was lost (sent while the broker was down, or dropped by a broker restart) is sent again
 # by a beat sweep once it has waited this long without a worker starting it.
 WORK_RESEND_SECONDS = int(env("WORK_RESEND_SECONDS", "300"))
+# Running work (a batch, a print part, a status change) whose worker has committed nothing for this long lost its
+# worker: the sweep hands it to another, which resumes after the last committed chunk. Longer than any one chunk
+# takes (CODES_CHUNK_SIZE codes, PRINT_CHUNK_SIZE labels: a live worker whose chunk outlasts it would be joined).
+WORK_LEASE_SECONDS = int(env("WORK_LEASE_SECONDS", "120"))
 if not REDIS_URL:
     QUEUE_DIR = VAR_DIR / "queue"
     for folder in ("processed", "control"):
