@@ -106,7 +106,7 @@ def resend_stalled(queryset, task, *, field: str = "enqueued_at", after: int | N
     with transaction.atomic():
         ids = list(
             queryset.filter(**{f"{field}__lt": cutoff})
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=True, of=("self",))  # not the print job a part's filter joins
             .values_list("pk", flat=True)[:1000]
         )
         queryset.model.objects.filter(pk__in=ids).update(**{field: Now()})
