@@ -339,3 +339,18 @@ class KeyCheck(models.Model):
 
     def __str__(self):
         return f"key check of {self.created_at:%Y-%m-%d}"
+
+
+class UnsentTask(models.Model):
+    """A task the broker could not take (it was down): kept here and sent by the beat sweep once it is back,
+    so an alert, an e-mail or an export is late, never lost (serialize_saas.celery.send)."""
+
+    name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.name}{tuple(self.args)} unsent since {self.created_at:%Y-%m-%d %H:%M}"

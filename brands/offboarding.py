@@ -27,6 +27,8 @@ from django.db import models, router, transaction
 from django.utils import timezone
 from zipstream import ZIP_DEFLATED, ZipStream
 
+from serialize_saas.celery import enqueue_on_commit
+
 from .models import Brand, BrandDeletion, User
 from .spreadsheet import SpreadsheetWriter
 
@@ -106,7 +108,7 @@ def request_deletion(*, brand: Brand, requested_by: User, confirm_slug: str, enq
     if created and enqueue:
         from .tasks import export_brand_task
 
-        transaction.on_commit(lambda: export_brand_task.delay(brand.pk))
+        enqueue_on_commit(export_brand_task, brand.pk)
     log.info("brand deletion requested", extra={"brand": brand.pk, "by": requested_by.pk})
     return deletion
 
@@ -129,9 +131,11 @@ def forget_export(brand_id: int) -> bool:
         return False
     default_storage.delete(deletion.export_name)
     BrandDeletion.objects.filter(pk=deletion.pk).update(export_name="", export_size=None, exported_at=None)
+    from serialize_saas.celery import enqueue_on_commit
+
     from .tasks import export_brand_task
 
-    transaction.on_commit(lambda: export_brand_task.delay(brand_id))
+    enqueue_on_commit(export_brand_task, brand_id)
     return True
 
 

@@ -19,3 +19,11 @@ def export_brand_task(brand_id: int) -> None:
 def delete_due_brands_task() -> list[int]:
     """Beat, hourly: delete the brands whose grace period is over (each deletion resumes after a crash)."""
     return offboarding.delete_due_brands()
+
+
+@shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
+def send_unsent_tasks_task() -> int:
+    """Beat, every minute: send the tasks the broker could not take while it was down."""
+    from serialize_saas.celery import send_unsent_tasks
+
+    return send_unsent_tasks()

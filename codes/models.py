@@ -116,6 +116,11 @@ class TrackedWork(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When its task was last handed to the broker: queued work not started WORK_RESEND_SECONDS later is sent again.
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    # The worker's lease: moved on with every committed chunk. Running work whose heartbeat is WORK_LEASE_SECONDS
+    # old lost its worker (killed, its machine gone) and is resumed by the sweep, not after the broker's hour.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -307,6 +312,19 @@ class StatusChange(TrackedWork):
         return self.state in (ChangeState.DONE, ChangeState.FAILED)
 
     @property
+    def is_stalled(self) -> bool:
+        """Failed, or no worker has moved it for WORK_LEASE_SECONDS (killed mid-way, or its task never came):
+        the page offers to resume it."""
+        if self.state == ChangeState.FAILED:
+            return True
+        since = self.heartbeat_at if self.state == ChangeState.RUNNING else self.enqueued_at
+        quiet = timezone.now() - (since or timezone.now())
+        return (
+            self.state in (ChangeState.QUEUED, ChangeState.RUNNING)
+            and quiet.total_seconds() > settings.WORK_LEASE_SECONDS
+        )
+
+    @property
     def scope_label(self) -> str:
         if self.scope == ChangeScope.LOT:
             return f"lot {self.lot}"
@@ -386,6 +404,8 @@ class PrintFile(models.Model):
     # the files of the attempt it replaces; `name` is the storage name of the current attempt.
     claim = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(default=timezone.now)  # as TrackedWork.enqueued_at
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # as TrackedWork.heartbeat_at, while rendering
     name = models.CharField(max_length=255, blank=True)
     size = models.BigIntegerField(null=True, blank=True)
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)

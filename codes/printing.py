@@ -33,6 +33,7 @@ from reportlab.lib.units import mm
 
 from brands.errors import ServiceError
 from brands.models import Brand
+from serialize_saas.celery import enqueue_on_commit
 
 from . import gs1, quotas
 from .labels import PAGE_SIZES, Label, SheetLayout, write_label_sheets
@@ -557,8 +558,8 @@ def create_print_job(
     if enqueue:
         from .tasks import render_print_part_task
 
-        ids = [p.pk for p in parts]
-        transaction.on_commit(lambda: [render_print_part_task.delay(pk) for pk in ids])
+        for part in parts:
+            enqueue_on_commit(render_print_part_task, part.pk)
     return job
 
 
@@ -589,10 +590,10 @@ def _claim(file_id: int) -> PrintFile | None:
             return None
         stale, job = part.name, part.job
         filename = job_filename(job, part)
-        part.state, part.claim, part.claimed_at = PrintFileState.RENDERING, token, Now()
+        part.state, part.claim, part.claimed_at, part.heartbeat_at = PrintFileState.RENDERING, token, Now(), Now()
         part.name = f"print-jobs/{job.pk}/{token[:12]}/{filename}"
         part.codes_done = 0  # a new attempt writes the part from its first code again
-        part.save(update_fields=["state", "claim", "claimed_at", "name", "codes_done"])
+        part.save(update_fields=["state", "claim", "claimed_at", "heartbeat_at", "name", "codes_done"])
         PrintJob.objects.filter(pk=part.job_id, state=PrintState.QUEUED).update(
             state=PrintState.RENDERING, started_at=Coalesce(F("started_at"), Now())
         )
@@ -639,7 +640,7 @@ def render_part(file_id: int) -> None:
 def _note_progress(part: PrintFile, done: int) -> None:
     """Record how far this attempt has written its part, unless another attempt took the part over."""
     with transaction.atomic():
-        if PrintFile.objects.filter(pk=part.pk, claim=part.claim).update(codes_done=done):
+        if PrintFile.objects.filter(pk=part.pk, claim=part.claim).update(codes_done=done, heartbeat_at=Now()):
             _sum_progress(part.job_id)
 
 

@@ -8,16 +8,17 @@ in the target or a final state are skipped).
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from brands.models import Brand
+from serialize_saas.celery import enqueue_on_commit
 
 from . import packstates
 from .models import BatchState, ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange
@@ -109,7 +110,7 @@ def save_change(change: StatusChange, *, enqueue: bool) -> StatusChange:
         if enqueue:
             from .tasks import apply_change_task
 
-            transaction.on_commit(lambda: apply_change_task.delay(change.pk))
+            enqueue_on_commit(apply_change_task, change.pk)
         if change.is_recall:
             _publish_recall(change)
     return change
@@ -219,7 +220,7 @@ def ordinal_ranges(change: StatusChange) -> list[tuple[int, int]]:
 def apply_change(change_id: int, *, chunk_size: int | None = None) -> StatusChange:
     """Apply a planned change, chunk by chunk, each chunk committed with the progress (safe to run twice)."""
     StatusChange.objects.filter(pk=change_id, state__in=[ChangeState.QUEUED, ChangeState.FAILED]).update(
-        state=ChangeState.RUNNING, started_at=Coalesce(F("started_at"), Now()), error=""
+        state=ChangeState.RUNNING, started_at=Coalesce(F("started_at"), Now()), error="", heartbeat_at=Now()
     )
     change = StatusChange.objects.select_related("batch", "product").get(pk=change_id)
     if change.state != ChangeState.RUNNING:
@@ -263,6 +264,7 @@ def _add_progress(locked: StatusChange, done: int, counts: Counter) -> None:
         codes_done=locked.codes_done + done,
         codes_changed=locked.codes_changed + changed,
         from_counts=dict(merged),
+        heartbeat_at=Now(),
     )
     _count_activated(locked, changed)
 
@@ -305,6 +307,31 @@ def _change_serials(change: StatusChange, serials: list[str]) -> Counter:
     if not serials:
         return Counter()
     return _run_sweep(change, f"serial IN ({', '.join(['%s'] * len(serials))})", serials)
+
+
+def resume_change(change: StatusChange) -> bool:
+    """A person's "Resume": a failed change, or one no worker has moved for WORK_LEASE_SECONDS, is handed to a
+    worker again and resumes after its last committed chunk. False when it is done or a worker is on it (the
+    conditional UPDATE decides: two clicks at once send it once)."""
+    quiet = timezone.now() - timedelta(seconds=settings.WORK_LEASE_SECONDS)
+    stalled = (
+        Q(state=ChangeState.FAILED)
+        | Q(state=ChangeState.RUNNING, heartbeat_at__lt=quiet)
+        | Q(state=ChangeState.QUEUED, enqueued_at__lt=quiet)
+    )
+    with transaction.atomic():
+        resumed = StatusChange.objects.filter(stalled, pk=change.pk).update(
+            state=Case(When(state=ChangeState.FAILED, then=Value(ChangeState.QUEUED)), default=F("state")),
+            error="",
+            finished_at=None,
+            heartbeat_at=Now(),
+            enqueued_at=Now(),
+        )
+        if resumed:
+            from .tasks import apply_change_task
+
+            enqueue_on_commit(apply_change_task, change.pk)
+    return bool(resumed)
 
 
 def fail_change(change_id: int, reason: str) -> None:

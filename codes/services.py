@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Now
 from brands.errors import ServiceError
 from brands.models import Brand
 from brands.services import approved_claim_of, claim_covering, current_key, note_verify_change
+from serialize_saas.celery import enqueue_on_commit
 
 from . import gs1, quotas
 from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
@@ -213,7 +214,7 @@ def order_batch(
     if enqueue:
         from .tasks import generate_batch_task
 
-        transaction.on_commit(lambda: generate_batch_task.delay(batch.pk))
+        enqueue_on_commit(generate_batch_task, batch.pk)
     return batch
 
 
@@ -233,7 +234,7 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
     and a killed worker loses at most one uncommitted chunk.
     """
     CodeBatch.objects.filter(pk=batch_id, state__in=[BatchState.QUEUED, BatchState.FAILED]).update(
-        state=BatchState.GENERATING, started_at=Coalesce(F("started_at"), Now()), error=""
+        state=BatchState.GENERATING, started_at=Coalesce(F("started_at"), Now()), error="", heartbeat_at=Now()
     )
     batch = CodeBatch.objects.select_related("product__key").get(pk=batch_id)
     if batch.state == BatchState.READY:
@@ -249,7 +250,7 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
             count = min(chunk_size, batch.quantity - done)
             first = batch.first_ordinal + done
             insert_codes(batch, first, codec.serials(first, count))
-            CodeBatch.objects.filter(pk=batch_id).update(codes_done=done + count)
+            CodeBatch.objects.filter(pk=batch_id).update(codes_done=done + count, heartbeat_at=Now())
     with transaction.atomic():
         finished = CodeBatch.objects.filter(pk=batch_id, state=BatchState.GENERATING).update(
             state=BatchState.READY, finished_at=Now()
@@ -327,12 +328,12 @@ def retry_batch(batch: CodeBatch) -> bool:
     """Put a failed batch back in the queue; generation resumes after its last committed chunk."""
     with transaction.atomic():
         requeued = CodeBatch.objects.filter(pk=batch.pk, state=BatchState.FAILED).update(
-            state=BatchState.QUEUED, error="", finished_at=None
+            state=BatchState.QUEUED, error="", finished_at=None, enqueued_at=Now()
         )
         if requeued:
             from .tasks import generate_batch_task
 
-            transaction.on_commit(lambda: generate_batch_task.delay(batch.pk))
+            enqueue_on_commit(generate_batch_task, batch.pk)
     return bool(requeued)
 
 

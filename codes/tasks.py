@@ -50,3 +50,30 @@ def apply_change_task(change_id: int) -> int:
         log.exception("status change failed", extra={"change": change_id})
         recalls.fail_change(change_id, "Stopped on an internal error; start it again to resume.")
         raise
+
+
+@shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
+def resend_stalled_work_task() -> int:
+    """Beat, every minute: batches, print parts and status changes still queued long after their task was sent
+    (its message was lost, say with the broker down) are sent again, and running ones whose worker stopped
+    committing (killed mid-way) are resumed once their lease is out, so nothing stays queued or half-done."""
+    from django.conf import settings
+
+    from serialize_saas.celery import resend_stalled
+
+    from .models import BatchState, ChangeState, CodeBatch, PrintFile, PrintFileState, PrintState, StatusChange
+
+    live_jobs = [PrintState.QUEUED, PrintState.RENDERING]
+    parts = PrintFile.objects.filter(part__gt=PrintFile.MANIFEST, job__state__in=live_jobs)
+    lease = {"field": "heartbeat_at", "after": settings.WORK_LEASE_SECONDS}
+    return sum(
+        len(resend_stalled(rows, task, **options))
+        for rows, task, options in (
+            (CodeBatch.objects.filter(state=BatchState.QUEUED), generate_batch_task, {}),
+            (parts.filter(state=PrintFileState.PENDING), render_print_part_task, {}),
+            (StatusChange.objects.filter(state=ChangeState.QUEUED), apply_change_task, {}),
+            (CodeBatch.objects.filter(state=BatchState.GENERATING), generate_batch_task, lease),
+            (parts.filter(state=PrintFileState.RENDERING), render_print_part_task, lease),
+            (StatusChange.objects.filter(state=ChangeState.RUNNING), apply_change_task, lease),
+        )
+    )

@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from brands.models import Brand, BrandOwnedQuerySet
 
@@ -61,6 +62,9 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When its next attempt is due at the broker (sent, or retried with backoff): a pending delivery past it by
+    # WORK_RESEND_SECONDS lost its message and is sent again.
+    enqueued_at = models.DateTimeField(default=timezone.now)
 
     brand_path = "webhook__brand"
     objects = BrandOwnedQuerySet.as_manager()

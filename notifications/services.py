@@ -5,12 +5,16 @@ hands them to workers once it commits, so a rolled-back recall tells nobody, and
 receiver.
 """
 
+import contextlib
+import http.client
 import json
 import logging
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing as django_signing
@@ -22,7 +26,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
+from brands.errors import ServiceError
 from brands.models import Brand
+from serialize_saas.celery import enqueue_on_commit
 
 from . import signing
 from .models import (
@@ -52,16 +58,41 @@ def publish(*, brand_id: int, event: str, data: dict, email: bool = True) -> lis
     from .tasks import deliver_webhook_task, send_event_email_task
 
     for delivery_id in ids:
-        transaction.on_commit(lambda d=delivery_id: deliver_webhook_task.delay(d))
-    if email and any(
-        s.wants(event) for s in EmailSubscription.objects.filter(brand_id=brand_id, confirmed_at__isnull=False)
-    ):
-        transaction.on_commit(lambda: send_event_email_task.delay(brand_id, event, body))
+        enqueue_on_commit(deliver_webhook_task, delivery_id)
+    confirmed = EmailSubscription.objects.filter(brand_id=brand_id, confirmed_at__isnull=False)
+    if email and any(s.wants(event) for s in confirmed):
+        enqueue_on_commit(send_event_email_task, brand_id, event, body)
     return ids
 
 
+class TestSendRefused(ServiceError):
+    """Too many test sends: the button is limited so that one brand cannot keep the webhook workers busy."""
+
+
 def send_test_event(webhook: Webhook) -> WebhookDelivery:
-    """The "send test event" button: a signed ping to one endpoint, even one that was disabled."""
+    """The "send test event" button: a signed ping to one endpoint, even one that was disabled. At most one per
+    endpoint per WEBHOOK_TEST_INTERVAL_SECONDS and WEBHOOK_TEST_PER_BRAND per brand in that time: two clicks at a
+    slow receiver could otherwise hold every webhook worker (refused with TestSendRefused)."""
+    with transaction.atomic():
+        # The brand's row lock serialises its clicks: two at once cannot both see room for one more.
+        Brand.objects.select_for_update().filter(pk=webhook.brand_id).first()
+        _check_test_send_allowed(webhook)
+        return _queue_test_event(webhook)
+
+
+def _check_test_send_allowed(webhook: Webhook) -> None:
+    interval = settings.WEBHOOK_TEST_INTERVAL_SECONDS
+    since = timezone.now() - timedelta(seconds=interval)
+    recent = WebhookDelivery.objects.filter(webhook__brand_id=webhook.brand_id, event=TEST_EVENT, created_at__gt=since)
+    if recent.filter(webhook=webhook).exists():
+        raise TestSendRefused("webhook", f"A test event was sent to this endpoint less than {interval} s ago.")
+    if recent.count() >= settings.WEBHOOK_TEST_PER_BRAND:
+        raise TestSendRefused(
+            "webhook", f"At most {settings.WEBHOOK_TEST_PER_BRAND} test events every {interval} s: try again soon."
+        )
+
+
+def _queue_test_event(webhook: Webhook) -> WebhookDelivery:
     envelope = {
         "id": f"evt_{uuid.uuid4().hex}",
         "type": TEST_EVENT,
@@ -72,23 +103,13 @@ def send_test_event(webhook: Webhook) -> WebhookDelivery:
     delivery = WebhookDelivery.objects.create(webhook=webhook, event=TEST_EVENT, event_id=envelope["id"], body=body)
     from .tasks import deliver_webhook_task
 
-    transaction.on_commit(lambda: deliver_webhook_task.delay(delivery.pk))
+    enqueue_on_commit(deliver_webhook_task, delivery.pk)
     return delivery
 
 
 def backoff_seconds(attempts: int) -> int:
     """Exponential backoff before the next try: base, 2×base, 4×base … at most an hour."""
     return min(3600, settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect could point anywhere, including inside our network: treat it as an answer, not follow it."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def deliver(delivery_id: int) -> bool:
@@ -127,27 +148,54 @@ def _post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str,
     if problem:  # checked at send time too: DNS may have changed since the endpoint was saved
         return None, "", problem, 0
     body = delivery.body.encode()
-    request = urllib.request.Request(  # noqa: S310 - scheme and address checked above
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Serialize-Webhooks/1",
-            signing.HEADER: signing.header_value(webhook.secret, int(time.time()), body),
-            "Serialize-Event": delivery.event,
-            "Serialize-Delivery": str(delivery.pk),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Serialize-Webhooks/1",
+        signing.HEADER: signing.header_value(webhook.secret, int(time.time()), body),
+        "Serialize-Event": delivery.event,
+        "Serialize-Delivery": str(delivery.pk),
+    }
     started = time.monotonic()
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+        with _Deadline(webhook.url, settings.WEBHOOK_DEADLINE_SECONDS) as connection:
+            # http.client follows no redirect: one could point anywhere, including inside our network.
+            connection.request("POST", connection.target, body=body, headers=headers)
+            response = connection.getresponse()
             status, excerpt, error = response.status, response.read(500).decode("utf-8", "replace"), ""
-    except urllib.error.HTTPError as answer:
-        status, excerpt, error = answer.code, answer.read(500).decode("utf-8", "replace"), ""
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         status, excerpt, error = None, "", f"{type(exc).__name__}: {exc}"
-    return status, excerpt, error, int((time.monotonic() - started) * 1000)
+    seconds = time.monotonic() - started
+    if status is None and seconds >= settings.WEBHOOK_DEADLINE_SECONDS:
+        error = f"No answer within {settings.WEBHOOK_DEADLINE_SECONDS:g} s (the deadline of a whole delivery)"
+    return status, excerpt, error, int(seconds * 1000)
+
+
+class _Deadline:
+    """A connection to a webhook URL that is cut once `seconds` have passed since it was opened, whatever the
+    receiver does: WEBHOOK_TIMEOUT_SECONDS bounds each connect and read, but a receiver trickling a byte at a time
+    would hold a worker for ever; the deadline bounds the whole request."""
+
+    def __init__(self, url: str, seconds: float):
+        parts = urllib.parse.urlsplit(url)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self.connection = kind(parts.hostname, parts.port, timeout=min(settings.WEBHOOK_TIMEOUT_SECONDS, seconds))
+        self.connection.target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        self.timer = threading.Timer(seconds, self._cut)
+        self.timer.daemon = True
+
+    def _cut(self) -> None:
+        sock = self.connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv/send: it fails at once
+
+    def __enter__(self) -> http.client.HTTPConnection:
+        self.timer.start()
+        return self.connection
+
+    def __exit__(self, *exc) -> None:
+        self.timer.cancel()
+        self.connection.close()
 
 
 def _finish(delivery: WebhookDelivery, state: str) -> None:

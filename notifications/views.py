@@ -68,8 +68,12 @@ def webhook_detail(request, webhook_id: int):
 @require("notifications.manage")
 def webhook_test(request, webhook_id: int):
     webhook = get_for_actor(request, Webhook, pk=webhook_id)
-    services.send_test_event(webhook)
-    messages.success(request, "Test event queued; its attempt appears below within seconds.")
+    try:
+        services.send_test_event(webhook)
+    except services.TestSendRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, "Test event queued; its attempt appears below within seconds.")
     return redirect("webhook_detail", webhook.pk)
 
 

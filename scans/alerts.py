@@ -128,13 +128,14 @@ def _publish(alert: Alert, event: str) -> None:
     """Webhooks get the payload; e-mail subscribers who want alerts at once get an e-mail written for people
     (scans.alert_mail), sent by a worker after commit. Daily subscribers get the day's digest instead."""
     from notifications.services import publish
+    from serialize_saas.celery import enqueue_on_commit
 
     from . import alert_mail
     from .tasks import send_alert_email_task
 
     publish(brand_id=alert.brand_id, event=event, data=alert_payload(alert), email=False)
     if alert_mail.wants_alert_email(brand_id=alert.brand_id, event=event):
-        transaction.on_commit(lambda: send_alert_email_task.delay(alert.pk, event))
+        enqueue_on_commit(send_alert_email_task, alert.pk, event)
 
 
 def alert_payload(alert: Alert) -> dict:

@@ -90,6 +90,17 @@ def recall_report_csv(request, recall_id: int):
 
 @require_POST
 @require("statuses.change")
+def recall_resume(request, recall_id: int):
+    change = get_for_actor(request, StatusChange, pk=recall_id)
+    if recalls.resume_change(change):
+        messages.success(request, "Resumed: a worker carries on from the last units it saved.")
+    else:
+        messages.info(request, "Nothing to resume: it is done, or a worker is on it.")
+    return redirect("recall_detail", change.pk)
+
+
+@require_POST
+@require("statuses.change")
 def recall_undo(request, recall_id: int):
     change = get_for_actor(request, StatusChange, pk=recall_id)
     try:

@@ -34,6 +34,7 @@ from codes.serials import SerialCodec, pin_matches
 from distributors.models import Distributor
 from distributors.queries import current_ranges
 from distributors.territory import is_outside
+from serialize_saas.celery import enqueue_on_commit
 
 from . import partitions, ratelimit, rules
 from .geo import Place, default_locator
@@ -837,7 +838,7 @@ def _after_commit(scan_id: int, found: list[rules.Finding]) -> None:
     from .tasks import record_findings_task
 
     payload = findings_payload(found)
-    transaction.on_commit(lambda: record_findings_task.delay(scan_id, payload))
+    enqueue_on_commit(record_findings_task, scan_id, payload)
 
 
 def locate_token(scan: Scan) -> str:

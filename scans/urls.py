@@ -33,4 +33,5 @@ urlpatterns = [
     path("recalls/<int:recall_id>/progress/", recall_views.recall_progress, name="recall_progress"),
     path("recalls/<int:recall_id>/report.csv", recall_views.recall_report_csv, name="recall_report"),
     path("recalls/<int:recall_id>/undo/", recall_views.recall_undo, name="recall_undo"),
+    path("recalls/<int:recall_id>/resume/", recall_views.recall_resume, name="recall_resume"),
 ]

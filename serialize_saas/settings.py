@@ -317,7 +317,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Serialize <no-reply@localhost>")
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_TASK_IGNORE_RESULT = not REDIS_URL
+# Nothing reads a task's result; storing none also spares every enqueue a subscription to the result store (with
+# Redis down, that subscription retried for 19 s inside the request).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -330,7 +332,25 @@ CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 # With acks_late, Redis hands an unacknowledged task to another worker after this many seconds: longer
 # than any task may run, so only a dead worker's task is redelivered (and tasks are safe to run twice).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900"))}
+# Sending a task never stalls a request: with the broker down or unreachable, the connection attempt gives up
+# after BROKER_CONNECT_SECONDS, without retrying (max_retries 0, no publish retry), and the caller carries on;
+# the rows are the record of the work, and the beat sweeps send it again once the broker is back.
+BROKER_CONNECT_SECONDS = float(env("BROKER_CONNECT_SECONDS", "1"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_SECONDS
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900")),
+    "socket_connect_timeout": BROKER_CONNECT_SECONDS,
+    "socket_timeout": float(env("BROKER_SOCKET_SECONDS", "3")),  # longer than kombu's 1 s BRPOP poll
+    "max_retries": 0,
+}
+# Work whose task message was lost (sent while the broker was down, or dropped by a broker restart) is sent again
+# by a beat sweep once it has waited this long without a worker starting it.
+WORK_RESEND_SECONDS = int(env("WORK_RESEND_SECONDS", "300"))
+# Running work (a batch, a print part, a status change) whose worker has committed nothing for this long lost its
+# worker: the sweep hands it to another, which resumes after the last committed chunk. Longer than any one chunk
+# takes (CODES_CHUNK_SIZE codes, PRINT_CHUNK_SIZE labels: a live worker whose chunk outlasts it would be joined).
+WORK_LEASE_SECONDS = int(env("WORK_LEASE_SECONDS", "120"))
 if not REDIS_URL:
     QUEUE_DIR = VAR_DIR / "queue"
     for folder in ("processed", "control"):
@@ -351,19 +371,27 @@ CELERY_BEAT_SCHEDULE = {
     "delete-offboarded-brands": {"task": "brands.tasks.delete_due_brands_task", "schedule": 60 * 60},
     # Hourly, so a missed run catches up; each subscriber's digest of a day is sent once (claimed first).
     "send-alert-digests": {"task": "scans.tasks.send_alert_digests_task", "schedule": 60 * 60},
+    # Every minute: tasks that could not be sent, and queued work no worker has started (see WORK_RESEND_SECONDS).
+    "send-unsent-tasks": {"task": "brands.tasks.send_unsent_tasks_task", "schedule": 60},
+    "resend-stalled-work": {"task": "codes.tasks.resend_stalled_work_task", "schedule": 60},
+    "resend-stalled-deliveries": {"task": "notifications.tasks.resend_stalled_deliveries_task", "schedule": 60},
 }
 # One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started
-# without -Q consumes every queue listed here, so the one-worker set-ups (bin/run, docker-compose.yml) see them all.
+# without -Q consumes every queue listed here. The default set-ups (bin/run, docker-compose.yml) run two workers:
+# WORK_QUEUES (batches, print files, recalls, alerts, housekeeping) and OUTBOUND_QUEUES (webhooks and e-mail, which
+# wait on other people's servers), so a slow receiver never holds a slot a batch or a recall needs.
 # Unrouted tasks (recalls: their units' next scan must say so) stay on the default queue, never behind a big batch.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "print", "alerts", "webhooks", "housekeeping")]
+WORK_QUEUES = ("celery", "print", "alerts", "housekeeping")
+OUTBOUND_QUEUES = ("webhooks", "mail")
+CELERY_TASK_QUEUES = [Queue(name) for name in (*WORK_QUEUES, *OUTBOUND_QUEUES)]
 CELERY_TASK_ROUTES = {
     "codes.tasks.generate_batch_task": {"queue": "print"},  # making codes and their files: long, CPU-bound
     "codes.tasks.render_print_part_task": {"queue": "print"},
     "scans.tasks.record_findings_task": {"queue": "alerts"},  # seconds matter: never behind a print job
-    "notifications.tasks.send_event_email_task": {"queue": "alerts"},
-    "scans.tasks.send_alert_email_task": {"queue": "alerts"},
-    "scans.tasks.send_alert_digests_task": {"queue": "alerts"},
+    "notifications.tasks.send_event_email_task": {"queue": "mail"},
+    "scans.tasks.send_alert_email_task": {"queue": "mail"},
+    "scans.tasks.send_alert_digests_task": {"queue": "mail"},
     "notifications.tasks.deliver_webhook_task": {"queue": "webhooks"},  # slow receivers and retries
     "scans.tasks.apply_retention_task": {"queue": "housekeeping"},
     "scans.tasks.create_scan_partitions_task": {"queue": "housekeeping"},
@@ -389,7 +417,11 @@ DETECTION_ENABLED = env_bool("DETECTION_ENABLED", True)
 # Webhooks: targets on private or loopback addresses are refused (no SSRF) unless this is set (tests,
 # on-premises receivers); then plain http:// is accepted too.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
-WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10"))  # each connect and read
+WEBHOOK_DEADLINE_SECONDS = float(env("WEBHOOK_DEADLINE_SECONDS", "15"))  # the whole request, however it trickles
+# "Send test event": one per endpoint per this many seconds, and at most WEBHOOK_TEST_PER_BRAND per brand in it.
+WEBHOOK_TEST_INTERVAL_SECONDS = int(env("WEBHOOK_TEST_INTERVAL_SECONDS", "60"))
+WEBHOOK_TEST_PER_BRAND = int(env("WEBHOOK_TEST_PER_BRAND", "3"))
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))  # 30 s, 1, 2, 4 … 64 min apart: about 2 hours
 WEBHOOK_RETRY_BASE_SECONDS = int(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "5"))  # deliveries given up on in a row

@@ -25,15 +25,16 @@ def env_for_test_database(**extra) -> dict:
 class Worker:
     """`celery worker` in its own process group, so a test can kill it like a crash would."""
 
-    def __init__(self, **env):
+    def __init__(self, queues: tuple[str, ...] = (), **env):
         self.env = env_for_test_database(**env)
+        self.queues = ["-Q", ",".join(queues), "-n", f"{queues[0]}@%h"] if queues else []  # default: every queue
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
         celery = [sys.executable, "-m", "celery", "-A", "serialize_saas"]
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
-            [*celery, "worker", "--pool", "solo", "--without-mingle", "--without-gossip", "-l", "INFO"],
+            [*celery, "worker", "--pool", "solo", "--without-mingle", "--without-gossip", "-l", "INFO", *self.queues],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,

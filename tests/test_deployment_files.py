@@ -6,13 +6,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_compose_has_the_five_services_with_commands_env_and_healthchecks():
+def test_compose_has_the_six_services_with_commands_env_and_healthchecks():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat"}
+    assert set(services) == {"db", "redis", "web", "worker", "outbound", "beat"}
     for name, service in services.items():
         assert "healthcheck" in service and service["healthcheck"]["test"], name
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "outbound", "beat"):
         service = services[name]
         assert service["build"] == "." and service["command"], name
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")

@@ -1,5 +1,6 @@
-"""Celery queues per kind of work: each task goes to its kind's queue, and the one-worker set-ups (bin/run,
-docker-compose.yml, the tests' worker) consume every queue, so nothing waits for a worker that is not there."""
+"""Celery queues per kind of work: each task goes to its kind's queue, and the default set-ups (bin/run,
+docker-compose.yml) consume every queue between their two workers (outbound webhooks and e-mail on their own), so
+nothing waits for a worker that is not there; the tests' worker takes every queue."""
 
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ def test_each_kind_of_work_has_its_queue():
     assert queue_of("codes.tasks.render_print_part_task") == "print"
     assert queue_of("scans.tasks.record_findings_task") == "alerts"
     assert queue_of("notifications.tasks.deliver_webhook_task") == "webhooks"
+    assert queue_of("notifications.tasks.send_event_email_task") == "mail"
     assert queue_of("scans.tasks.apply_retention_task") == "housekeeping"
     assert queue_of("codes.tasks.apply_change_task") == "celery"  # recalls: never behind a print job
 
@@ -34,10 +36,26 @@ def test_every_task_goes_to_a_queue_the_workers_consume():
     assert {name: queue_of(name) for name in ours if queue_of(name) not in QUEUES} == {}
 
 
-def test_the_one_worker_commands_do_not_narrow_the_queues():
-    for path in ("bin/run", "docker-compose.yml", "tests/processes.py"):
-        worker_lines = [line for line in (ROOT / path).read_text().splitlines() if "worker" in line]
-        assert worker_lines and not any(re.search(r"(-Q\b|--queues)", line) for line in worker_lines), path
+def worker_queues(path: str) -> list[set[str]]:
+    """The queues of each `celery … worker` a set-up starts (every queue when it names none)."""
+    text = (ROOT / path).read_text().replace("\\\n", " ")
+    workers = [line for line in text.splitlines() if re.search(r"celery.*\bworker\b", line)]
+    found = []
+    for line in workers:
+        named = re.search(r"-Q\W+([\w,]+)", line)
+        found.append(set(named.group(1).split(",")) if named else set(QUEUES))
+    return found
+
+
+def test_the_default_set_ups_consume_every_queue_with_outbound_work_on_a_worker_of_its_own():
+    """Webhooks and e-mail wait on other people's servers: a slow one must never hold a batch's or recall's slot."""
+    outbound = {"webhooks", "mail"}
+    for path in ("bin/run", "docker-compose.yml"):
+        workers = worker_queues(path)
+        assert set().union(*workers) == QUEUES, path
+        assert all(queues == outbound or not queues & outbound for queues in workers), path
+        assert any(queues == outbound for queues in workers), path
+    assert Worker().queues == []  # the tests' worker takes every queue unless told
 
 
 @pytest.mark.worker
@@ -49,3 +67,18 @@ def test_a_worker_started_as_usual_consumes_every_queue(db):
     finally:
         worker.stop()
     assert {queue["name"] for queues in replies.values() for queue in queues} == QUEUES
+
+
+def test_every_task_is_sent_through_the_one_guarded_helper():
+    """A bare `.delay()` / `.apply_async()` fails or stalls its request when the broker is down (issue 18):
+    only serialize_saas/celery.py sends tasks, everything else calls `enqueue_on_commit`."""
+    apps = ("brands", "codes", "distributors", "notifications", "scans", "serialize_saas")
+    bare = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for app_dir in apps
+        for path in (ROOT / app_dir).rglob("*.py")
+        if path != ROOT / "serialize_saas" / "celery.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\.(delay|apply_async|send_task)\(", line)
+    ]
+    assert bare == []

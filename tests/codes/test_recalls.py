@@ -330,3 +330,37 @@ def test_a_recalled_lot_refuses_new_batches(brand, operator_client):
     )
     assert "recalled" in str(response.context["form"].errors["lot_number"])
     assert batch.product.batches.count() == 1
+
+
+def test_a_stalled_recall_offers_resume_and_resuming_finishes_it(
+    brand, owner_client, viewer_client, outsider_client, eager_tasks, django_capture_on_commit_callbacks
+):
+    """A recall whose worker died mid-way (running, its heartbeat old): the page says so and offers Resume;
+    resuming carries on from the last committed units. A recall a worker is moving offers nothing."""
+    batch = ready_batch(ProductFactory(brand=brand), quantity=10)
+    change = recalls.recall(brand=brand, batch=batch, reason="Seal defect", enqueue=False)
+    StatusChange.objects.filter(pk=change.pk).update(state=ChangeState.RUNNING, heartbeat_at=timezone.now())
+    assert "Resume" not in owner_client.get(f"/recalls/{change.pk}/").content.decode()
+    assert not recalls.resume_change(change)  # a worker is on it
+    StatusChange.objects.filter(pk=change.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    assert "Resume" in owner_client.get(f"/recalls/{change.pk}/").content.decode()
+    assert viewer_client.post(f"/recalls/{change.pk}/resume/").status_code == 403
+    assert outsider_client.post(f"/recalls/{change.pk}/resume/").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        page = owner_client.post(f"/recalls/{change.pk}/resume/", follow=True).content.decode()
+    assert "Resumed" in page
+    change.refresh_from_db()
+    assert change.state == ChangeState.DONE and change.codes_changed == 10
+    assert Code.objects.filter(batch=batch, status=CodeStatus.RECALLED).count() == 10
+    page = owner_client.post(f"/recalls/{change.pk}/resume/", follow=True).content.decode()
+    assert "Nothing to resume" in page
+
+
+def test_a_failed_recall_is_resumed_where_it_stopped(brand, eager_tasks, django_capture_on_commit_callbacks):
+    batch = ready_batch(ProductFactory(brand=brand), quantity=10)
+    change = recalls.recall(brand=brand, batch=batch, reason="Seal defect", enqueue=False)
+    recalls.fail_change(change.pk, "Stopped on an internal error; start it again to resume.")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert recalls.resume_change(StatusChange.objects.get(pk=change.pk))
+    change.refresh_from_db()
+    assert change.state == ChangeState.DONE and change.error == "" and change.codes_changed == 10

@@ -1,5 +1,6 @@
 import json
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -179,3 +180,106 @@ def test_a_failing_receiver_is_retried_by_the_worker_with_backoff():
     assert [a.status_code for a in attempts] == [500, 502, 200] and delivery.attempts == 3
     assert (attempts[2].attempted_at - attempts[1].attempted_at) > (attempts[1].attempted_at - attempts[0].attempted_at)
     assert len({body for _, body in receiver.requests}) == 1  # the same signed body each time
+
+
+class TricklingReceiver:
+    """A receiver that answers a byte every `gap` seconds for as long as it is let: each read gets data well
+    within WEBHOOK_TIMEOUT_SECONDS, so only a deadline on the whole request ends it."""
+
+    def __init__(self, gap=0.3, limit=60):
+        import socketserver
+        import threading
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.request.recv(65536)
+                started = time.monotonic()
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                    if time.monotonic() - started > limit:
+                        return
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(gap)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_trickling_receiver_is_cut_off_at_the_deadline_of_the_whole_delivery(brand, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_TIMEOUT_SECONDS, settings.WEBHOOK_DEADLINE_SECONDS = 10, 2
+    receiver = TricklingReceiver()
+    try:
+        webhook_of(brand, url=receiver.url)
+        [delivery_id] = services.publish(brand_id=brand.pk, event="batch.ready", data={"batch": 1})
+        started = time.monotonic()
+        assert services.deliver(delivery_id) is False  # to be retried later, as for any failed attempt
+        seconds = time.monotonic() - started
+    finally:
+        receiver.close()
+    assert 1.5 < seconds < 4
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.status_code is None and "within 2 s" in attempt.error
+
+
+def test_send_test_event_is_limited_per_endpoint_and_per_brand(brand, owner_client, settings):
+    settings.WEBHOOK_TEST_INTERVAL_SECONDS, settings.WEBHOOK_TEST_PER_BRAND = 60, 2
+    first, second, third = (webhook_of(brand, url=f"https://hooks.example.com/{n}") for n in range(3))
+    assert owner_client.post(f"/settings/webhooks/{first.pk}/test/").status_code == 302
+    page = owner_client.post(f"/settings/webhooks/{first.pk}/test/", follow=True).content.decode()
+    assert "sent to this endpoint less than 60 s ago" in page
+    assert owner_client.post(f"/settings/webhooks/{second.pk}/test/").status_code == 302
+    page = owner_client.post(f"/settings/webhooks/{third.pk}/test/", follow=True).content.decode()
+    assert "At most 2 test events every 60 s" in page
+    assert WebhookDelivery.objects.filter(event=services.TEST_EVENT).count() == 2
+    WebhookDelivery.objects.update(created_at=WebhookDelivery.objects.first().created_at - timedelta(seconds=61))
+    assert owner_client.post(f"/settings/webhooks/{first.pk}/test/").status_code == 302
+    assert WebhookDelivery.objects.filter(event=services.TEST_EVENT).count() == 3
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_receiver_of_one_brand_does_not_delay_another_brands_batch_and_recall(settings):
+    """Two test sends at a receiver that never answers keep the outbound worker busy; the other brand's batch
+    and recall, on the work worker of the default set-up, finish meanwhile."""
+    from codes import recalls
+    from codes import services as code_services
+    from codes.models import BatchState, ChangeState, CodeBatch, StatusChange
+    from tests.conftest import Receiver
+    from tests.factories import BrandFactory, LotFactory
+    from tests.processes import Worker, env_for_test_database, purge_queue, wait_for
+
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    receiver = Receiver(held=2)
+    slow = BrandFactory()
+    hooks = [webhook_of(slow, url=receiver.url) for _ in range(2)]
+    product = ProductFactory()
+    batch = ready_batch(product, quantity=10)
+    purge_queue(env_for_test_database())
+    outbound = Worker(settings.OUTBOUND_QUEUES, WEBHOOK_ALLOW_PRIVATE=1, WEBHOOK_DEADLINE_SECONDS=50).start()
+    work = Worker(settings.WORK_QUEUES).start()
+    try:
+        for hook in hooks:
+            services.send_test_event(hook)
+        wait_for(lambda: len(receiver.requests) == 1, 60)  # the outbound worker is stuck on the slow receiver
+        ordered = code_services.order_batch(product=product, lot=LotFactory(product=product), quantity=1_000)
+        recall = recalls.recall(brand=product.brand, batch=batch, reason="Seal defect")
+        started = time.monotonic()
+        wait_for(lambda: CodeBatch.objects.get(pk=ordered.pk).state == BatchState.READY, 60)
+        wait_for(lambda: StatusChange.objects.get(pk=recall.pk).state == ChangeState.DONE, 60)
+        assert time.monotonic() - started < 30
+        assert not receiver.release.is_set() and len(receiver.requests) == 1  # still held meanwhile
+    finally:
+        receiver.release.set()
+        work.stop()
+        outbound.stop()
+        receiver.close()
