@@ -502,7 +502,7 @@ def test_journey_demo_alerts(app, desk):
     assert "Scanned in 7 different regions" in desk.find_element(By.ID, "reasons").text
     rows = desk.find_elements(By.CSS_SELECTOR, "#alert-scans tbody tr")
     places = " ".join(row.text for row in rows)
-    assert len(rows) == 7 and all(p in places for p in ("Jakarta", "Bangkok", "Singapore", "Kuching"))
+    assert len(rows) >= 7 and all(p in places for p in ("Jakarta", "Bangkok", "Singapore", "Kuching"))  # + README walk
     assert len(desk.find_elements(By.CSS_SELECTOR, "#alert-scans tr.evidence")) >= 1
     assert "in Kuala Lumpur" in desk.find_element(By.ID, "first-place").text
     assert "{'" not in desk.page_source and "unknown" not in desk.find_element(By.CSS_SELECTOR, ".facts").text
@@ -663,8 +663,8 @@ def test_journey_activation(app, desk, phone):
         "from codes.gs1 import gtin_check_digit\n"
         "user = User.objects.create_user('packer@tehtarik.example', 'a long pass phrase 2026')\n"
         "brand = services.create_brand(name='Teh Tarik Bersama', owner=user)\n"
-        "services.approve_brand_prefix(brand=brand, prefix='9557777')\n"
-        "gtin = '0955777700001' + gtin_check_digit('0955777700001')\n"
+        "services.approve_brand_prefix(brand=brand, prefix='9557788')\n"
+        "gtin = '0955778800001' + gtin_check_digit('0955778800001')\n"
         "product = codes.create_product(brand=brand, name='Teh tarik', gtin=gtin, serial_alphabet='alnum',"
         " serial_length=12)\n"
         "lot = codes.get_or_create_lot(product=product, number='TT2612')\n"
