@@ -77,7 +77,7 @@ def facts(alert: Alert) -> AlertFacts:
 def _regions(alert: Alert) -> list[str]:
     if alert.kind != rules.LIKELY_COPY or not alert.code_id or not alert.code:
         return []
-    return [territory.region_label(code) for code in (alert.code.seen_regions or "").split(";") if code]
+    return [territory.place_name(region_code=code) for code in (alert.code.seen_regions or "").split(";") if code]
 
 
 def wants_alert_email(*, brand_id: int, event: str) -> bool:
