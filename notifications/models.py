@@ -24,6 +24,10 @@ class Webhook(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=80, default=new_secret)
+    # After a rotation the previous secret signs too, as a second v1, until `previous_secret_until`: receivers
+    # switch to the new one without a window where they refuse every event.
+    previous_secret = models.CharField(max_length=80, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
     events = models.JSONField(default=list, blank=True, help_text="Empty: every event")
     description = models.CharField(max_length=120, blank=True)
     is_active = models.BooleanField(default=True)
@@ -43,6 +47,11 @@ class Webhook(models.Model):
 
     def wants(self, event: str) -> bool:
         return self.is_active and _wants(self.events, event)
+
+    def overlapping_secret(self) -> str:
+        """The previous secret while its overlap lasts, else ""."""
+        live = self.previous_secret_until is not None and self.previous_secret_until > timezone.now()
+        return self.previous_secret if live else ""
 
 
 class DeliveryState(models.TextChoices):

@@ -38,6 +38,7 @@ from .models import (
     Webhook,
     WebhookAttempt,
     WebhookDelivery,
+    new_secret,
 )
 
 log = logging.getLogger(__name__)
@@ -143,27 +144,36 @@ def deliver(delivery_id: int) -> bool:
     return True
 
 
+# What the delivery log says of a request that got no HTTP answer: one class, whatever the network did, so the
+# log never tells a closed port from an open or a silent one.
+NO_ANSWER = "No HTTP answer: the connection failed, was closed or timed out."
+
+
 def _post(webhook: Webhook, delivery: WebhookDelivery) -> tuple[int | None, str, str, int]:
-    problem = signing.target_problem(webhook.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
-    if problem:  # checked at send time too: DNS may have changed since the endpoint was saved
+    # Checked at send time too (DNS may have changed since the endpoint was saved), and the request goes to the
+    # very addresses checked: a second lookup could answer otherwise (DNS rebinding).
+    problem, addresses = signing.checked_target(webhook.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+    if problem:
         return None, "", problem, 0
     body = delivery.body.encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Serialize-Webhooks/1",
-        signing.HEADER: signing.header_value(webhook.secret, int(time.time()), body),
+        signing.HEADER: signing.header_value(
+            webhook.secret, int(time.time()), body, previous=webhook.overlapping_secret()
+        ),
         "Serialize-Event": delivery.event,
         "Serialize-Delivery": str(delivery.pk),
     }
     started = time.monotonic()
     try:
-        with _Deadline(webhook.url, settings.WEBHOOK_DEADLINE_SECONDS) as connection:
+        with _Deadline(webhook.url, settings.WEBHOOK_DEADLINE_SECONDS, address=addresses[0]) as connection:
             # http.client follows no redirect: one could point anywhere, including inside our network.
             connection.request("POST", connection.target, body=body, headers=headers)
             response = connection.getresponse()
             status, excerpt, error = response.status, response.read(500).decode("utf-8", "replace"), ""
-    except (OSError, ValueError, http.client.HTTPException) as exc:
-        status, excerpt, error = None, "", f"{type(exc).__name__}: {exc}"
+    except (OSError, ValueError, http.client.HTTPException):
+        status, excerpt, error = None, "", NO_ANSWER
     seconds = time.monotonic() - started
     if status is None and seconds >= settings.WEBHOOK_DEADLINE_SECONDS:
         error = f"No answer within {settings.WEBHOOK_DEADLINE_SECONDS:g} s (the deadline of a whole delivery)"
@@ -175,10 +185,11 @@ class _Deadline:
     receiver does: WEBHOOK_TIMEOUT_SECONDS bounds each connect and read, but a receiver trickling a byte at a time
     would hold a worker for ever; the deadline bounds the whole request."""
 
-    def __init__(self, url: str, seconds: float):
+    def __init__(self, url: str, seconds: float, *, address: str):
         parts = urllib.parse.urlsplit(url)
-        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         self.connection = kind(parts.hostname, parts.port, timeout=min(settings.WEBHOOK_TIMEOUT_SECONDS, seconds))
+        self.connection.address = address
         self.connection.target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
         self.timer = threading.Timer(seconds, self._cut)
         self.timer.daemon = True
@@ -198,6 +209,25 @@ class _Deadline:
         self.connection.close()
 
 
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to `address` (the one checked), while the Host header names the URL's host."""
+
+    address = ""
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """Connects to `address` (the one checked); TLS still verifies the certificate of the URL's host name."""
+
+    address = ""
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 def _finish(delivery: WebhookDelivery, state: str) -> None:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(state=state, finished_at=timezone.now())
 
@@ -210,6 +240,16 @@ def _count_failure(webhook: Webhook) -> None:
     ).update(is_active=False, disabled_at=timezone.now())
     if disabled:
         log.warning("webhook disabled after repeated failures", extra={"webhook": webhook.pk})
+
+
+def rotate_secret(webhook: Webhook) -> Webhook:
+    """A new signing secret; the current one keeps signing alongside (a second v1) for
+    WEBHOOK_SECRET_OVERLAP_HOURS, so the receiver can switch without refusing events meanwhile."""
+    until = timezone.now() + timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
+    Webhook.objects.filter(pk=webhook.pk).update(
+        previous_secret=webhook.secret, previous_secret_until=until, secret=new_secret()
+    )
+    return Webhook.objects.get(pk=webhook.pk)
 
 
 def enable(webhook: Webhook) -> None:

@@ -68,7 +68,7 @@ def checked_target(url: str, *, allow_private: bool, resolve: Resolver = _resolv
     forgery: a target that resolves to a loopback, private, link-local or otherwise non-public address, or to an
     IPv6 form embedding an IPv4 one (unless private targets are allowed). The sender connects to an address
     returned here, never resolving the name again: a DNS answer that changes in between (rebinding) has no
-    say. With private targets allowed nothing is resolved here (the list is empty)."""
+    say. With private targets allowed the addresses are only resolved, not judged."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "Use an https:// URL.", []
@@ -76,12 +76,12 @@ def checked_target(url: str, *, allow_private: bool, resolve: Resolver = _resolv
         return "Use an https:// URL.", []
     if parts.username or parts.password:
         return "Put no credentials in the URL; verify the signature instead.", []
-    if allow_private:
-        return None, []
     try:
-        addresses = list(resolve(parts.hostname, parts.port or 443))
+        addresses = list(resolve(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)))
     except (OSError, UnicodeError):
         return "That host name does not resolve.", []
+    if allow_private:
+        return (None, addresses) if addresses else ("That host name does not resolve.", [])
     for text in addresses:
         address = ipaddress.ip_address(text.split("%", 1)[0])
         if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in EMBEDDED_IPV4):

@@ -16,4 +16,5 @@ urlpatterns = [
     path("settings/webhooks/<int:webhook_id>/test/", views.webhook_test, name="webhook_test"),
     path("settings/webhooks/<int:webhook_id>/enable/", views.webhook_enable, name="webhook_enable"),
     path("settings/webhooks/<int:webhook_id>/delete/", views.webhook_delete, name="webhook_delete"),
+    path("settings/webhooks/<int:webhook_id>/rotate/", views.webhook_rotate_secret, name="webhook_rotate_secret"),
 ]

@@ -87,6 +87,18 @@ def webhook_enable(request, webhook_id: int):
 
 @require_POST
 @require("notifications.manage")
+def webhook_rotate_secret(request, webhook_id: int):
+    webhook = services.rotate_secret(get_for_actor(request, Webhook, pk=webhook_id))
+    messages.success(
+        request,
+        f"New signing secret below. Events are signed with the old one too until "
+        f"{webhook.previous_secret_until:%d %b %Y %H:%M} UTC: switch your receiver before then.",
+    )
+    return redirect("webhook_detail", webhook_id)
+
+
+@require_POST
+@require("notifications.manage")
 def webhook_delete(request, webhook_id: int):
     get_for_actor(request, Webhook, pk=webhook_id).delete()
     messages.success(request, "Endpoint deleted.")

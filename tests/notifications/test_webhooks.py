@@ -283,3 +283,73 @@ def test_a_slow_receiver_of_one_brand_does_not_delay_another_brands_batch_and_re
         work.stop()
         outbound.stop()
         receiver.close()
+
+
+def test_the_request_goes_to_the_address_checked_not_to_a_second_dns_answer(brand, settings, monkeypatch):
+    """DNS rebinding: the name answers a public address when checked, then an internal one when the sender looks
+    it up again. The request must go to the address that was checked, with no second lookup. The network is
+    the outside world here: DNS answers are faked and the connection is recorded, never made."""
+    import socket
+
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    real, answers, connected = socket.getaddrinfo, iter(["93.184.216.34", "127.0.0.1"]), []
+
+    def dns(host, port, *args, **kwargs):
+        if host != "hooks.example.com":
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    def connect(address, *args, **kwargs):
+        connected.append(address)
+        raise ConnectionRefusedError("recorded, not made")
+
+    monkeypatch.setattr(socket, "getaddrinfo", dns)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    webhook_of(brand, url="https://hooks.example.com/hook")
+    [delivery_id] = services.publish(brand_id=brand.pk, event="batch.ready", data={"batch": 1})
+    services.deliver(delivery_id)
+    assert connected == [("93.184.216.34", 443)]  # before: ("hooks.example.com", 443), looked up again
+
+
+def test_the_delivery_log_says_the_same_of_every_network_failure(brand, settings):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens once it is closed
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    webhook_of(brand, url=f"http://127.0.0.1:{port}/hook")
+    [delivery_id] = services.publish(brand_id=brand.pk, event="batch.ready", data={"batch": 1})
+    services.deliver(delivery_id)
+    assert WebhookAttempt.objects.get().error == services.NO_ANSWER  # not "ConnectionRefusedError: [Errno 111] …"
+
+
+def test_rotating_the_secret_signs_with_both_until_the_overlap_ends(brand, owner_client, receiver):
+    import time
+
+    from django.utils import timezone
+
+    webhook = webhook_of(brand, url=receiver.url)
+    old = webhook.secret
+    assert owner_client.post(f"/settings/webhooks/{webhook.pk}/rotate/").status_code == 302
+    webhook.refresh_from_db()
+    assert webhook.secret != old and webhook.previous_secret == old
+    [delivery_id] = services.publish(brand_id=brand.pk, event="batch.ready", data={"batch": 1})
+    services.deliver(delivery_id)
+    headers, body = receiver.requests[-1]
+    now = int(time.time())
+    assert signing.verify(webhook.secret, headers[signing.HEADER], body, now)
+    assert signing.verify(old, headers[signing.HEADER], body, now)  # a receiver that has not switched yet
+    Webhook.objects.filter(pk=webhook.pk).update(previous_secret_until=timezone.now())
+    [delivery_id] = services.publish(brand_id=brand.pk, event="batch.ready", data={"batch": 2})
+    services.deliver(delivery_id)
+    headers, body = receiver.requests[-1]
+    assert not signing.verify(old, headers[signing.HEADER], body, int(time.time()))
+
+
+def test_only_the_brands_admins_rotate_its_secret(brand, viewer_client, outsider_client):
+    webhook = webhook_of(brand)
+    assert viewer_client.post(f"/settings/webhooks/{webhook.pk}/rotate/").status_code == 403
+    assert outsider_client.post(f"/settings/webhooks/{webhook.pk}/rotate/").status_code == 404
+    webhook.refresh_from_db()
+    assert webhook.previous_secret == ""
