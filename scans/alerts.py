@@ -2,7 +2,9 @@
 which later findings grow; people move it through new → investigating → escalated → closed."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -66,7 +68,8 @@ def _record(scan: Scan, finding: dict) -> int:
             AlertEvent.objects.create(
                 alert=alert, at=alert.opened_at, to_status=AlertStatus.NEW, note="Opened by detection"
             )
-            _publish(alert, "alert.opened")
+            if _may_notify(alert):
+                _publish(alert, "alert.opened")
         elif added and _worth_telling(alert.count // _step(alert, finding)):
             _publish(alert, "alert.updated")
     return alert.pk
@@ -117,6 +120,17 @@ def _grow(alert: Alert, scan: Scan, finding: dict) -> None:
 def _step(alert: Alert, finding: dict) -> int:
     """How much one finding grows the alert: a hot spot's finding stands for a whole step of scans."""
     return max(1, int(finding.get("params", {}).get("step", 1))) if alert.kind == rules.HOT_SPOT else 1
+
+
+def _may_notify(alert: Alert) -> bool:
+    """At most ALERT_NOTIFICATIONS_PER_HOUR new alerts of a brand are sent out (webhooks, e-mail) an hour: a flood
+    (a forger flagging code after code) stays in the inbox and the daily digest instead of one message each."""
+    limit = settings.ALERT_NOTIFICATIONS_PER_HOUR
+    if limit <= 0:
+        return True
+    since = timezone.now() - timedelta(hours=1)
+    recent = Alert.objects.filter(brand_id=alert.brand_id, opened_at__gte=since).exclude(pk=alert.pk).count()
+    return recent < limit
 
 
 def _worth_telling(count: int) -> bool:
@@ -179,6 +193,26 @@ def move_alert(*, alert: Alert, to_status: str, by=None, note: str = "") -> Aler
         alert.refresh_from_db()
         _publish(alert, "alert.updated")
     return alert
+
+
+def clear_copy_flag(*, code, reason: str, by=None) -> int:
+    """A person who checked a unit (a genuine label, a forged flag) clears its likely-copy flag, saying why: its
+    detection state starts again from nothing, so the next genuine scan does not raise the flag anew, and its
+    open likely-copy alert is closed with that reason. Returns how many alerts were closed."""
+    from codes.models import Code
+
+    if not reason.strip():
+        raise AlertError("reason", "Say why the flag is cleared: it goes into the alert's history.")
+    with transaction.atomic():
+        Code.objects.filter(pk=code.pk).update(
+            suspect_at=None, seen_regions=None, seen_devices=None, last_fix=None, prev_fix=None
+        )
+        open_alerts = list(
+            Alert.objects.filter(code_id=code.pk, kind=rules.LIKELY_COPY).exclude(status=AlertStatus.CLOSED)
+        )
+        for alert in open_alerts:
+            move_alert(alert=alert, to_status=AlertStatus.CLOSED, by=by, note=f"Copy flag cleared: {reason.strip()}")
+    return len(open_alerts)
 
 
 def inbox(brand: Brand, *, status: str = "", kind: str = "", limit: int = 100):

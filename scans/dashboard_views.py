@@ -25,7 +25,7 @@ from codes.models import Code, CodeBatch, CodeStatus, Product
 from distributors.queries import holder_of
 from serialize_saas.routers import reads_from_replica
 
-from . import queries, services
+from . import alerts, queries, services
 from .forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
 from .models import Alert, CounterfeitReport, ReportStatus, Scan
 
@@ -211,6 +211,19 @@ def code_detail(request, code_id: int):
         "alerts": Alert.objects.for_brand(request.brand).filter(code_id=code.pk).order_by("-last_seen_at")[:20],
     }
     return render(request, "scans/code_detail.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@require("brand.view", write="codes.status")
+def code_clear_copy_flag(request, code_id: int):
+    code = get_for_actor(request, Code, pk=code_id)
+    try:
+        closed = alerts.clear_copy_flag(code=code, reason=request.POST.get("reason", ""), by=request.user)
+    except alerts.AlertError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Copy flag cleared; {closed} alert{'s' if closed != 1 else ''} closed.")
+    return redirect("code_detail", code.pk)
 
 
 def _unchanged(code: Code) -> str:

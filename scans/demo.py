@@ -102,7 +102,7 @@ def _summarise(summary: dict, scan: Scan, place: Place | None) -> None:
     summary["last_scanned_at"] = scan.scanned_at
     for name, value in (
         ("seen_regions", scan.region_code or scan.country_code),
-        ("seen_devices", device_id(scan.ip_hash, scan.user_agent_family)),
+        ("seen_devices", f"{scan.ip_hash[:8]}.{device_id(scan.ip_hash, scan.user_agent_family)}"),
     ):
         entries = summary.get(name) or ""
         if value and f";{value};" not in f";{entries}" and len(entries) < rules.SET_MAX_CHARS:

@@ -243,6 +243,33 @@ def set_size(entries: str | None) -> int:
     return entries.count(";") if entries else 0
 
 
+def device_count(entries: str | None) -> int:
+    """How many devices a code's `seen_devices` set stands for. Entries are `network.device`: entries that share
+    a network or a device are one device (a household's phones on one connection, one phone on two
+    connections), so cookies forged from one address count once. Entries without a network (older rows) count
+    each on their own."""
+    members = set_members(entries)
+    parent = list(range(len(members)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(members):
+        network, _, device = entry.rpartition(".")
+        for key in (f"n:{network}" if network else "", f"d:{device}"):
+            if not key:
+                continue
+            if key in seen:
+                parent[root(i)] = root(seen[key])
+            else:
+                seen[key] = i
+    return len({root(i) for i in range(len(members))})
+
+
 def set_members(entries: str | None) -> tuple[str, ...]:
     """The entries of a `;`-terminated set, in the order they were added."""
     return tuple(entry for entry in entries.split(";") if entry) if entries else ()

@@ -532,7 +532,9 @@ class Sighting:
             fix = rules.Fix(place.latitude, place.longitude, now.timestamp())
         region = (place.region_code or place.country_code or "") if place else ""
         device = context.device or device_id(context.ip_hash, context.user_agent_family)
-        return cls(region=region, device=device, fix=fix)
+        # With its network: cookies forged from one address must count as one device (rules.device_count).
+        network = context.ip_hash[:8]
+        return cls(region=region, device=f"{network}.{device}" if network else device, fix=fix)
 
     def params(self) -> list:
         fix = self.fix.encode() if self.fix else ""
@@ -772,7 +774,7 @@ def judge(
     signals = rules.CodeSignals(
         scan_count=row.scan_count,
         regions=rules.set_size(row.seen_regions),
-        devices=rules.set_size(row.seen_devices),
+        devices=rules.device_count(row.seen_devices),
         previous_fix=rules.Fix.parse(row.prev_fix),
         suspect=row.suspect_at is not None,
     )
@@ -795,7 +797,9 @@ def _warn_if_suspect(verdict: rules.Verdict, scan: Scan) -> None:
     """A page view, not counted yet: its scanner is still told when earlier scans made the code a likely copy."""
     row: CodeRow | None = getattr(scan, "_code_row", None)
     if row is not None and row.suspect_at is not None:
-        signals = rules.CodeSignals(row.scan_count, rules.set_size(row.seen_regions), rules.set_size(row.seen_devices))
+        signals = rules.CodeSignals(
+            row.scan_count, rules.set_size(row.seen_regions), rules.device_count(row.seen_devices)
+        )
         verdict.warnings.append(_likely_copy(signals, row))
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("scans/export.csv", dashboard_views.scan_export, name="scan_export"),
     path("codes/lookup/", dashboard_views.code_lookup, name="code_lookup"),
     path("codes/<int:code_id>/", dashboard_views.code_detail, name="code_detail"),
+    path("codes/<int:code_id>/clear-copy-flag/", dashboard_views.code_clear_copy_flag, name="code_clear_copy_flag"),
     path("reports/", dashboard_views.report_list, name="report_list"),
     path("reports/<int:report_id>/status/", dashboard_views.report_status, name="report_status"),
     path("reports/<int:report_id>/photo/", dashboard_views.report_photo, name="report_photo"),

@@ -419,6 +419,7 @@ DETECTION_ENABLED = env_bool("DETECTION_ENABLED", True)
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10"))  # each connect and read
 WEBHOOK_DEADLINE_SECONDS = float(env("WEBHOOK_DEADLINE_SECONDS", "15"))  # the whole request, however it trickles
+ALERT_NOTIFICATIONS_PER_HOUR = int(env("ALERT_NOTIFICATIONS_PER_HOUR", "20"))  # new alerts sent out a brand-hour
 WEBHOOK_SECRET_OVERLAP_HOURS = int(env("WEBHOOK_SECRET_OVERLAP_HOURS", "24"))  # old secret signs too after a rotation
 # "Send test event": one per endpoint per this many seconds, and at most WEBHOOK_TEST_PER_BRAND per brand in it.
 WEBHOOK_TEST_INTERVAL_SECONDS = int(env("WEBHOOK_TEST_INTERVAL_SECONDS", "60"))

@@ -103,7 +103,18 @@ def test_a_phone_keeps_its_device_cookie_across_networks(brand, code, scan):
     phone = Client()
     scan("175.139.1.1", qr_path(code), client=phone)
     scan("175.139.1.2", qr_path(code), client=phone)
-    assert Code.objects.get(pk=code.pk).seen_devices.count(";") == 1
+    assert rules.device_count(Code.objects.get(pk=code.pk).seen_devices) == 1
+
+
+def test_device_cookies_forged_from_one_address_count_as_one_device(brand, code, scan):
+    """Issue 18: from one address, forged device cookies made genuine codes likely copies (5 codes, 5 alerts,
+    6 e-mails, 6 webhooks). Devices seen from one network now count once."""
+    limits(brand, max_devices=3, max_regions=50)
+    for n in range(12):
+        forger = Client()
+        forger.cookies["sz_device"] = f"{n:010x}"
+        assert scan(KUALA_LUMPUR, qr_path(code), client=forger)["warnings"] == []
+    assert not Alert.objects.exists() and Code.objects.get(pk=code.pk).suspect_at is None
 
 
 def test_impossible_travel_is_a_likely_copy(brand, code, scan):
@@ -371,3 +382,38 @@ def test_late_scans_of_one_recall_make_one_alert_that_grows_and_lists_its_units(
     page = owner_client.get(f"/alerts/{alert.pk}/").content.decode()
     assert all(unit.serial in page for unit in units[:3]) and units[3].serial not in page
     assert f"/recalls/{change.pk}/" in page
+
+
+def test_a_person_clears_a_wrong_copy_flag_with_a_reason_and_it_stays_cleared(brand, code, scan, operator_client):
+    """Issue 18: closing the alert was undone by the next genuine scan (the flag is permanent)."""
+    limits(brand, max_regions=2, min_travel_km=50_000)
+    for ip in (KUALA_LUMPUR, GEORGE_TOWN, PERAK):
+        scan(ip, qr_path(code))
+    assert Code.objects.get(pk=code.pk).suspect_at is not None
+    assert operator_client.post(f"/codes/{code.pk}/clear-copy-flag/", {"reason": ""}).status_code == 302
+    assert Code.objects.get(pk=code.pk).suspect_at is not None  # no reason, nothing cleared
+    operator_client.post(f"/codes/{code.pk}/clear-copy-flag/", {"reason": "Our own field tests in 3 states"})
+    assert Code.objects.get(pk=code.pk).suspect_at is None
+    alert = Alert.objects.get(kind="likely_copy")
+    assert alert.status == AlertStatus.CLOSED and "Our own field tests" in alert.close_reason
+    assert scan(KUALA_LUMPUR, qr_path(code))["warnings"] == []  # the next genuine scan raises nothing anew
+    assert Alert.objects.filter(kind="likely_copy").exclude(status=AlertStatus.CLOSED).count() == 0
+
+
+def test_clearing_a_copy_flag_needs_the_operators_role_of_the_codes_brand(code, viewer_client, outsider_client):
+    Code.objects.filter(pk=code.pk).update(suspect_at="2026-01-01T00:00:00Z")
+    assert viewer_client.post(f"/codes/{code.pk}/clear-copy-flag/", {"reason": "x"}).status_code == 403
+    assert outsider_client.post(f"/codes/{code.pk}/clear-copy-flag/", {"reason": "x"}).status_code == 404
+    assert Code.objects.get(pk=code.pk).suspect_at is not None
+
+
+def test_a_flood_of_new_alerts_is_not_sent_out_one_message_each(brand, settings, receiver):
+    from notifications.models import WebhookDelivery
+    from tests.factories import alert_of, webhook_of
+
+    settings.ALERT_NOTIFICATIONS_PER_HOUR = 3
+    webhook_of(brand, url=receiver.url)
+    for _ in range(5):
+        alert_of(ready_batch(ProductFactory(brand=brand), quantity=1, activated=True), kind="likely_copy")
+    assert Alert.objects.filter(brand=brand).count() == 5  # every alert is in the inbox
+    assert WebhookDelivery.objects.filter(event="alert.opened").count() == 3
