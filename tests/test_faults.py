@@ -168,7 +168,7 @@ def test_a_recall_whose_worker_is_killed_mid_way_changes_every_unit_once():
     )
     change = StatusChange.objects.get()
     assert done_at_kill < 60_000
-    assert (change.codes_done, change.codes_changed, change.from_counts) == (60_000, 60_000, {"active": 60_000})
+    assert (change.codes_done, change.codes_changed, change.from_counts) == (60_000, 60_000, {"not_activated": 60_000})
     assert Code.objects.filter(batch=batch, status="recalled").count() == 60_000
 
 

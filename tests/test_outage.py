@@ -94,7 +94,7 @@ def verify_json(url):
 def test_with_redis_down_verify_answers_every_verdict_and_no_work_is_lost(tmp_path):
     owner = MembershipFactory()
     product = ProductFactory(brand=owner.brand, gtin="09506000134352")
-    batch = ready_batch(product, quantity=6)
+    batch = ready_batch(product, quantity=6, activated=True)
     fresh, seen, recalled, copied = Code.objects.filter(batch=batch).order_by("ordinal")[:4]
     change = recalls.recall(
         brand=owner.brand, product=product, serials=[recalled.serial], reason="Seal defect", enqueue=False
