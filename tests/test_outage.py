@@ -156,7 +156,7 @@ def test_with_redis_down_verify_answers_every_verdict_and_no_work_is_lost(tmp_pa
             wait_for(lambda: CodeBatch.objects.get(pk=ordered.pk).state == BatchState.READY, 120)
             wait_for(lambda: StatusChange.objects.get(pk=recall.pk).state == ChangeState.DONE, 120)
             wait_for(lambda: PrintJob.objects.get(pk=job.pk).state == PrintState.READY, 120)
-            wait_for(lambda: Alert.objects.filter(code=recalled, kind=AlertKind.LATE_SCAN).exists(), 60)
+            wait_for(lambda: Alert.objects.filter(kind=AlertKind.LATE_SCAN, evidence__scan__code=recalled).exists(), 60)
     finally:
         if worker:
             worker.stop()
