@@ -162,6 +162,26 @@ def session_get(driver, url: str) -> bytes:
         return response.read()
 
 
+MAILED_SIGNUP_LINK = re.compile(r"http://127\.0\.0\.1:\d+/signup/finish/\S+/")  # mailed, not the log's visits
+
+
+def sign_up_on_the_page(desk, web_log, email: str, brand_name: str) -> None:
+    """On the sign-up page: send the form, open the link mailed (the embedded mail goes to the web log), choose
+    the password, land on the dashboard."""
+    links_before = len(MAILED_SIGNUP_LINK.findall(web_log.read_text()))
+    fill(desk, {"email": email, "brand_name": brand_name})
+    submit(desk)
+
+    def new_link():
+        links = MAILED_SIGNUP_LINK.findall(web_log.read_text())
+        return links[-1] if len(links) > links_before else None
+
+    desk.get(wait_for(new_link, 20))
+    fill(desk, {"password1": PASSWORD, "password2": PASSWORD})
+    submit(desk)
+    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+
+
 def test_a_new_brands_first_hour(app, desk, phone):
     app, env, web_log = app["url"], app["env"], app["web_log"]
     desk.set_window_size(1280, 900)
@@ -555,19 +575,7 @@ def test_journey_onboarding(app, desk):
     assert not serious_violations(desk), serious_violations(desk)
 
     desk.find_element(By.PARTIAL_LINK_TEXT, "Sign up").click()
-    mailed = re.compile(r"http://127\.0\.0\.1:\d+/signup/finish/\S+/")
-    links_before = len(mailed.findall(web_log.read_text()))
-    fill(desk, {"email": "owner@teh-tarik.example", "brand_name": "Teh Tarik Co"})
-    submit(desk)
-
-    def new_link():
-        links = mailed.findall(web_log.read_text())
-        return links[-1] if len(links) > links_before else None
-
-    desk.get(wait_for(new_link, 20))
-    fill(desk, {"password1": PASSWORD, "password2": PASSWORD})
-    submit(desk)
-    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+    sign_up_on_the_page(desk, web_log, "owner@teh-tarik.example", "Teh Tarik Co")
     step = desk.find_element(By.ID, "prefix-step")
     assert (
         "Claim your GS1 Company Prefix" in step.text and desk.find_element(By.ID, "prefix-state").text == "not claimed"
@@ -723,20 +731,8 @@ def test_journey_brand_without_gs1_prefix(app, desk, phone, tmp_path):
     env, web_log, url = app["env"], app["web_log"], app["url"]
     desk.delete_all_cookies()
     desk.set_window_size(1280, 900)
-    mailed = re.compile(r"http://127\.0\.0\.1:\d+/signup/finish/\S+/")  # mailed links, not the log's visits
-    links_before = len(mailed.findall(web_log.read_text()))
     desk.get(url + "/signup/")
-    fill(desk, {"email": "founder@jamu.example", "brand_name": "Jamu Sehat"})
-    submit(desk)
-
-    def new_link():
-        links = mailed.findall(web_log.read_text())
-        return links[-1] if len(links) > links_before else None
-
-    desk.get(wait_for(new_link, 20))
-    fill(desk, {"password1": PASSWORD, "password2": PASSWORD})
-    submit(desk)
-    WebDriverWait(desk, 20).until(lambda d: "/dashboard/" in d.current_url)
+    sign_up_on_the_page(desk, web_log, "founder@jamu.example", "Jamu Sehat")
 
     # Settings: no GS1 prefix, so the company registration with its certificate, for an operator to review.
     certificate = tmp_path / "ssm-certificate.pdf"
