@@ -1010,16 +1010,15 @@ def report_counterfeit(*, form, ip_hash: str):
     info = product_cache.get(report.gtin) if report.gtin.isdigit() and len(report.gtin) == 14 else None
     report.brand = info.brand if info else None
     scan_id = _scan_of_token(form.cleaned_data.get("token", ""))
-    if report.brand is None and scan_id is not None:  # a product ref's page names no GTIN: its scan names the brand
+    if scan_id is not None:  # read within the token's lifetime: only the newest partitions of the scan log
         since = _logged_since(LOCATE_TOKEN_MAX_AGE * 4)
-        scanned = Scan.objects.filter(pk=scan_id, scanned_at__gte=since, brand__isnull=False)
-        report.brand_id = scanned.values_list("brand_id", flat=True).first()
-    # The token is the scan of the page the report was sent from; a token lifted from one brand's page must
-    # not tie another brand's report to that scan (the other brand would see it).
-    if scan_id is not None and Scan.objects.filter(pk=scan_id).values_list("brand_id", flat=True).first() != (
-        report.brand_id
-    ):
-        scan_id = None
+        found = list(Scan.objects.filter(pk=scan_id, scanned_at__gte=since).values_list("brand_id", flat=True)[:1])
+        if report.brand is None and found:  # a product ref's page names no GTIN: its scan names the brand
+            report.brand_id = found[0]
+        # The token is the scan of the page the report was sent from; a token lifted from one brand's page must
+        # not tie another brand's report to that scan (the other brand would see it).
+        if not found or found[0] != report.brand_id:
+            scan_id = None
     report.scan_id = scan_id
     report.ip_hash = ip_hash
     report.save()
