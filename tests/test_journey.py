@@ -419,7 +419,9 @@ def test_journey_recall_and_progress(app, desk):
         "from codes.models import CodeBatch\n"
         f"CodeBatch.objects.filter(pk={waiting_id}).update(state='generating', codes_done=1)"  # a worker's first chunk
     )
-    WebDriverWait(desk, 10).until(lambda d: d.find_element(By.ID, "batch-state").text == "Generating 25%")
+    WebDriverWait(desk, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.ID, "batch-state").text == "Generating 25%"
+    )
 
     # The recall form shows the chosen scope's fields only.
     desk.get(url + "/recalls/new/")
@@ -614,7 +616,9 @@ def test_journey_onboarding(app, desk):
     new_password = "another long pass phrase 2027"
     fill(desk, {"old_password": PASSWORD, "new_password1": new_password, "new_password2": new_password})
     submit(desk)
-    WebDriverWait(desk, 20).until(lambda d: "Password changed" in d.find_element(By.TAG_NAME, "h1").text)
+    WebDriverWait(desk, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "Password changed" in d.find_element(By.TAG_NAME, "h1").text
+    )
     desk.delete_all_cookies()
     desk.get(app + "/accounts/login/")
     fill(desk, {"username": "owner@teh-tarik.example", "password": new_password})
