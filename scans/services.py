@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import connection, models, transaction
+from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
@@ -295,16 +295,51 @@ def _batches_seen(product_id: int) -> tuple[int, int]:
 
 def verify(*, path: str, query: str, context: ScanContext) -> tuple[rules.Verdict, Scan]:
     """Answer a scan of a Digital Link and log it; counts the scan on the code row."""
-    return _answer(path=path, query=query, context=context, pin=None)
+    return _surviving_a_lost_connection(_answer, path=path, query=query, context=context, pin=None)
 
 
 def check_pin(*, path: str, query: str, pin: str, context: ScanContext) -> tuple[rules.Verdict, Scan]:
     """Check a scratch PIN: the first correct use is remembered, so a copied label's PIN shows as used."""
-    return _answer(path=path, query=query, context=context, pin=pin)
+    return _surviving_a_lost_connection(_answer, path=path, query=query, context=context, pin=pin)
 
 
-def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
+def _surviving_a_lost_connection(answer, **kwargs):
+    """Answer once more, on a new connection, when the server dropped this one mid-answer (a PostgreSQL restart
+    or failover, an idle-connection reaper). Verify runs in autocommit, so the lost try may have committed its
+    count and log before the drop, or even before its reply was lost: the second try is the same scan (the same
+    time, to the microsecond) and first looks for what the first one wrote (`_logged_by_first_try`), so a scan
+    is counted once however its connection ended. Anything else (a locked SQLite file, a bad statement) is not
+    answered again."""
     now = timezone.now()
+    try:
+        return answer(now=now, again=False, **kwargs)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block or (connection.connection is not None and connection.is_usable()):
+            raise
+        log.warning("database connection lost mid-scan: answering again on a new one")
+        connection.close()
+    return answer(now=now, again=True, **kwargs)
+
+
+def _logged_by_first_try(scan: Scan) -> bool:
+    """Whether a lost try of this same scan logged it (and so, in the same statement, counted it): found by its
+    brand and time (the brand's index), network, code and source. Sets the scan's id when it did."""
+    scan.pk = (
+        Scan.objects.filter(
+            brand_id=scan.brand_id,
+            scanned_at=scan.scanned_at,
+            ip_hash=scan.ip_hash,
+            gtin=scan.gtin,
+            serial=scan.serial,
+            source=scan.source,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return scan.pk is not None
+
+
+def _answer(*, path, query, context, pin, now: datetime, again: bool) -> tuple[rules.Verdict, Scan]:
     scan = Scan(
         scanned_at=now,
         source=ScanSource.PIN if pin is not None else context.source,
@@ -322,8 +357,8 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
         # A product ref is never logged as a GTIN: its scans name their product (when known) and serial.
         scan.gtin = link.gtin if isinstance(link, gs1.DigitalLink) else ""
         scan.serial = (link.serial or "")[:40]
-        verdict = _verdict_for(link, scan, now, pin, context)
-    if scan.pk is None:  # not yet logged in the same statement as the code update
+        verdict = _verdict_for(link, scan, now, pin, context, again)
+    if scan.pk is None and not (again and _logged_by_first_try(scan)):  # not yet logged with the code's count
         _log_scan(scan)
     if settings.DETECTION_ENABLED and pin is None and context.counts:
         if verdict.authentic and scan.source == ScanSource.PAGE:
@@ -338,7 +373,12 @@ def _answer(*, path, query, context, pin) -> tuple[rules.Verdict, Scan]:
 
 
 def _verdict_for(
-    link: gs1.DigitalLink | gs1.RefLink, scan: Scan, now: datetime, pin: str | None, context: ScanContext
+    link: gs1.DigitalLink | gs1.RefLink,
+    scan: Scan,
+    now: datetime,
+    pin: str | None,
+    context: ScanContext,
+    again: bool = False,
 ) -> rules.Verdict:
     info = product_cache.get(link.key)
     if info is None or link.serial is None:
@@ -346,7 +386,7 @@ def _verdict_for(
     scan.brand, scan.product_id = info.brand, info.product_id
     if not info.verified_brand:
         scan.outcome = ScanOutcome.UNVERIFIED_BRAND
-        if _log_scan(scan, generation=(info.brand.pk, info.generation)):
+        if (again and _logged_by_first_try(scan)) or _log_scan(scan, generation=(info.brand.pk, info.generation)):
             return rules.unverified_brand()
         info = product_cache.reload(link.key)  # approved since this worker cached it: nothing was logged
         if info is None or not info.verified_brand:
@@ -372,7 +412,10 @@ def _verdict_for(
     today = timezone.localdate(now)
     expired = rules.effective_status("active", batch.expires_on, today) != "active"
     counted = pin is None and scan.source not in (ScanSource.PREVIEW, ScanSource.PAGE)
-    if pin is None:  # page views and previews only read the code, but log the scan in the same statement
+    if pin is None and again and _logged_by_first_try(scan):  # counted by the lost try: as it left the code
+        row, generation = _read_code(info.product_id, ordinal, serial, brand_id=info.brand.pk, detect=counted)
+        scan._sighting = Sighting.of(context, now) if counted and settings.DETECTION_ENABLED else None
+    elif pin is None:  # page views and previews only read the code, but log the scan in the same statement
         brand_id = info.brand.pk
         row, generation = _count_scan(
             info.product_id, ordinal, serial, scan, expired=expired, count=counted, context=context, brand_id=brand_id
@@ -541,11 +584,14 @@ class Sighting:
         return [self.region] * 3 + [self.device] * 3 + [fix] * 3
 
 
-def _read_code(product_id: int, ordinal: int, serial: str, *, brand_id: int) -> tuple[CodeRow | None, int | None]:
-    """(the code row, the brand's generation), in one statement."""
+def _read_code(
+    product_id: int, ordinal: int, serial: str, *, brand_id: int, detect: bool = False
+) -> tuple[CodeRow | None, int | None]:
+    """(the code row, with its detection state when `detect`, and the brand's generation), in one statement."""
+    columns = CODE_COLUMNS + (", " + DETECT_COLUMNS if detect and settings.DETECTION_ENABLED else "")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {CODE_COLUMNS}, {GENERATION} FROM codes_code WHERE {CODE_MATCH}",  # noqa: S608
+            f"SELECT {columns}, {GENERATION} FROM codes_code WHERE {CODE_MATCH}",  # noqa: S608
             [brand_id, product_id, ordinal, serial],
         )
         return _with_generation(cursor.fetchone())
@@ -683,7 +729,8 @@ def _check_pin(
             "UPDATE codes_code SET pin_first_used_at = %s WHERE id = %s AND pin_first_used_at IS NULL RETURNING id",
             [connection.ops.adapt_datetimefield_value(now), row.code_id],
         )
-        first_use = cursor.fetchone() is not None
+        # Or used by a lost try of this same check (at the same instant): still this buyer's first use.
+        first_use = cursor.fetchone() is not None or row.pin_first_used_at == now
     return rules.PinCheck(verified=True, first_use=first_use, first_used_at=now if first_use else row.pin_first_used_at)
 
 
@@ -888,12 +935,15 @@ def _confirm_in_one_sql(detect: bool) -> str:
 def confirm_page_view(*, token: str, context: ScanContext | None = None) -> CodeRow | None:
     """Count a page view its browser confirmed: once per scan (the conditional UPDATE claims it), on the
     code the page showed, with the detection state and rules as for any counted scan. None for a bad, old
-    or already used token."""
+    or already used token (a try answered again after a lost connection finds its own claim taken)."""
+    return _surviving_a_lost_connection(_confirm_page_view, token=token, context=context)
+
+
+def _confirm_page_view(*, token: str, context: ScanContext | None, now: datetime, again: bool) -> CodeRow | None:
     try:
         scan_id = signing.loads(token, salt="scans.confirm", max_age=LOCATE_TOKEN_MAX_AGE)
     except signing.BadSignature:
         return None
-    now = timezone.now()
     sighting = Sighting.of(context, now) if settings.DETECTION_ENABLED and context is not None else None
     detect_params = sighting.params() if sighting else []
     since = connection.ops.adapt_datetimefield_value(_logged_since(LOCATE_TOKEN_MAX_AGE))

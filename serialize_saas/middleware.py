@@ -7,7 +7,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 from django.http import HttpResponse
 from django.urls import resolve
 from django.utils import translation
@@ -104,8 +104,8 @@ class JsonVerifyFastPath:
 
     It also skips the connection health check (CONN_HEALTH_CHECKS: a `SELECT 1` round trip before each
     request's first query). What that check guards against, a connection the server dropped (a PostgreSQL
-    restart or failover), is handled here instead: the scan is answered once more on a new connection. Verify
-    runs in autocommit and a dropped connection fails on its first statement, so the failed try wrote nothing."""
+    restart or failover), verify handles itself, for page views too: it answers once more on a new connection,
+    counting the scan once (scans.services._surviving_a_lost_connection)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -125,13 +125,7 @@ class JsonVerifyFastPath:
             match = resolve(request.path_info)
             request.resolver_match = match
             connection.health_check_done = True
-            try:
-                response = match.func(request, *match.args, **match.kwargs)
-            except (OperationalError, InterfaceError):
-                if connection.in_atomic_block:
-                    raise
-                connection.close()  # the server dropped it: the next query opens a new one
-                response = match.func(request, *match.args, **match.kwargs)
+            response = match.func(request, *match.args, **match.kwargs)
         finally:
             translation.deactivate()
         patch_vary_headers(response, ("Accept-Language",))
