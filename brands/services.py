@@ -13,8 +13,9 @@ from django.utils import timezone
 from rapidfuzz import fuzz
 from unidecode import unidecode
 
+from core.errors import ServiceError
+
 from . import keyring
-from .errors import ServiceError
 from .models import (
     Brand,
     BrandKey,

@@ -31,8 +31,8 @@ from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from reportlab.lib.units import mm
 
-from brands.errors import ServiceError
 from brands.models import Brand
+from core.errors import ServiceError
 from serialize_saas.celery import enqueue_on_commit
 
 from . import gs1, quotas

@@ -8,9 +8,9 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.db.models.functions import Coalesce, Now
 
-from brands.errors import ServiceError
 from brands.models import Brand
 from brands.services import approved_claim_of, claim_covering, current_key, note_verify_change
+from core.errors import ServiceError
 from serialize_saas.celery import enqueue_on_commit
 
 from . import gs1, quotas

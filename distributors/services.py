@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from brands.errors import ServiceError
 from brands.models import Activation, Brand
 from codes import activation, gs1
 from codes import services as code_services
 from codes.models import CodeBatch
+from core.errors import ServiceError
 
 from .models import Assignment, AssignmentEnd, Carton, Distributor, SsccCounter
 from .territory import TerritoryError, parse_territory

@@ -26,8 +26,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy
 
-from brands.errors import ServiceError
 from brands.models import Brand
+from core.errors import ServiceError
 from serialize_saas.celery import enqueue_on_commit
 
 from . import signing

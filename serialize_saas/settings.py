@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "csp",
     "django_prometheus",
+    "core",
     "brands",
     "notifications",
     "codes",
