@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.apps import apps
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -177,6 +178,14 @@ def require(permission: str, *, write: str | None = None):
         return wrapper
 
     return decorator
+
+
+def signed_in(view):
+    """Declare a page for anyone signed in, whatever their brand or none (their own account, a new brand, the
+    way in to their dashboard): it reads no brand's rows, so it needs no permission; nobody else sees it."""
+    wrapper = login_required(view)
+    wrapper.signed_in = True
+    return wrapper
 
 
 # Who must confirm a second factor when their brand requires it: whoever can change the brand's settings

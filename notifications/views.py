@@ -1,111 +1,12 @@
-"""Where a brand's events go: webhook endpoints (with their delivery log and a test button) and e-mail."""
+"""The public side of e-mail notifications: the address's owner confirms or leaves (the signed token in the link
+is the capability). The brand's notification settings live in the back office (`backoffice.views.notifications`)."""
 
-from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
-
-from brands.access import get_for_actor, require
+from django.views.decorators.http import require_http_methods
 
 from . import services
-from .forms import EmailSubscriptionForm, WebhookForm
-from .models import EmailSubscription, Webhook, WebhookAttempt, WebhookDelivery
-
-
-@require("notifications.manage")
-def notification_settings(request):
-    form = WebhookForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        form.instance.brand = request.brand
-        webhook = form.save()
-        messages.success(request, "Endpoint added. Its signing secret is shown below.")
-        return redirect("webhook_detail", webhook.pk)
-    context = {
-        "form": form,
-        "email_form": EmailSubscriptionForm(brand=request.brand, language=request.LANGUAGE_CODE),
-        "webhooks": Webhook.objects.for_actor(request.actor),
-        "subscriptions": EmailSubscription.objects.for_actor(request.actor),
-    }
-    return render(request, "notifications/settings.html", context)
-
-
-@require_POST
-@require("notifications.manage")
-def email_subscribe(request):
-    form = EmailSubscriptionForm(request.POST, brand=request.brand)
-    if form.is_valid():
-        form.instance.brand = request.brand
-        subscription = form.save()
-        if services.add_subscription(subscription=subscription, added_by=request.user):
-            messages.success(request, f"{subscription.email} will get e-mail notifications.")
-        else:
-            messages.success(
-                request, f"We e-mailed {subscription.email} a link: notifications start once its owner confirms."
-            )
-    else:
-        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
-    return redirect("notification_settings")
-
-
-@require_POST
-@require("notifications.manage")
-def email_unsubscribe(request, subscription_id: int):
-    get_for_actor(request, EmailSubscription, pk=subscription_id).delete()
-    return redirect("notification_settings")
-
-
-@require("notifications.manage")
-def webhook_detail(request, webhook_id: int):
-    webhook = get_for_actor(request, Webhook, pk=webhook_id)
-    deliveries = WebhookDelivery.objects.filter(webhook=webhook)[:50]
-    attempts = WebhookAttempt.objects.filter(delivery__webhook=webhook).select_related("delivery")[:100]
-    context = {"webhook": webhook, "deliveries": deliveries, "attempts": attempts}
-    return render(request, "notifications/webhook_detail.html", context)
-
-
-@require_POST
-@require("notifications.manage")
-def webhook_test(request, webhook_id: int):
-    webhook = get_for_actor(request, Webhook, pk=webhook_id)
-    try:
-        services.send_test_event(webhook)
-    except services.TestSendRefused as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, "Test event queued; its attempt appears below within seconds.")
-    return redirect("webhook_detail", webhook.pk)
-
-
-@require_POST
-@require("notifications.manage")
-def webhook_enable(request, webhook_id: int):
-    services.enable(get_for_actor(request, Webhook, pk=webhook_id))
-    messages.success(request, "Endpoint enabled again.")
-    return redirect("webhook_detail", webhook_id)
-
-
-@require_POST
-@require("notifications.manage")
-def webhook_rotate_secret(request, webhook_id: int):
-    webhook = services.rotate_secret(get_for_actor(request, Webhook, pk=webhook_id))
-    messages.success(
-        request,
-        f"New signing secret below. Events are signed with the old one too until "
-        f"{webhook.previous_secret_until:%d %b %Y %H:%M} UTC: switch your receiver before then.",
-    )
-    return redirect("webhook_detail", webhook_id)
-
-
-@require_POST
-@require("notifications.manage")
-def webhook_delete(request, webhook_id: int):
-    get_for_actor(request, Webhook, pk=webhook_id).delete()
-    messages.success(request, "Endpoint deleted.")
-    return redirect("notification_settings")
-
-
-# --- Public: the address's owner confirms or leaves (the signed token in the link is the capability) ----------
 
 
 @require_http_methods(["GET", "POST"])

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "codes",
     "distributors",
     "scans",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

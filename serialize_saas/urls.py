@@ -14,20 +14,33 @@ from .metrics import metrics
 # makes a brand's codes verify as authentic).
 admin.site.__class__ = OTPAdminSite
 
+
+def favicon(request):
+    """Browsers and apps that ask for /favicon.ico without reading the page's <link rel="icon">."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+favicon.public = True
+
 urlpatterns = [
     path("", include("scans.urls")),  # first: the public verify route is by far the busiest
     path("", landing, name="landing"),  # anonymous visitors: what Serialize is; people signed in: their dashboard
     path("healthz", healthz, name="healthz"),  # also answered early by HealthCheckMiddleware
     path("metrics", metrics, name="metrics"),
-    # Browsers and apps that ask for /favicon.ico without reading the page's <link rel="icon">.
-    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/password_reset/", ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("accounts/two-factor/", two_factor, name="two_factor"),
     path("accounts/two-factor/remove/", two_factor_remove, name="two_factor_remove"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", include("brands.urls")),
-    path("", include("codes.urls")),
-    path("", include("distributors.urls")),
-    path("", include("notifications.urls")),
+    path("", include("brands.urls")),  # sign-up, invitations, the verify page's logo and colour
+    path("", include("notifications.urls")),  # an e-mail address's owner confirms or leaves
+    # The back office: every signed-in page, by area.
+    path("", include("backoffice.urls.scans")),
+    path("", include("backoffice.urls.brands")),
+    path("", include("backoffice.urls.codes")),
+    path("", include("backoffice.urls.distributors")),
+    path("", include("backoffice.urls.alerts")),
+    path("", include("backoffice.urls.recalls")),
+    path("", include("backoffice.urls.notifications")),
 ]

@@ -6,6 +6,8 @@ that `factories.one_of_everything` does not know fails these tests until it is a
 - Every write route answers 403 to a role of its own world that lacks the write permission.
 - The same URLs work for an actor that has the permissions, so a 404 above means scoping, not a typo.
 - Platform operators' pages (staff only) are 404 for every brand member and work for staff.
+- Every other route declares who may use it too: a permission (`require`), anyone signed in (`signed_in`),
+  operators only (`staff_only`) or anyone (`.public = True`); an anonymous visitor gets no signed-in page.
 """
 
 import re
@@ -129,6 +131,43 @@ def test_operator_pages_are_404_for_members_and_work_for_staff(brand_a_objects, 
         url = fill(route, brand_a_objects)
         assert owner_client.get(url).status_code == 404, url
         assert staff.get(url).status_code == 200, url
+
+
+def declaration_of(callback) -> str | None:
+    """How a view declares who may use it, or None if it does not."""
+    read, _write = getattr(callback, "required_permissions", (None, None))
+    if read:
+        return "require"
+    return next((kind for kind in ("public", "signed_in", "staff_only") if getattr(callback, kind, False)), None)
+
+
+def routes_without_an_id():
+    for route, pattern in walk(get_resolver().url_patterns):
+        if not pattern.pattern.converters and not route.startswith(PUBLIC_PREFIXES):
+            yield route, pattern
+
+
+def test_every_route_without_an_id_declares_who_may_use_it():
+    undeclared = [route for route, pattern in routes_without_an_id() if declaration_of(pattern.callback) is None]
+    assert not undeclared, "declare each with brands.access.require or signed_in, staff_only, or `.public = True`"
+    known = WORLDS[False] | WORLDS[True]
+    for route, pattern in routes_without_an_id():
+        for permission in getattr(pattern.callback, "required_permissions", ()):
+            assert permission is None or permission in known, f"{route}: no role has `{permission}`"
+
+
+@pytest.mark.django_db
+def test_an_anonymous_visitor_gets_no_page_that_is_not_public(client):
+    checked = 0
+    for route, pattern in routes_without_an_id():
+        if declaration_of(pattern.callback) in ("public", None):
+            continue
+        url = "/" + route
+        response = client.get(url)
+        assert response.status_code in (302, 404, 405), f"GET {url} gave {response.status_code}"
+        assert response.status_code != 302 or response.url.startswith("/accounts/login/"), f"GET {url}"
+        checked += 1
+    assert checked, "no signed-in route without an id found"
 
 
 def test_member_of_two_brands_sees_only_the_current_ones_objects(brand, other_brand, brand_a_objects):

@@ -138,14 +138,14 @@ def test_scan_list_pages_by_the_last_row_seen(owner_client, codes):
     for code in codes[:3]:
         scan(code)
     Scan.objects.update(scanned_at=timezone.now())  # same instant: the id breaks the tie
-    from scans import dashboard_views
+    from backoffice.views import scans as scan_pages
 
-    dashboard_views.PAGE_SIZE, saved = 2, dashboard_views.PAGE_SIZE
+    scan_pages.PAGE_SIZE, saved = 2, scan_pages.PAGE_SIZE
     try:
         first = owner_client.get("/scans/")
         second = owner_client.get("/scans/?" + first.context["older"])
     finally:
-        dashboard_views.PAGE_SIZE = saved
+        scan_pages.PAGE_SIZE = saved
     seen = [s.pk for s in first.context["scans"]] + [s.pk for s in second.context["scans"]]
     assert sorted(seen) == sorted(Scan.objects.values_list("pk", flat=True)) and second.context["older"] is None
 

@@ -1,5 +1,5 @@
 """Recalls and other status changes on the dashboard: they change codes (the codes app does that) and
-report on scans, so the pages live in the app at the top of the chain."""
+report on scans (the scans app reads them)."""
 
 from django.contrib import messages
 from django.http import JsonResponse, StreamingHttpResponse
@@ -9,9 +9,8 @@ from django.views.decorators.http import require_POST
 from brands.access import get_for_actor, require
 from codes import recalls
 from codes.models import CodeStatus, StatusChange
-
-from . import recall_report
-from .forms import StatusChangeForm
+from scans import recall_report
+from scans.forms import StatusChangeForm
 
 
 @require("brand.view")

@@ -9,11 +9,10 @@ from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
 from brands.services import unverified_notice
-
-from . import activation, recalls, services
-from .forms import ActivateForm, BatchOrderForm, PrintJobForm, ProductForm
-from .models import CodeBatch, Lot, PrintJob, Product, StatusChange
-from .quotas import order_limits
+from codes import activation, recalls, services
+from codes.forms import ActivateForm, BatchOrderForm, PrintJobForm, ProductForm
+from codes.models import CodeBatch, Lot, PrintJob, Product, StatusChange
+from codes.quotas import order_limits
 
 
 def verify_host() -> dict:

@@ -1,6 +1,6 @@
 """The brand's back office over scans: overview, scan list and export, code lookup, reports.
 
-These pages span every app (codes, distributors, scans), so they live in the app at the top of the chain.
+These pages span every app (codes, distributors, scans), so they live in the back office, above them all.
 Each list page issues a fixed number of queries whatever its length (asserted in tests/scans).
 """
 
@@ -9,30 +9,28 @@ from pathlib import PurePosixPath
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from brands.access import current_actor, get_for_actor, require
+from brands.access import current_actor, get_for_actor, require, signed_in
 from brands.files import presigned_url
 from brands.services import verification_state
 from brands.spreadsheet import SpreadsheetWriter
 from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
 from distributors.queries import holder_of
+from scans import alerts, queries, services
+from scans.forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
+from scans.models import Alert, CounterfeitReport, ReportStatus, Scan
 from serialize_saas.routers import reads_from_replica
-
-from . import alerts, queries, services
-from .forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
-from .models import Alert, CounterfeitReport, ReportStatus, Scan
 
 PAGE_SIZE = 50
 
 
-@login_required
+@signed_in
 def dashboard(request):
     actor = current_actor(request)
     if actor is not None and actor.is_distributor:

@@ -7,11 +7,10 @@ from django.shortcuts import redirect, render
 
 from brands.access import get_for_actor, require
 from brands.files import presigned_url
-
-from . import printing
-from .downloads import Unsatisfiable, parse_range, ranged_file_response
-from .forms import PrintJobForm
-from .models import CodeBatch, PrintDownload, PrintFile, PrintFileState, PrintJob
+from codes import printing
+from codes.downloads import Unsatisfiable, parse_range, ranged_file_response
+from codes.forms import PrintJobForm
+from codes.models import CodeBatch, PrintDownload, PrintFile, PrintFileState, PrintJob
 
 
 @require("brand.view", write="print.create")

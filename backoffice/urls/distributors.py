@@ -1,9 +1,11 @@
 from django.urls import path
 
-from . import views
+from backoffice.views import distributors as views
 
 urlpatterns = [
+    path("distributors/", views.distributor_list, name="distributor_list"),
     path("distributors/new/", views.distributor_create, name="distributor_create"),
+    path("distributors/<int:distributor_id>/", views.distributor_detail, name="distributor_detail"),
     path("distributors/<int:distributor_id>/edit/", views.distributor_edit, name="distributor_edit"),
     path("distributors/<int:distributor_id>/invite/", views.distributor_invite, name="distributor_invite"),
     path("batches/<int:batch_id>/ranges/", views.batch_ranges, name="batch_ranges"),
@@ -14,6 +16,7 @@ urlpatterns = [
     path("cartons/<int:carton_id>/assign/", views.carton_assign, name="carton_assign"),
     path("cartons/<int:carton_id>/activate/", views.carton_activate, name="carton_activate"),
     path("cartons/<int:carton_id>/label.pdf", views.carton_label, name="carton_label"),
+    path("portal/", views.portal, name="portal"),
     path(
         "portal/assignments/<int:assignment_id>/receive/",
         views.portal_receive_assignment,

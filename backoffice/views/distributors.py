@@ -1,7 +1,5 @@
 """Distributors: the brand sets them up and hands out ranges and cartons; a distributor's people use the portal.
-
-Pages that also show scans (the distributor list and page, the portal's home) live in `scans`, at the top of
-the app chain."""
+The distributor list and page and the portal's home also show the distributor's scans."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
@@ -10,15 +8,12 @@ from django.views.decorators.http import require_POST
 
 from brands import services as brand_services
 from brands.access import get_for_actor, require
-from brands.models import Activation
+from brands.models import Activation, Invitation, Membership
 from brands.spreadsheet import SpreadsheetWriter
 from codes import activation, printing, recalls
 from codes.models import CodeBatch
-from codes.print_views import serve_print_file
-from codes.views import activated
-
-from . import labels, queries, services
-from .forms import (
+from distributors import labels, queries, services
+from distributors.forms import (
     AssignRangeForm,
     CartonAssignForm,
     DistributorForm,
@@ -27,7 +22,11 @@ from .forms import (
     PackCartonsForm,
     PortalPrintForm,
 )
-from .models import Assignment, Carton, Distributor
+from distributors.models import Assignment, Carton, Distributor
+from scans import queries as scan_queries
+
+from .codes import activated
+from .printing import serve_print_file
 
 FIELD_NAMES = {"first": "first_position", "last": "last_position"}
 
@@ -39,6 +38,37 @@ def _form_error(form, exc: services.DistributorError) -> None:
 
 def _contact(data: dict) -> dict:
     return {k: data[k] for k in ("contact_name", "contact_email", "phone")}
+
+
+@require("brand.view")
+def distributor_list(request):
+    distributors = list(Distributor.objects.for_actor(request.actor))
+    held = queries.units_held(request.brand)
+    scans = scan_queries.scans_by_distributor(request.brand)
+    rows = [
+        (d, held.get(d.pk, 0), scans.get(d.pk, {}).get("scans", 0), scans.get(d.pk, {}).get("outside", 0))
+        for d in distributors
+    ]
+    return render(request, "distributors/distributor_list.html", {"rows": rows, "days": scan_queries.STATS_DAYS})
+
+
+@require("brand.view")
+def distributor_detail(request, distributor_id: int):
+    distributor = get_for_actor(request, Distributor, pk=distributor_id)
+    context = {
+        "distributor": distributor,
+        "assignments": queries.with_receipt(Assignment.objects.for_actor(request.actor))
+        .filter(distributor=distributor)
+        .select_related("batch__product", "batch__lot", "assigned_by", "ended_by")
+        .order_by("-assigned_at")[:200],
+        "members": Membership.objects.for_actor(request.actor).filter(distributor=distributor).select_related("user"),
+        "invitations": Invitation.objects.for_actor(request.actor).filter(distributor=distributor, accepted_at=None),
+        "by_region": scan_queries.distributor_scans_by_region_and_day(request.brand, distributor.pk),
+        "outside": scan_queries.out_of_territory_scans(request.brand, distributor.pk),
+        "invite_form": DistributorInviteForm(),
+        "days": scan_queries.STATS_DAYS,
+    }
+    return render(request, "distributors/distributor_detail.html", context)
 
 
 @require("distributors.manage")
@@ -268,6 +298,25 @@ def _label_response(carton: Carton) -> HttpResponse:
 
 
 # The distributor portal -------------------------------------------------------------------------------------
+
+
+@require("portal.view")
+def portal(request):
+    actor = request.actor
+    assignments = queries.with_receipt(
+        Assignment.objects.for_actor(actor).select_related("batch__product", "batch__lot").order_by("-assigned_at")
+    )
+    context = {
+        "distributor": Distributor.objects.for_actor(actor).get(),
+        "current": [a for a in assignments if a.is_current],
+        "past": [a for a in assignments[:200] if not a.is_current],
+        "cartons": queries.with_receipt(Carton.objects.for_actor(actor).select_related("batch__product"))[:500],
+        "print_jobs": queries.portal_print_jobs(actor).select_related("batch").prefetch_related("files")[:50],
+        "by_region": scan_queries.distributor_scans_by_region_and_day(request.brand, actor.distributor_id),
+        "print_form": PortalPrintForm(),
+        "days": scan_queries.STATS_DAYS,
+    }
+    return render(request, "distributors/portal.html", context)
 
 
 @require_POST

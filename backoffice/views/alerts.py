@@ -5,10 +5,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
-
-from . import alerts, services
-from .forms import AlertMoveForm, DetectionSettingsForm
-from .models import Alert, AlertEvent, AlertKind, AlertStatus, DetectionSettings
+from scans import alerts, services
+from scans.forms import AlertMoveForm, DetectionSettingsForm
+from scans.models import Alert, AlertEvent, AlertKind, AlertStatus, DetectionSettings
 
 
 @require("brand.view")

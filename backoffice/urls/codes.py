@@ -1,0 +1,18 @@
+from django.urls import path
+
+from backoffice.views import codes, printing
+
+urlpatterns = [
+    path("products/", codes.product_list, name="product_list"),
+    path("products/new/", codes.product_create, name="product_create"),
+    path("products/<int:product_id>/", codes.product_detail, name="product_detail"),
+    path("products/<int:product_id>/edit/", codes.product_edit, name="product_edit"),
+    path("products/<int:product_id>/batches/new/", codes.batch_order, name="batch_order"),
+    path("batches/", codes.batch_list, name="batch_list"),
+    path("batches/<int:batch_id>/", codes.batch_detail, name="batch_detail"),
+    path("batches/<int:batch_id>/progress/", codes.batch_progress, name="batch_progress"),
+    path("batches/<int:batch_id>/retry/", codes.batch_retry, name="batch_retry"),
+    path("batches/<int:batch_id>/activate/", codes.batch_activate, name="batch_activate"),
+    path("batches/<int:batch_id>/print-jobs/new/", printing.print_job_create, name="print_job_create"),
+    path("print-jobs/<int:print_job_id>/files/<int:part>/", printing.print_file_download, name="print_file_download"),
+]
