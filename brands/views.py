@@ -14,6 +14,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.files import presigned_url
+from core.throttle import client_of, over_limit
+
 from . import offboarding, services
 from .access import (
     ROLE_PERMISSIONS,
@@ -24,7 +27,6 @@ from .access import (
     require,
     second_factor_url,
 )
-from .files import presigned_url
 from .forms import (
     BrandDeletionForm,
     BrandForm,
@@ -39,7 +41,6 @@ from .forms import (
     SignupForm,
 )
 from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role, normalise_email
-from .throttle import client_of, over_limit
 
 
 def landing(request):

@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from brands.access import get_for_actor, require
-from brands.files import presigned_url
+from core.files import presigned_url
 
 from . import printing
 from .downloads import Unsatisfiable, parse_range, ranged_file_response

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from brands.models import Brand
-from serialize_saas.celery import enqueue_on_commit
+from core.queueing import enqueue_on_commit
 
 from . import packstates
 from .models import BatchState, ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from serialize_saas.celery import LOST_DATABASE, RETRY_ON_LOST_DATABASE
+from core.queueing import LOST_DATABASE, RETRY_ON_LOST_DATABASE
 
 from . import services
 
@@ -59,7 +59,7 @@ def resend_stalled_work_task() -> int:
     committing (killed mid-way) are resumed once their lease is out, so nothing stays queued or half-done."""
     from django.conf import settings
 
-    from serialize_saas.celery import resend_stalled
+    from core.queueing import resend_stalled
 
     from .models import BatchState, ChangeState, CodeBatch, PrintFile, PrintFileState, PrintState, StatusChange
 

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from brands.models import Brand
 from core.errors import ServiceError
-from serialize_saas.celery import enqueue_on_commit
+from core.queueing import enqueue_on_commit
 
 from . import signing
 from .models import (

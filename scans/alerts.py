@@ -141,8 +141,8 @@ def _worth_telling(count: int) -> bool:
 def _publish(alert: Alert, event: str) -> None:
     """Webhooks get the payload; e-mail subscribers who want alerts at once get an e-mail written for people
     (scans.alert_mail), sent by a worker after commit. Daily subscribers get the day's digest instead."""
+    from core.queueing import enqueue_on_commit
     from notifications.services import publish
-    from serialize_saas.celery import enqueue_on_commit
 
     from . import alert_mail
     from .tasks import send_alert_email_task

@@ -17,13 +17,13 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from brands.access import current_actor, get_for_actor, require
-from brands.files import presigned_url
 from brands.services import verification_state
 from brands.spreadsheet import SpreadsheetWriter
 from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
+from core.files import presigned_url
+from core.routers import reads_from_replica
 from distributors.queries import holder_of
-from serialize_saas.routers import reads_from_replica
 
 from . import alerts, queries, services
 from .forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
