@@ -21,7 +21,7 @@ def normalise_email(address: str) -> str:
     return unicodedata.normalize("NFKC", address.strip()).lower()
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email, password=None, **extra):
@@ -41,11 +41,11 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A person: signs in with an e-mail address, may belong to several brands."""
 
-    username = None
+    username = None  # type: ignore[assignment]  # signs in with the e-mail address
     email = models.EmailField("e-mail address", unique=True)  # stored lower-case (see forms), so unique is exact
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
-    objects = UserManager()
+    REQUIRED_FIELDS = []
+    objects = UserManager()  # type: ignore[assignment,misc]  # Django's UserManager wants a username
 
     def __str__(self):
         return self.email
@@ -70,7 +70,7 @@ class BrandOwnedQuerySet(models.QuerySet):
     """
 
     def for_brand(self, brand):
-        return self.filter(**{self.model.brand_path: brand})
+        return self.filter(**{self.model.brand_path: brand})  # type: ignore[attr-defined]
 
     def for_actor(self, actor):
         """What an actor may see: its brand's rows, and for a distributor's people only their distributor's.

@@ -1,4 +1,5 @@
 import logging
+from typing import Any
 
 from celery import shared_task
 
@@ -65,7 +66,7 @@ def resend_stalled_work_task() -> int:
 
     live_jobs = [PrintState.QUEUED, PrintState.RENDERING]
     parts = PrintFile.objects.filter(part__gt=PrintFile.MANIFEST, job__state__in=live_jobs)
-    lease = {"field": "heartbeat_at", "after": settings.WORK_LEASE_SECONDS}
+    lease: dict[str, Any] = {"field": "heartbeat_at", "after": settings.WORK_LEASE_SECONDS}
     return sum(
         len(resend_stalled(rows, task, **options))
         for rows, task, options in (
