@@ -7,7 +7,10 @@ from django.core.exceptions import ImproperlyConfigured
 from serialize_saas.settings import env_bool, env_float, env_int, env_secret
 from tests.test_operability import production_env, run_manage
 
-SHOW = "from django.conf import settings as s; print(s.SECRET_KEY, s.MASTER_KEY, s.EMAIL_HOST_PASSWORD, sep='|')"
+SHOW = (
+    "from django.conf import settings as s; "
+    "print(s.SECRET_KEY, s.MASTER_KEY, s.EMAIL_HOST_PASSWORD, s.DATABASES['default']['PASSWORD'], sep='|')"
+)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +68,7 @@ def test_a_deployment_reads_its_secrets_from_files(tmp_path):
         "SECRET_KEY": "k" * 60,
         "MASTER_KEY": "bWFzdGVyLWtleS1mb3ItYS10ZXN0LW9ubHktMzJieXQ=",
         "EMAIL_HOST_PASSWORD": "mail",
+        "DATABASE_PASSWORD": "db",  # replaces the one in DATABASE_URL
     }
     env = production_env(SECRET_KEY="", MASTER_KEY="", EMAIL_HOST_PASSWORD="")
     for name, secret in files.items():
