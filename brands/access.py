@@ -15,10 +15,12 @@ from functools import wraps
 from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db.models import Model
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 
 from .models import Brand, Membership, Role
@@ -64,26 +66,27 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 # other world does not exist for it (404); a page of its own world that its role may not use is a 403.
 WORLDS = {False: ROLE_PERMISSIONS[Role.OWNER], True: ROLE_PERMISSIONS[Role.DISTRIBUTOR]}
 
-# The model behind each id a dashboard URL takes (None: a number that is not a row id). A refused write looks
-# its ids up first, so that another brand's object is a 404 (it does not exist for you), and only your own
-# brand's object a 403 (your role cannot do this). The URL-walking tenancy test keeps this list complete.
-URL_IDS: dict[str, str | None] = {
-    "membership_id": "brands.Membership",
-    "product_id": "codes.Product",
-    "batch_id": "codes.CodeBatch",
-    "print_job_id": "codes.PrintJob",
-    "part": None,
-    "report_id": "scans.CounterfeitReport",
-    "code_id": "codes.Code",
-    "distributor_id": "distributors.Distributor",
-    "assignment_id": "distributors.Assignment",
-    "carton_id": "distributors.Carton",
-    "claim_id": "brands.PrefixClaim",
-    "alert_id": "scans.Alert",
-    "recall_id": "codes.StatusChange",  # a recall or any other status change
-    "webhook_id": "notifications.Webhook",
-    "subscription_id": "notifications.EmailSubscription",
-}
+# Numbers a dashboard URL takes that are not row ids (a print job's part number): the URL's other ids are checked.
+PLAIN_NUMBERS = frozenset({"part"})
+
+
+def _url_ids() -> dict[str, type[Model] | None]:
+    """The model behind each id a dashboard URL takes, as each brand-owned model declares it (``url_id``, beside
+    its ``brand_path``), so this layer names no model of the apps above it. A refused write looks its ids up
+    first, so that another brand's object is a 404 (it does not exist for you), and only your own brand's object
+    a 403 (your role cannot do this). The URL-walking tenancy test keeps the declarations complete."""
+    ids: dict[str, type[Model] | None] = dict.fromkeys(PLAIN_NUMBERS)
+    for model in apps.get_models():
+        name = vars(model).get("url_id")  # its own, never a parent's: one model per id
+        if name is None:
+            continue
+        if name in ids:
+            raise ImproperlyConfigured(f"URL id {name!r} is declared twice ({model.__name__} and {ids[name]})")
+        ids[name] = model
+    return ids
+
+
+URL_IDS: dict[str, type[Model] | None] = SimpleLazyObject(_url_ids)  # type: ignore[assignment]  # models load first
 
 
 @dataclass(frozen=True)
@@ -112,10 +115,13 @@ class Actor:
 
     def sees(self, ids: dict) -> bool:
         for name, value in ids.items():
-            label = URL_IDS.get(name, "")
-            if label == "":
+            if name not in URL_IDS:
                 return False  # an id kind nobody declared: never guess
-            if label and not apps.get_model(label).objects.for_actor(self).filter(pk=value).exists():
+            model = URL_IDS[name]
+            if model is None:
+                continue
+            rows = model._default_manager.for_actor(self)  # type: ignore[attr-defined]  # a BrandOwnedQuerySet's
+            if not rows.filter(pk=value).exists():
                 return False
         return True
 
@@ -174,7 +180,7 @@ def require(permission: str, *, write: str | None = None):
             request.actor, request.brand = actor, actor.brand
             return view(request, *args, **kwargs)
 
-        wrapper.required_permissions = (permission, write)
+        wrapper.required_permissions = (permission, write)  # type: ignore[attr-defined]  # read by the URL-walking test
         return wrapper
 
     return decorator

@@ -5,7 +5,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.validators import FileExtensionValidator
 
-from .files import clean_image
+from core.files import clean_image
+
 from .models import BRAND_ROLES, Activation, Brand, Invitation, Role, User, normalise_email
 
 

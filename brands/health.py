@@ -20,7 +20,7 @@ def healthz(request):
     return response
 
 
-healthz.public = True  # load balancers ask it; it says nothing about anyone
+healthz.public = True  # type: ignore[attr-defined]  # load balancers ask it; it says nothing about anyone
 
 
 def _check_database() -> str:

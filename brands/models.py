@@ -8,8 +8,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.files import RandomName
+
 from . import keyring
-from .files import RandomName
 
 
 def normalise_email(address: str) -> str:
@@ -20,7 +21,7 @@ def normalise_email(address: str) -> str:
     return unicodedata.normalize("NFKC", address.strip()).lower()
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email, password=None, **extra):
@@ -40,11 +41,11 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A person: signs in with an e-mail address, may belong to several brands."""
 
-    username = None
+    username = None  # type: ignore[assignment]  # signs in with the e-mail address
     email = models.EmailField("e-mail address", unique=True)  # stored lower-case (see forms), so unique is exact
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
-    objects = UserManager()
+    REQUIRED_FIELDS = []
+    objects = UserManager()  # type: ignore[assignment,misc]  # Django's UserManager wants a username
 
     def __str__(self):
         return self.email
@@ -64,11 +65,12 @@ BRAND_ROLES = [c for c in Role.choices if c[0] != Role.DISTRIBUTOR]  # a distrib
 class BrandOwnedQuerySet(models.QuerySet):
     """The one tenancy mechanism: every brand-owned model's manager is built from this.
 
-    A model says where its brand is with ``brand_path`` ("brand", "product__brand", ...).
+    A model says where its brand is with ``brand_path`` ("brand", "product__brand", ...), and, if dashboard
+    URLs take its id, which (``url_id = "product_id"``: brands.access looks such ids up by it).
     """
 
     def for_brand(self, brand):
-        return self.filter(**{self.model.brand_path: brand})
+        return self.filter(**{self.model.brand_path: brand})  # type: ignore[attr-defined]
 
     def for_actor(self, actor):
         """What an actor may see: its brand's rows, and for a distributor's people only their distributor's.
@@ -149,6 +151,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
+    url_id = "membership_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:
@@ -283,6 +286,7 @@ class PrefixClaim(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
+    url_id = "claim_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:
@@ -343,7 +347,7 @@ class KeyCheck(models.Model):
 
 class UnsentTask(models.Model):
     """A task the broker could not take (it was down): kept here and sent by the beat sweep once it is back,
-    so an alert, an e-mail or an export is late, never lost (serialize_saas.celery.send)."""
+    so an alert, an e-mail or an export is late, never lost (core.queueing.send)."""
 
     name = models.CharField(max_length=200)
     args = models.JSONField(default=list)

@@ -27,7 +27,7 @@ from django.db import models, router, transaction
 from django.utils import timezone
 from zipstream import ZIP_DEFLATED, ZipStream
 
-from serialize_saas.celery import enqueue_on_commit
+from core.queueing import enqueue_on_commit
 
 from .models import Brand, BrandDeletion, User
 from .spreadsheet import SpreadsheetWriter
@@ -131,7 +131,7 @@ def forget_export(brand_id: int) -> bool:
         return False
     default_storage.delete(deletion.export_name)
     BrandDeletion.objects.filter(pk=deletion.pk).update(export_name="", export_size=None, exported_at=None)
-    from serialize_saas.celery import enqueue_on_commit
+    from core.queueing import enqueue_on_commit
 
     from .tasks import export_brand_task
 

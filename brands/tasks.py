@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from serialize_saas.celery import RETRY_ON_LOST_DATABASE
+from core.queueing import RETRY_ON_LOST_DATABASE
 
 from . import offboarding
 
@@ -24,6 +24,6 @@ def delete_due_brands_task() -> list[int]:
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
 def send_unsent_tasks_task() -> int:
     """Beat, every minute: send the tasks the broker could not take while it was down."""
-    from serialize_saas.celery import send_unsent_tasks
+    from core.queueing import send_unsent_tasks
 
     return send_unsent_tasks()

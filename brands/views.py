@@ -10,11 +10,12 @@ from django.contrib.auth.views import PasswordResetView
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 
+from core.throttle import client_of, over_limit
+
 from . import services
 from .access import SESSION_KEY
 from .forms import ChoosePasswordForm, InvitedSignupForm, SignupForm
 from .models import Brand, Invitation, normalise_email
-from .throttle import client_of, over_limit
 
 
 def landing(request):

@@ -58,16 +58,16 @@ def _read(handle: IO[bytes], remaining: int) -> Iterator[bytes]:
 
 def ranged_file_response(
     request, storage: Storage, name: str, *, size: int, filename: str, content_type: str, etag: str
-) -> HttpResponse:
+) -> StreamingHttpResponse | HttpResponse:
     """Stream `name` from `storage` as an attachment, or the byte range the request asks for."""
     wanted: tuple[int, int] | None
     if_range = request.headers.get("If-Range")
     try:
         wanted = None if if_range and if_range != etag else parse_range(request.headers.get("Range"), size)
     except Unsatisfiable:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
     try:
         handle = storage.open(name, "rb")
     except FileNotFoundError as exc:  # removed from storage behind our back: say so, do not crash

@@ -3,7 +3,7 @@ import json
 from django import forms
 from django.utils import timezone
 
-from brands.files import clean_image
+from core.files import clean_image
 
 from . import gs1
 from .models import (

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from brands.files import RandomName
 from brands.models import Brand, BrandKey, BrandOwnedQuerySet
+from core.files import RandomName
 
 from .serials import CROCKFORD32, DIGITS, SerialFormat
 
@@ -46,6 +46,7 @@ class Product(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
+    url_id = "product_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:
@@ -156,6 +157,7 @@ class CodeBatch(TrackedWork):
     codes_activated = models.PositiveIntegerField(default=0)
 
     brand_path = "product__brand"
+    url_id = "batch_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     def __str__(self):
@@ -234,6 +236,7 @@ class Code(models.Model):
     suspect_at = models.DateTimeField(null=True, blank=True, help_text="When scans first made it a likely copy")
 
     brand_path = "product__brand"
+    url_id = "code_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:
@@ -295,6 +298,7 @@ class StatusChange(TrackedWork):
     codes_undone = models.PositiveIntegerField(default=0)
 
     brand_path = "brand"
+    url_id = "recall_id"  # a recall or any other status change
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta(TrackedWork.Meta):
@@ -366,13 +370,14 @@ class PrintJob(TrackedWork):
     number = models.PositiveIntegerField(default=0)  # 1, 2, 3 … within the brand, as batches
 
     brand_path = "batch__product__brand"
+    url_id = "print_job_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     def __str__(self):
         return f"Print job {self.number}: {self.format}, positions {self.first_position}-{self.last_position}"
 
     @property
-    def quantity(self) -> int:
+    def quantity(self) -> int:  # type: ignore[override]  # the job's quantity is its range's
         return self.last_position - self.first_position + 1
 
     @property

@@ -33,7 +33,7 @@ from reportlab.lib.units import mm
 
 from brands.models import Brand
 from core.errors import ServiceError
-from serialize_saas.celery import enqueue_on_commit
+from core.queueing import enqueue_on_commit
 
 from . import gs1, quotas
 from .labels import PAGE_SIZES, Label, SheetLayout, write_label_sheets

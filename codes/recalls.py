@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from brands.models import Brand
-from serialize_saas.celery import enqueue_on_commit
+from core.queueing import enqueue_on_commit
 
 from . import packstates
 from .models import BatchState, ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange
@@ -177,7 +177,7 @@ def _unfinished_batches(change: StatusChange) -> list[int]:
     if change.scope == ChangeScope.LOT:
         batches = CodeBatch.objects.filter(lot=change.lot)
     elif change.scope == ChangeScope.BATCH:
-        batches = CodeBatch.objects.filter(pk=change.batch.pk)
+        batches = CodeBatch.objects.filter(pk=change.batch_id)  # type: ignore[misc]  # a batch-wide change's
     else:
         batches = CodeBatch.objects.filter(product=change.product)
     return list(batches.exclude(state=BatchState.READY).values_list("pk", flat=True))
@@ -209,11 +209,12 @@ def _publish_recall(change: StatusChange) -> None:
 def ordinal_ranges(change: StatusChange) -> list[tuple[int, int]]:
     """The change's scope as half-open ordinal ranges of its product, in print order."""
     if change.scope == ChangeScope.LOT:
-        batches = CodeBatch.objects.filter(lot_id=change.lot_id).order_by("first_ordinal")
+        batches = CodeBatch.objects.filter(lot_id=change.lot_id).order_by("first_ordinal")  # type: ignore[misc]
         return [(b.first_ordinal, b.end_ordinal) for b in batches]
     if change.scope == ChangeScope.BATCH:
-        first = change.batch.first_ordinal + change.first_position - 1
-        return [(first, change.batch.first_ordinal + change.last_position)]
+        batch, first, last = change.batch, change.first_position, change.last_position
+        assert batch is not None and first is not None and last is not None  # a batch-wide change names its range
+        return [(batch.first_ordinal + first - 1, batch.first_ordinal + last)]
     return []
 
 

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, Now
 from brands.models import Brand
 from brands.services import approved_claim_of, claim_covering, current_key, note_verify_change
 from core.errors import ServiceError
-from serialize_saas.celery import enqueue_on_commit
+from core.queueing import enqueue_on_commit
 
 from . import gs1, quotas
 from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange

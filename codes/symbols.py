@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 import segno
-from segno import consts as _sc
+from segno import consts as _sc  # its tables are untyped: read as Any below
 from segno import encoder as _se
 
 with warnings.catch_warnings():
@@ -381,16 +381,16 @@ def _build_layout(mode: int, length: int, error: int, boost_error: bool) -> _QrL
     # Version: the smallest one that fits (as segno.encoder.find_version, micro=False).
     for version in range(1, 41):
         needed = _capacity_needed(mode, length, version)
-        if _sc.SYMBOL_CAPACITY[version][error] >= needed:
+        if _sc.SYMBOL_CAPACITY[version][error] >= needed:  # type: ignore[index]
             break
     else:
         raise ValueError("payload too long for a QR code")
     if boost_error:  # use a stronger level when it fits in the same version (segno's default)
         for level in _ERROR_ORDER[_ERROR_ORDER.index(error) + 1 :]:
-            if _sc.SYMBOL_CAPACITY[version][level] < needed:
+            if _sc.SYMBOL_CAPACITY[version][level] < needed:  # type: ignore[index]
                 break
             error = level
-    capacity = _sc.SYMBOL_CAPACITY[version][error]
+    capacity = _sc.SYMBOL_CAPACITY[version][error]  # type: ignore[index]
     size = version * 4 + 17
     # Terminator (<= 4 zero bits), then zero bits to the next codeword boundary;
     # segno adds a whole zero byte when already on a boundary, which decoders
@@ -404,7 +404,7 @@ def _build_layout(mode: int, length: int, error: int, boost_error: bool) -> _QrL
     data_blocks: list[range] = []
     ec_blocks: list[range] = []
     ec_first = 0
-    for ec in _sc.ECC[version][error]:
+    for ec in _sc.ECC[version][error]:  # type: ignore[index]
         num_ec = ec.num_total - ec.num_data
         groups.append((first, ec.num_blocks, ec.num_data, _rs_unit_responses(ec.num_data, num_ec)))
         for _ in range(ec.num_blocks):

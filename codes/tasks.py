@@ -1,8 +1,9 @@
 import logging
+from typing import Any
 
 from celery import shared_task
 
-from serialize_saas.celery import LOST_DATABASE, RETRY_ON_LOST_DATABASE
+from core.queueing import LOST_DATABASE, RETRY_ON_LOST_DATABASE
 
 from . import services
 
@@ -59,13 +60,13 @@ def resend_stalled_work_task() -> int:
     committing (killed mid-way) are resumed once their lease is out, so nothing stays queued or half-done."""
     from django.conf import settings
 
-    from serialize_saas.celery import resend_stalled
+    from core.queueing import resend_stalled
 
     from .models import BatchState, ChangeState, CodeBatch, PrintFile, PrintFileState, PrintState, StatusChange
 
     live_jobs = [PrintState.QUEUED, PrintState.RENDERING]
     parts = PrintFile.objects.filter(part__gt=PrintFile.MANIFEST, job__state__in=live_jobs)
-    lease = {"field": "heartbeat_at", "after": settings.WORK_LEASE_SECONDS}
+    lease: dict[str, Any] = {"field": "heartbeat_at", "after": settings.WORK_LEASE_SECONDS}
     return sum(
         len(resend_stalled(rows, task, **options))
         for rows, task, options in (

@@ -21,6 +21,7 @@ class Distributor(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
+    url_id = "distributor_id"
     distributor_path = "pk"
     objects = BrandOwnedQuerySet.as_manager()
 
@@ -65,6 +66,7 @@ class Assignment(models.Model):
     end_reason = models.CharField(max_length=10, choices=AssignmentEnd.choices, blank=True)
 
     brand_path = "distributor__brand"
+    url_id = "assignment_id"
     distributor_path = "distributor"
     objects = BrandOwnedQuerySet.as_manager()
 
@@ -122,6 +124,7 @@ class Carton(models.Model):
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
     brand_path = "batch__product__brand"
+    url_id = "carton_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:

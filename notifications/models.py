@@ -37,6 +37,7 @@ class Webhook(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
+    url_id = "webhook_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:
@@ -129,6 +130,7 @@ class EmailSubscription(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
 
     brand_path = "brand"
+    url_id = "subscription_id"
     erased_with_account = ("email",)  # brands.services.delete_account
     objects = BrandOwnedQuerySet.as_manager()
 

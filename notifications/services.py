@@ -15,6 +15,7 @@ import time
 import urllib.parse
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core import signing as django_signing
@@ -28,7 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from brands.models import Brand
 from core.errors import ServiceError
-from serialize_saas.celery import enqueue_on_commit
+from core.queueing import enqueue_on_commit
 
 from . import signing
 from .models import (
@@ -49,7 +50,12 @@ EVENT_TEMPLATE = "notifications/email/event"
 def publish(*, brand_id: int, event: str, data: dict, email: bool = True) -> list[int]:
     """Queue `event` for every endpoint and e-mail subscriber of the brand that wants it; sent after commit.
     `email=False`: the publisher writes its own e-mails (alerts: scans.alert_mail)."""
-    envelope = {"id": f"evt_{uuid.uuid4().hex}", "type": event, "created": int(time.time()), "data": data}
+    envelope: dict[str, Any] = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "type": event,
+        "created": int(time.time()),
+        "data": data,
+    }
     body = json.dumps(envelope, separators=(",", ":"), sort_keys=True, default=str)
     hooks = [w for w in Webhook.objects.filter(brand_id=brand_id, is_active=True) if w.wants(event)]
     deliveries = WebhookDelivery.objects.bulk_create(
@@ -94,7 +100,7 @@ def _check_test_send_allowed(webhook: Webhook) -> None:
 
 
 def _queue_test_event(webhook: Webhook) -> WebhookDelivery:
-    envelope = {
+    envelope: dict[str, Any] = {
         "id": f"evt_{uuid.uuid4().hex}",
         "type": TEST_EVENT,
         "created": int(time.time()),
@@ -188,7 +194,7 @@ class _Deadline:
     def __init__(self, url: str, seconds: float, *, address: str):
         parts = urllib.parse.urlsplit(url)
         kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        self.connection = kind(parts.hostname, parts.port, timeout=min(settings.WEBHOOK_TIMEOUT_SECONDS, seconds))
+        self.connection = kind(parts.hostname or "", parts.port, timeout=min(settings.WEBHOOK_TIMEOUT_SECONDS, seconds))
         self.connection.address = address
         self.connection.target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
         self.timer = threading.Timer(seconds, self._cut)
@@ -200,7 +206,7 @@ class _Deadline:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked recv/send: it fails at once
 
-    def __enter__(self) -> http.client.HTTPConnection:
+    def __enter__(self) -> "_PinnedHTTPConnection | _PinnedHTTPSConnection":
         self.timer.start()
         return self.connection
 
@@ -212,7 +218,7 @@ class _Deadline:
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to `address` (the one checked), while the Host header names the URL's host."""
 
-    address = ""
+    address = target = ""
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self.address, self.port), self.timeout)
@@ -221,11 +227,12 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """Connects to `address` (the one checked); TLS still verifies the certificate of the URL's host name."""
 
-    address = ""
+    address = target = ""
 
     def connect(self) -> None:
         sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        context = self._context  # type: ignore[attr-defined]  # HTTPSConnection's own, undeclared in typeshed
+        self.sock = context.wrap_socket(sock, server_hostname=self.host)
 
 
 def _finish(delivery: WebhookDelivery, state: str) -> None:

@@ -3,7 +3,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.db.models.functions import Now
 
-from serialize_saas.celery import LOST_DATABASE, RETRY_ON_LOST_DATABASE
+from core.queueing import LOST_DATABASE, RETRY_ON_LOST_DATABASE
 
 from . import services
 
@@ -29,7 +29,7 @@ def send_event_email_task(brand_id: int, event: str, body: str) -> int:
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
 def resend_stalled_deliveries_task() -> int:
     """Beat, every minute: pending deliveries whose attempt is overdue (the message was lost) are sent again."""
-    from serialize_saas.celery import resend_stalled
+    from core.queueing import resend_stalled
 
     from .models import DeliveryState, WebhookDelivery
 

@@ -156,7 +156,8 @@ def _send_digest(subscription: EmailSubscription, day: date, alerts: list[Alert]
         context = {
             "brand": subscription.brand,
             "day": day,
-            "alerts": [(facts(alert), alert.scans_that_day) for alert in alerts],
+            # `scans_that_day` is annotated by the query
+            "alerts": [(facts(alert), alert.scans_that_day) for alert in alerts],  # type: ignore[attr-defined]
             "subscription": subscription,
             "inbox_url": absolute_url(reverse("alert_list")),
             "settings_url": absolute_url(reverse("notification_settings")),

@@ -17,7 +17,7 @@ from .models import Alert, AlertEvent, AlertEvidence, AlertKind, AlertStatus, Sc
 from .services import device_id
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
-TRANSITIONS = {
+TRANSITIONS: dict[str, set[str]] = {
     AlertStatus.NEW: {AlertStatus.INVESTIGATING, AlertStatus.ESCALATED, AlertStatus.CLOSED},
     AlertStatus.INVESTIGATING: {AlertStatus.ESCALATED, AlertStatus.CLOSED},
     AlertStatus.ESCALATED: {AlertStatus.INVESTIGATING, AlertStatus.CLOSED},
@@ -76,7 +76,9 @@ def _record(scan: Scan, finding: dict) -> int:
 
 
 def _open_alert(scan: Scan, kind: str, key: str, finding: dict) -> tuple[Alert, bool]:
-    open_alerts = Alert.objects.select_for_update().filter(brand_id=scan.brand_id, kind=kind, key=key)
+    brand_id = scan.brand_id
+    assert brand_id is not None  # record_findings skips scans of no brand
+    open_alerts = Alert.objects.select_for_update().filter(brand_id=brand_id, kind=kind, key=key)
     alert = open_alerts.exclude(status=AlertStatus.CLOSED).first()
     if alert is not None:
         return alert, False
@@ -85,7 +87,7 @@ def _open_alert(scan: Scan, kind: str, key: str, finding: dict) -> tuple[Alert, 
     try:
         with transaction.atomic():  # two workers opening the same alert: the unique index lets one win
             alert = Alert.objects.create(
-                brand_id=scan.brand_id,
+                brand_id=brand_id,
                 kind=kind,
                 key=key,
                 severity=finding.get("severity", "medium"),
@@ -141,8 +143,8 @@ def _worth_telling(count: int) -> bool:
 def _publish(alert: Alert, event: str) -> None:
     """Webhooks get the payload; e-mail subscribers who want alerts at once get an e-mail written for people
     (scans.alert_mail), sent by a worker after commit. Daily subscribers get the day's digest instead."""
+    from core.queueing import enqueue_on_commit
     from notifications.services import publish
-    from serialize_saas.celery import enqueue_on_commit
 
     from . import alert_mail
     from .tasks import send_alert_email_task

@@ -5,9 +5,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from brands.files import clean_image
 from codes import packstates, recalls
 from codes.models import ChangeScope, CodeBatch, CodeStatus, Lot, Product
+from core.files import clean_image
 
 from .models import AlertStatus, CounterfeitReport, DetectionSettings, ReportStatus, ScanOutcome, ScanSource
 

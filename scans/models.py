@@ -2,9 +2,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from brands.files import RandomName
 from brands.models import Brand, BrandOwnedQuerySet
 from codes.models import Code, CodeBatch, Product
+from core.files import RandomName
 from distributors.models import Distributor
 
 
@@ -98,12 +98,13 @@ class CounterfeitReport(models.Model):
     where_bought = models.CharField("where did you buy it?", max_length=300)
     notes = models.TextField(blank=True, max_length=2000)
     contact_email = models.EmailField(blank=True)
-    # Re-encoded without metadata (brands.files.clean_image), under a random name: never the consumer's.
+    # Re-encoded without metadata (core.files.clean_image), under a random name: never the consumer's.
     photo = models.ImageField(upload_to=RandomName("counterfeit-reports", dated=True), blank=True)
     ip_hash = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "brand"
+    url_id = "report_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:
@@ -205,6 +206,7 @@ class Alert(models.Model):
     close_reason = models.TextField(blank=True)
 
     brand_path = "brand"
+    url_id = "alert_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:

@@ -111,7 +111,7 @@ def _create_month(cursor, month: date) -> None:
     PARTITION OF` would take ACCESS EXCLUSIVE and queue the verify path's INSERTs behind any running query."""
     name, start, end = partition_name(month), _bound(month), _bound(add_months(month, 1))
     cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING STORAGE)")
-    columns = ", ".join(f.column for f in Scan._meta.concrete_fields)
+    columns = ", ".join(str(f.column) for f in Scan._meta.concrete_fields)
     # No scan of this month may slip into the default partition between the move and the attach.
     cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN ACCESS EXCLUSIVE MODE")
     cursor.execute(

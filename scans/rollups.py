@@ -45,8 +45,8 @@ def grouped_scans(brand, start: datetime | None, end: datetime | None) -> list[d
 def roll_up(brand, *, today: date | None = None) -> None:
     """Roll every whole day not rolled up yet into DailyScans; a no-op (one query) when up to date."""
     today = today or timezone.localdate()
-    state = RollupState.objects.filter(brand=brand).values_list("rolled_through", flat=True).first()
-    if state is not None and state >= today - timedelta(days=1):
+    rolled_through = RollupState.objects.filter(brand=brand).values_list("rolled_through", flat=True).first()
+    if rolled_through is not None and rolled_through >= today - timedelta(days=1):
         return
     with transaction.atomic():
         # Two pages loading at once: the row lock lets one roll up; the other then finds it done.

@@ -31,12 +31,13 @@ from codes import gs1, packstates
 from codes import services as code_services
 from codes.models import BatchState, CodeBatch, Product, StatusChange
 from codes.serials import SerialCodec, pin_matches
+from core import ratelimit
+from core.queueing import enqueue_on_commit
 from distributors.models import Distributor
 from distributors.queries import current_ranges
 from distributors.territory import is_outside
-from serialize_saas.celery import enqueue_on_commit
 
-from . import partitions, ratelimit, rules
+from . import partitions, rules
 from .geo import Place, default_locator
 from .models import CounterfeitReport, DailyScans, DetectionSettings, Scan, ScanOutcome, ScanSource
 

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from serialize_saas.celery import LOST_DATABASE, RETRY_ON_LOST_DATABASE
+from core.queueing import LOST_DATABASE, RETRY_ON_LOST_DATABASE
 
 from . import alert_mail, alerts, partitions, services
 

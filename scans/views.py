@@ -14,8 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ua_parser import parse_device, parse_user_agent
 
 from codes import gs1
+from core import ratelimit
 
-from . import metrics, ratelimit, services, wording
+from . import metrics, services, wording
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash, rate_limit_subjects
 from .models import ScanSource

@@ -24,11 +24,48 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+# Booleans and numbers are read strictly: a typo (DEBUG=flase, WORK_LEASE_SECONDS=2m) stops start-up with the
+# variable's name, never a silent False nor a traceback that names no setting. Unset or empty: the default.
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = os.environ.get(name, "").strip().lower()
+    if value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in TRUE_WORDS | FALSE_WORDS:
+        return value in TRUE_WORDS
+    raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no or on/off, not {os.environ[name]!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+
+
+def env_secret(name: str, default: str = "", environ=os.environ) -> str:
+    """A secret from NAME, or from the file NAME_FILE names (Docker and Kubernetes secrets): the file's contents
+    without its final newline. Both at once is refused: which one wins would be a guess."""
+    path = environ.get(f"{name}_FILE", "")
+    if not path:
+        return environ.get(name, default)
+    if environ.get(name):
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    try:
+        return Path(path).read_text().rstrip("\r\n")
+    except OSError as error:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path} ({error.strerror}).") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -54,11 +91,11 @@ DEBUG = env_bool("DEBUG", EMBEDDED)
 # would each make different ones, and a restart would lose them. brands/checks.py stops start-up with a
 # message when they are missing; the placeholder only keeps Django importable until the check says so.
 UNSET_SECRET_KEY = "unset-secret-key-set-SECRET_KEY-in-the-environment-" + "x" * 20
-SECRET_KEY = env("SECRET_KEY") or (
+SECRET_KEY = env_secret("SECRET_KEY") or (
     _local_secret("secret_key", lambda: secrets.token_urlsafe(50)) if EMBEDDED else UNSET_SECRET_KEY
 )
 # MASTER_KEY wraps every brand's serial key (AES-256-GCM): 32 bytes, base64-encoded.
-MASTER_KEY = env("MASTER_KEY") or (
+MASTER_KEY = env_secret("MASTER_KEY") or (
     _local_secret("master_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()) if EMBEDDED else ""
 )
 # Where `bin/run` serves (host:port). Unless VERIFY_BASE_URL says otherwise, printed codes point there: a label
@@ -106,6 +143,7 @@ INSTALLED_APPS = [
     "distributors",
     "scans",
     "backoffice",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -163,6 +201,9 @@ if EMBEDDED:
     }
 else:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    # The password may come apart from the URL, from a secret's file (DATABASE_PASSWORD_FILE) or the environment.
+    if env_secret("DATABASE_PASSWORD"):
+        DATABASES["default"]["PASSWORD"] = env_secret("DATABASE_PASSWORD")
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Server-side binding lets psycopg prepare a statement after a few runs on a connection, so the
         # verify hot path is planned once per connection, not on every scan (not for PgBouncer's
@@ -175,7 +216,7 @@ else:
         DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
         DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
         DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-        DATABASE_ROUTERS = ["serialize_saas.routers.ReplicaRouter"]
+        DATABASE_ROUTERS = ["core.routers.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "brands.User"
@@ -185,8 +226,8 @@ LOGOUT_REDIRECT_URL = "login"
 # django-axes counts failed log-ins (the site's and the admin's) per client address and per account, in
 # the database, and refuses more for a while: a guessed password no longer works after 60 tries.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(env("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
@@ -244,7 +285,7 @@ MEDIA_URL = "media/"
 S3_BACKEND = "storages.backends.s3.S3Storage"
 # Presigned download links (print files, photos on S3) are valid this long: enough to start a download, too
 # short to be worth forwarding.
-DOWNLOAD_URL_SECONDS = int(env("DOWNLOAD_URL_SECONDS", "60"))
+DOWNLOAD_URL_SECONDS = env_int("DOWNLOAD_URL_SECONDS", 60)
 
 
 def file_storage(environ) -> dict:
@@ -264,7 +305,7 @@ def file_storage(environ) -> dict:
         "region_name": environ.get("AWS_S3_REGION_NAME") or None,
         "custom_domain": environ.get("AWS_S3_CUSTOM_DOMAIN") or None,
         "access_key": environ.get("AWS_ACCESS_KEY_ID") or None,
-        "secret_key": environ.get("AWS_SECRET_ACCESS_KEY") or None,
+        "secret_key": env_secret("AWS_SECRET_ACCESS_KEY", environ=environ) or None,
         "security_token": environ.get("AWS_SESSION_TOKEN") or None,
         "location": environ.get("AWS_LOCATION", ""),
         "addressing_style": environ.get("AWS_S3_ADDRESSING_STYLE") or None,
@@ -301,16 +342,16 @@ EMAIL_BACKEND = env(
     "django.core.mail.backends.console.EmailBackend" if EMBEDDED else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(env("EMAIL_PORT", "587"))
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 # STARTTLS on the submission port (587) by default; EMAIL_USE_SSL=1 for implicit TLS (port 465) instead.
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
 if EMAIL_USE_SSL and EMAIL_USE_TLS:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one of them.")
 EMAIL_TIMEOUT = 10
-MAX_REQUEST_BYTES = int(env("MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 8 * 1024 * 1024)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Serialize <no-reply@localhost>")
 
 # Celery: Redis-backed workers, or in the embedded mode a worker (started by bin/run) on Kombu's filesystem
@@ -334,25 +375,27 @@ CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 # With acks_late, Redis hands an unacknowledged task to another worker after this many seconds: longer
 # than any task may run, so only a dead worker's task is redelivered (and tasks are safe to run twice).
+# A task the broker refused is kept as a row of this model (core.queueing, which names no app, writes it).
+UNSENT_TASK_MODEL = "brands.UnsentTask"
 # Sending a task never stalls a request: with the broker down or unreachable, the connection attempt gives up
 # after BROKER_CONNECT_SECONDS, without retrying (max_retries 0, no publish retry), and the caller carries on;
 # the rows are the record of the work, and the beat sweeps send it again once the broker is back.
-BROKER_CONNECT_SECONDS = float(env("BROKER_CONNECT_SECONDS", "1"))
+BROKER_CONNECT_SECONDS = env_float("BROKER_CONNECT_SECONDS", 1)
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_CONNECT_SECONDS
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3900")),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3900),
     "socket_connect_timeout": BROKER_CONNECT_SECONDS,
-    "socket_timeout": float(env("BROKER_SOCKET_SECONDS", "3")),  # longer than kombu's 1 s BRPOP poll
+    "socket_timeout": env_float("BROKER_SOCKET_SECONDS", 3),  # longer than kombu's 1 s BRPOP poll
     "max_retries": 0,
 }
 # Work whose task message was lost (sent while the broker was down, or dropped by a broker restart) is sent again
 # by a beat sweep once it has waited this long without a worker starting it.
-WORK_RESEND_SECONDS = int(env("WORK_RESEND_SECONDS", "300"))
+WORK_RESEND_SECONDS = env_int("WORK_RESEND_SECONDS", 300)
 # Running work (a batch, a print part, a status change) whose worker has committed nothing for this long lost its
 # worker: the sweep hands it to another, which resumes after the last committed chunk. Longer than any one chunk
 # takes (CODES_CHUNK_SIZE codes, PRINT_CHUNK_SIZE labels: a live worker whose chunk outlasts it would be joined).
-WORK_LEASE_SECONDS = int(env("WORK_LEASE_SECONDS", "120"))
+WORK_LEASE_SECONDS = env_int("WORK_LEASE_SECONDS", 120)
 if not REDIS_URL:
     QUEUE_DIR = VAR_DIR / "queue"
     for folder in ("processed", "control"):
@@ -407,7 +450,7 @@ COUNTERFEIT_REPORT_RATE_LIMIT = env("COUNTERFEIT_REPORT_RATE_LIMIT", "5/h")
 PIN_RATE_LIMIT = env("PIN_RATE_LIMIT", "10/h")  # PIN attempts per code and client
 PIN_CODE_RATE_LIMIT = env("PIN_CODE_RATE_LIMIT", "100/d")  # PIN attempts per code, from anywhere
 # IPv6 clients are limited per /64 at the rates above and per /56 (one customer's delegation) at this many times.
-IPV6_PREFIX_RATE_FACTOR = int(env("IPV6_PREFIX_RATE_FACTOR", "4"))
+IPV6_PREFIX_RATE_FACTOR = env_int("IPV6_PREFIX_RATE_FACTOR", 4)
 # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # A current GeoLite2/GeoIP2 City database; the packaged 2019 GeoLite2 file is used when unset.
@@ -419,48 +462,48 @@ DETECTION_ENABLED = env_bool("DETECTION_ENABLED", True)
 # Webhooks: targets on private or loopback addresses are refused (no SSRF) unless this is set (tests,
 # on-premises receivers); then plain http:// is accepted too.
 WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
-WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "10"))  # each connect and read
-WEBHOOK_DEADLINE_SECONDS = float(env("WEBHOOK_DEADLINE_SECONDS", "15"))  # the whole request, however it trickles
-ALERT_NOTIFICATIONS_PER_HOUR = int(env("ALERT_NOTIFICATIONS_PER_HOUR", "20"))  # new alerts sent out a brand-hour
-WEBHOOK_SECRET_OVERLAP_HOURS = int(env("WEBHOOK_SECRET_OVERLAP_HOURS", "24"))  # old secret signs too after a rotation
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10)  # each connect and read
+WEBHOOK_DEADLINE_SECONDS = env_float("WEBHOOK_DEADLINE_SECONDS", 15)  # the whole request, however it trickles
+ALERT_NOTIFICATIONS_PER_HOUR = env_int("ALERT_NOTIFICATIONS_PER_HOUR", 20)  # new alerts sent out a brand-hour
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)  # old secret signs too after a rotation
 # "Send test event": one per endpoint per this many seconds, and at most WEBHOOK_TEST_PER_BRAND per brand in it.
-WEBHOOK_TEST_INTERVAL_SECONDS = int(env("WEBHOOK_TEST_INTERVAL_SECONDS", "60"))
-WEBHOOK_TEST_PER_BRAND = int(env("WEBHOOK_TEST_PER_BRAND", "3"))
-WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))  # 30 s, 1, 2, 4 … 64 min apart: about 2 hours
-WEBHOOK_RETRY_BASE_SECONDS = int(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
-WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "5"))  # deliveries given up on in a row
+WEBHOOK_TEST_INTERVAL_SECONDS = env_int("WEBHOOK_TEST_INTERVAL_SECONDS", 60)
+WEBHOOK_TEST_PER_BRAND = env_int("WEBHOOK_TEST_PER_BRAND", 3)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)  # 30 s, 1, 2, 4 … 64 min apart: about 2 hours
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 5)  # deliveries given up on in a row
 
 # Print files: codes per output file (a 1M batch gives 10 parts) and codes read from the database at once.
 # No part may exceed PRINT_PART_SIZE_MAX codes, whatever a job or the command asks for.
-PRINT_PART_SIZE_MAX = int(env("PRINT_PART_SIZE_MAX", "250000"))
-PRINT_PART_SIZE = min(int(env("PRINT_PART_SIZE", "100000")), PRINT_PART_SIZE_MAX)
-PRINT_CHUNK_SIZE = int(env("PRINT_CHUNK_SIZE", "10000"))
+PRINT_PART_SIZE_MAX = env_int("PRINT_PART_SIZE_MAX", 250000)
+PRINT_PART_SIZE = min(env_int("PRINT_PART_SIZE", 100000), PRINT_PART_SIZE_MAX)
+PRINT_CHUNK_SIZE = env_int("PRINT_CHUNK_SIZE", 10000)
 
 # Personal data is kept only this many days (0 keeps it forever), enforced daily by `scans.tasks.apply_retention`:
 # a scan's IP hash (the scan itself stays as evidence, anonymous), consumers' counterfeit reports (with their
 # photos; a photo may go earlier), and the log of who downloaded which print file.
-RETENTION_SCAN_IP_HASH_DAYS = int(env("RETENTION_SCAN_IP_HASH_DAYS", "90"))
-RETENTION_REPORT_DAYS = int(env("RETENTION_REPORT_DAYS", "730"))
-RETENTION_REPORT_PHOTO_DAYS = int(env("RETENTION_REPORT_PHOTO_DAYS", "365"))
-RETENTION_DOWNLOAD_LOG_DAYS = int(env("RETENTION_DOWNLOAD_LOG_DAYS", "365"))
-RETENTION_LOGIN_LOG_DAYS = int(env("RETENTION_LOGIN_LOG_DAYS", "30"))  # django-axes: addresses of log-ins
+RETENTION_SCAN_IP_HASH_DAYS = env_int("RETENTION_SCAN_IP_HASH_DAYS", 90)
+RETENTION_REPORT_DAYS = env_int("RETENTION_REPORT_DAYS", 730)
+RETENTION_REPORT_PHOTO_DAYS = env_int("RETENTION_REPORT_PHOTO_DAYS", 365)
+RETENTION_DOWNLOAD_LOG_DAYS = env_int("RETENTION_DOWNLOAD_LOG_DAYS", 365)
+RETENTION_LOGIN_LOG_DAYS = env_int("RETENTION_LOGIN_LOG_DAYS", 30)  # django-axes: addresses of log-ins
 # Scans themselves: the current month and this many whole months before it are kept, older months are dropped
 # whole (scans.partitions; 0 keeps every scan). The overview's numbers live on in the daily rollups; at least 2,
 # since the log's own 30-day views (distributors, the scan list) must stay whole.
-RETENTION_SCAN_MONTHS = int(env("RETENTION_SCAN_MONTHS", "0"))
+RETENTION_SCAN_MONTHS = env_int("RETENTION_SCAN_MONTHS", 0)
 if 0 < RETENTION_SCAN_MONTHS < 2:
     raise ImproperlyConfigured("RETENTION_SCAN_MONTHS must be 0 (keep every scan) or at least 2.")
 # An owner's request to delete a brand waits this long (the export stays downloadable; it can be cancelled).
-BRAND_DELETION_GRACE_DAYS = int(env("BRAND_DELETION_GRACE_DAYS", "14"))
+BRAND_DELETION_GRACE_DAYS = env_int("BRAND_DELETION_GRACE_DAYS", 14)
 # Uploaded images are re-encoded (metadata dropped) and refused beyond these limits.
-UPLOAD_IMAGE_MAX_BYTES = int(env("UPLOAD_IMAGE_MAX_BYTES", str(5 * 1024 * 1024)))
-UPLOAD_IMAGE_MAX_PIXELS = int(env("UPLOAD_IMAGE_MAX_PIXELS", str(40_000_000)))
-UPLOAD_IMAGE_MAX_SIDE = int(env("UPLOAD_IMAGE_MAX_SIDE", "2048"))
+UPLOAD_IMAGE_MAX_BYTES = env_int("UPLOAD_IMAGE_MAX_BYTES", 5 * 1024 * 1024)
+UPLOAD_IMAGE_MAX_PIXELS = env_int("UPLOAD_IMAGE_MAX_PIXELS", 40_000_000)
+UPLOAD_IMAGE_MAX_SIDE = env_int("UPLOAD_IMAGE_MAX_SIDE", 2048)
 # Memory one decode may take (after a JPEG's reduced decode): 64 MB is a 16-megapixel PNG.
-UPLOAD_IMAGE_MAX_DECODE_BYTES = int(env("UPLOAD_IMAGE_MAX_DECODE_BYTES", str(64 * 1024 * 1024)))
+UPLOAD_IMAGE_MAX_DECODE_BYTES = env_int("UPLOAD_IMAGE_MAX_DECODE_BYTES", 64 * 1024 * 1024)
 
 # Codes per transaction when generating a batch: bounds memory and the work lost to a killed worker.
-CODES_CHUNK_SIZE = int(env("CODES_CHUNK_SIZE", "50000"))
+CODES_CHUNK_SIZE = env_int("CODES_CHUNK_SIZE", 50000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -473,7 +516,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -503,7 +546,7 @@ METRICS_TOKEN = env("METRICS_TOKEN")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # Error reports to Sentry (or any Sentry-compatible service) when a DSN is set; no personal data is sent.
-SENTRY_DSN = env("SENTRY_DSN")
+SENTRY_DSN = env_secret("SENTRY_DSN")
 if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
@@ -513,7 +556,7 @@ if SENTRY_DSN:
         dsn=SENTRY_DSN,
         integrations=[DjangoIntegration(), CeleryIntegration()],
         environment=env("SENTRY_ENVIRONMENT", "production"),
-        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0),
         send_default_pii=False,
     )
 

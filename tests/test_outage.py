@@ -27,8 +27,9 @@ from codes.models import (
     PrintState,
     StatusChange,
 )
+from core.queueing import send_unsent_tasks
 from scans.models import Alert, AlertKind, Scan
-from serialize_saas.celery import app, send_unsent_tasks
+from serialize_saas.celery import app
 from tests.factories import LotFactory, MembershipFactory, ProductFactory, ready_batch
 from tests.processes import ROOT, Worker, env_for_test_database, purge_queue, wait_for
 from tests.test_faults import PHONE

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.factories import ProductFactory, ready_batch
 
-REPLICA_ROUTER = ["serialize_saas.routers.ReplicaRouter"]
+REPLICA_ROUTER = ["core.routers.ReplicaRouter"]
 
 
 def tables(queries: CaptureQueriesContext, verb: str) -> str:

@@ -41,7 +41,7 @@ def id_routes():
         staff = getattr(pattern.callback, "staff_only", False)  # operators' pages: see their own test
         if pattern.pattern.converters and not public and not staff:
             for name in pattern.pattern.converters:
-                assert name in URL_IDS, f"{route}: declare what `{name}` is in brands.access.URL_IDS"
+                assert name in URL_IDS, f"{route}: declare `url_id = {name!r}` on its model (brands.access)"
             yield route, pattern
 
 

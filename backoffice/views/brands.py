@@ -23,7 +23,6 @@ from brands.access import (
     second_factor_url,
     signed_in,
 )
-from brands.files import presigned_url
 from brands.forms import (
     BrandDeletionForm,
     BrandForm,
@@ -35,6 +34,7 @@ from brands.forms import (
     ReviewForm,
 )
 from brands.models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role
+from core.files import presigned_url
 
 
 @signed_in

@@ -6,11 +6,11 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from brands.access import get_for_actor, require
-from brands.files import presigned_url
 from codes import printing
 from codes.downloads import Unsatisfiable, parse_range, ranged_file_response
 from codes.forms import PrintJobForm
 from codes.models import CodeBatch, PrintDownload, PrintFile, PrintFileState, PrintJob
+from core.files import presigned_url
 
 
 @require("brand.view", write="print.create")

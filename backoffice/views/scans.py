@@ -16,16 +16,16 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from brands.access import current_actor, get_for_actor, require, signed_in
-from brands.files import presigned_url
 from brands.services import verification_state
 from brands.spreadsheet import SpreadsheetWriter
 from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
+from core.files import presigned_url
+from core.routers import reads_from_replica
 from distributors.queries import holder_of
 from scans import alerts, queries, services
 from scans.forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
 from scans.models import Alert, CounterfeitReport, ReportStatus, Scan
-from serialize_saas.routers import reads_from_replica
 
 PAGE_SIZE = 50
 

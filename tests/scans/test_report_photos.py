@@ -89,7 +89,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serialize_saas.settings")
 django.setup()
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from brands.files import clean_image
+from core.files import clean_image
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:

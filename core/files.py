@@ -1,6 +1,6 @@
 """Stored files, for every app: names that never collide, images without metadata, downloads that scale.
 
-Lives in `brands`, the app every other one may import. Nothing here keeps an uploader's file name: on a shared
+Lives in `core`, the ground floor every app stands on. Nothing here keeps an uploader's file name: on a shared
 bucket a name chosen by a consumer (``IMG_0001.jpg``, ``../brand-logos/l.png``) must never decide where a
 file goes, nor which file it replaces.
 """
