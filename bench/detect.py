@@ -139,8 +139,8 @@ def reset_codes(batch) -> None:
 def requests(batch, count: int) -> list[tuple[str, object]]:
     from codes.serials import CROCKFORD32
     from codes.services import codec_for
+    from scans.context import ScanContext
     from scans.geo import default_locator
-    from scans.services import ScanContext
 
     codec, rng, locator = codec_for(batch.product), random.Random(11), default_locator()
     made = []
@@ -160,17 +160,17 @@ def requests(batch, count: int) -> list[tuple[str, object]]:
 def measure_verify(batch, samples: int) -> dict:
     from django.conf import settings
 
-    from scans import services
+    from scans import verify
 
     work = requests(batch, samples)
     for path, context in work[:300]:  # warm up: caches, prepared statements
-        services.verify(path=path, query="", context=context)
+        verify.verify(path=path, query="", context=context)
     times = {True: [], False: []}
     for i, (path, context) in enumerate(work):
         detect = i % 2 == 0  # alternate: both modes see the same mix, the same cache and disk state
         settings.DETECTION_ENABLED = detect
         started = time.perf_counter_ns()
-        services.verify(path=path, query="", context=context)
+        verify.verify(path=path, query="", context=context)
         times[detect].append((time.perf_counter_ns() - started) / 1000)
     settings.DETECTION_ENABLED = True
     return {mode: (percentile(t, 50), percentile(t, 99)) for mode, t in times.items()}
@@ -251,10 +251,10 @@ def recall_everything(batch):
 
 def late_scans(batch, change, count: int) -> None:
     """Scans of recalled units after the recall, through the verify service (what the report lists)."""
-    from scans import services
+    from scans import verify
 
     for path, context in requests(batch, count):
-        services.verify(path=path, query="", context=context)
+        verify.verify(path=path, query="", context=context)
 
 
 def main() -> None:

@@ -155,7 +155,9 @@ def count_claimed(*, source: str, seen: Seen | None, also: tuple[str, ...]) -> S
 def count_by_id(*, code_id: int, at: datetime | str, place: str, seen: Seen | None) -> CodeRow | None:
     """Count a claimed page view on its code by id, unless the code is not live yet (other databases than
     PostgreSQL, where the claim is a statement of its own). `at` as the scan log returned it."""
-    sql, columns = _count_sql(connection.vendor, seen is not None, where=f"id = %s AND NOT {NOT_LIVE}", generation=False)
+    sql, columns = _count_sql(
+        connection.vendor, seen is not None, where=f"id = %s AND NOT {NOT_LIVE}", generation=False
+    )
     stamp = connection.ops.adapt_datetimefield_value(aware(at))  # written as the ORM writes it (see `count`)
     with connection.cursor() as cursor:
         cursor.execute(sql, [stamp, place, stamp, *(seen.params() if seen else []), code_id])

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
 
-from . import alerts, services
+from . import alerts, detection
 from .forms import AlertMoveForm, DetectionSettingsForm
 from .models import Alert, AlertEvent, AlertKind, AlertStatus, DetectionSettings
 
@@ -65,7 +65,7 @@ def detection_settings(request):
     form = DetectionSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         form.save()
-        services.thresholds_cache.clear()  # this process at once; the others within seconds
+        detection.thresholds_cache.clear()  # this process at once; the others within seconds
         messages.success(request, "Detection settings saved.")
         return redirect("detection_settings")
     return render(request, "form_page.html", {"form": form, "title": "Detection settings"})

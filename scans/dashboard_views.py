@@ -25,7 +25,7 @@ from codes.models import Code, CodeBatch, CodeStatus, Product
 from distributors.queries import holder_of
 from serialize_saas.routers import reads_from_replica
 
-from . import alerts, queries, services
+from . import alerts, queries, retention
 from .forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
 from .models import Alert, CounterfeitReport, ReportStatus, Scan
 
@@ -276,6 +276,6 @@ def report_photo(request, report_id: int):
 def report_erase(request, report_id: int):
     """Erase a consumer's report and its photo on the consumer's request (the brand is the controller)."""
     report = get_for_actor(request, CounterfeitReport, pk=report_id)
-    services.erase_report(report=report)
+    retention.erase_report(report=report)
     messages.success(request, "The report and its photo are erased.")
     return redirect("report_list")

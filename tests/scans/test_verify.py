@@ -340,7 +340,7 @@ def test_precise_location_replaces_the_ip_place(code):
 
 
 def test_product_cache_stays_bounded_under_random_gtins(db):
-    from scans.services import ProductCache
+    from scans.products import ProductCache
 
     cache = ProductCache(size=50)
     for n in range(200):
@@ -350,16 +350,16 @@ def test_product_cache_stays_bounded_under_random_gtins(db):
 
 def test_a_new_product_verifies_within_seconds_of_a_miss(db, brand, monkeypatch):
     """An unknown GTIN is remembered only briefly; here the test makes 'briefly' zero."""
-    from scans import services
+    from scans import products
 
-    assert services.product_cache.get("09506000134352") is None
+    assert products.product_cache.get("09506000134352") is None
     product = ProductFactory(brand=brand, gtin="09506000134352")
     code = (
         Code.objects.select_related("batch__lot", "product")
         .filter(batch=ready_batch(product, quantity=2, activated=True))
         .first()
     )
-    monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
+    monkeypatch.setattr(products, "REFRESH_SECONDS", 0)
     assert scan(qr_path(code), json=True).status_code == 200
 
 
@@ -374,9 +374,9 @@ def test_a_batch_ordered_after_its_product_was_cached_verifies_at_once(code):
 def test_made_up_serials_never_reload_the_product(code, monkeypatch, django_assert_num_queries):
     """Every miss asks whether batches were ordered (here on every miss: REFRESH_SECONDS is zero), with one
     small query; the product, its batches, ranges and brand are not read again."""
-    from scans import services
+    from scans import products
 
-    monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
+    monkeypatch.setattr(products, "REFRESH_SECONDS", 0)
     assert scan(qr_path(code), json=True).status_code == 200
     for _ in range(3):  # well-formed serials: they decrypt, to ordinals no batch holds
         serial = "".join(secrets.choice(CROCKFORD32) for _ in code.serial)
