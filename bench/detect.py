@@ -69,8 +69,10 @@ def batch_of_codes(quantity: int):
 def code_id_range(batch) -> tuple[int, int]:
     from django.db import connection
 
+    from codes.models import Code
+
     with connection.cursor() as cursor:
-        cursor.execute("SELECT min(id), max(id) FROM codes_code WHERE batch_id = %s", [batch.pk])
+        cursor.execute(f"SELECT min(id), max(id) FROM {Code._meta.db_table} WHERE batch_id = %s", [batch.pk])
         return cursor.fetchone()
 
 
@@ -122,17 +124,19 @@ def reset_codes(batch) -> None:
     """Every code active again with a typical detection state (a rerun measures the same thing)."""
     from django.db import connection
 
+    from codes.models import Code
+
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE codes_code SET status = 'active', previous_status = NULL, status_change_id = NULL, "
+            f"UPDATE {Code._meta.db_table} SET status = 'active', previous_status = NULL, status_change_id = NULL, "
             "suspect_at = NULL, scan_count = 10, first_scanned_at = now() - interval '30 days', "
             "first_scanned_in = 'Kuala Lumpur, Kuala Lumpur, MY', seen_regions = 'MY-14;MY-07;', "
             "seen_devices = '0123456789;abcdef0123;', last_fix = '3.0947,101.6796,1700000000', prev_fix = NULL "
             "WHERE batch_id = %s",
             [batch.pk],
         )
-        cursor.execute("VACUUM ANALYZE codes_code")  # autocommit: the bench runs outside any transaction
+        cursor.execute(f"VACUUM ANALYZE {Code._meta.db_table}")  # autocommit: the bench runs outside any transaction
     print(f"reset {batch.quantity:,} codes' states in {time.perf_counter() - started:.1f} s")
 
 
