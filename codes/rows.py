@@ -4,7 +4,7 @@ Verify counts a scan on its code and logs it in one round trip: `count` and `fin
 (text, parameters, returned columns) for the caller to run alone or inside its own `WITH`, so the scan log's
 INSERT rides in the same statement. The other writes run here: a PIN's first use, a confirmed page view's
 count, a consumer's precise first place, and the recall sweep and its undo. A new column verify reads is added
-here once (`COLUMNS` or `DETECT_COLUMNS`, and `CodeRow`), nowhere else.
+here once (`COLUMNS` or `DETECT_COLUMNS`, and `CodeRow`), nowhere else. New codes are inserted here too (`insert`).
 """
 
 import functools
@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from . import packstates
-from .models import Code
+from .models import Code, CodeBatch, CodeStatus
 
 TABLE = "codes_code"
 COLUMNS = ("id", "status", "scan_count", "first_scanned_at", "first_scanned_in", "pin_first_used_at")
@@ -163,6 +163,41 @@ def count_by_id(*, code_id: int, at: datetime | str, place: str, seen: Seen | No
         cursor.execute(sql, [stamp, place, stamp, *(seen.params() if seen else []), code_id])
         row, _generation = Statement(sql, [], columns).result(cursor.fetchone())
     return row
+
+
+def insert(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> None:
+    """Register serials for consecutive ordinals: COPY on PostgreSQL, bulk_create elsewhere. They are born not
+    activated: a code verifies as authentic only once its unit is marked applied (see `codes.activation`)."""
+    if connection.vendor == "postgresql":
+        # Serial alphabets are GS1-safe letters and digits: nothing to escape in COPY's text format.
+        prefix = f"{batch.product_id}\t{batch.pk}\t"
+        lines = [
+            f"{prefix}{ordinal}\t{serial}\t{CodeStatus.NOT_ACTIVATED}\t0\t\n"
+            for ordinal, serial in enumerate(serials, first_ordinal)
+        ]
+        columns = "product_id, batch_id, ordinal, serial, status, scan_count, first_scanned_in"
+        # psycopg's own COPY, inside Django's error wrapper: a failure is Django's OperationalError & co. (a dropped
+        # connection is then retried by the task, and the connection is known to be broken), as for any query.
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {TABLE} ({columns}) FROM STDIN") as copy,
+        ):
+            copy.write("".join(lines))
+        return
+    Code.objects.bulk_create(
+        (
+            Code(
+                product_id=batch.product_id,
+                batch_id=batch.pk,
+                ordinal=ordinal,
+                serial=serial,
+                status=CodeStatus.NOT_ACTIVATED,
+            )
+            for ordinal, serial in enumerate(serials, first_ordinal)
+        ),
+        batch_size=2_000,
+    )
 
 
 def fix_first_place(*, code_id: int, scanned_at: datetime, place: str) -> None:
