@@ -116,37 +116,13 @@ def _count_and_log(
 ) -> tuple[rules.Verdict, Counted | None]:
     """The verdict on a scanned code, counting the scan on the code and logging it (in one statement on
     PostgreSQL; else the caller logs it), and claiming a correct PIN's first use. Counted: a genuine code's row."""
-    info = product_cache.get(link.key)
-    if info is None or link.serial is None:
+    info, refused = _product_logging_unverified(link, scan, again)
+    if info is None:
+        return refused or rules.not_recognised(), None
+    unit = _issued_unit(info, link)
+    if unit is None:
         return rules.not_recognised(), None
-    scan.brand, scan.product_id = info.brand, info.product_id
-    if not info.verified_brand:
-        scan.outcome = ScanOutcome.UNVERIFIED_BRAND
-        logged = (again and scan_log.logged_by_first_try(scan)) or scan_log.log_scan(
-            scan, generation=(info.brand.pk, info.generation)
-        )
-        if logged:
-            return rules.unverified_brand(), None
-        info = product_cache.reload(link.key)  # approved since this worker cached it: nothing was logged
-        if info is None or not info.verified_brand:
-            scan.outcome = ScanOutcome.UNVERIFIED_BRAND if info else ScanOutcome.NOT_RECOGNISED
-            return (rules.unverified_brand() if info else rules.not_recognised()), None
-        scan.brand, scan.outcome = info.brand, ScanOutcome.NOT_RECOGNISED
-    serial = info.codec.format.normalise(link.serial)
-    ordinal = info.codec.ordinal(serial)
-    if ordinal is None:
-        return rules.not_recognised(), None
-    batch = info.batch_of(ordinal)
-    if batch is None:  # or in a batch ordered since the product was cached
-        info = product_cache.with_new_batches(info)
-        batch = info.batch_of(ordinal)
-    if batch is None:
-        return rules.not_recognised(), None  # never issued: rejected without reading the codes table
-    # A real serial with a lot or expiry that is not its own is an altered label.
-    if (link.lot is not None and link.lot != batch.lot) or (
-        link.expiry is not None and link.expiry != batch.expires_on
-    ):
-        return rules.not_recognised(), None
+    info, serial, ordinal, batch = unit
     _note_holder(scan, batch.holder_of(ordinal))
     code = {"product_id": info.product_id, "ordinal": ordinal, "serial": serial, "brand_id": info.brand.pk}
     counts = pin is None and scan.source not in (ScanSource.PREVIEW, ScanSource.PAGE)
@@ -170,10 +146,58 @@ def _count_and_log(
         if not info.verified_brand:
             scan_log.relabel_unverified(scan)
             return rules.unverified_brand(), None
-    verdict, row = _verdict_of(info, batch, row, scan, counted=counts, now=now)
+    verdict, row = _verdict_of(info, batch, row, scan, counts=counts, now=now)
     if verdict.authentic and pin is not None:
         _claim_pin(verdict, scan, info, batch, row, serial, pin, now)
     return verdict, Counted(row, sighting) if verdict.authentic else None
+
+
+def _product_logging_unverified(
+    link: gs1.DigitalLink | gs1.RefLink, scan: Scan, again: bool
+) -> tuple[ProductInfo | None, rules.Verdict | None]:
+    """The scanned product, when its brand is verified; else (None, the verdict), the scan logged as answered
+    (only while the brand's generation is the one cached: one approved since is loaded again instead)."""
+    info = product_cache.get(link.key)
+    if info is None or link.serial is None:
+        return None, None
+    scan.brand, scan.product_id = info.brand, info.product_id
+    if info.verified_brand:
+        return info, None
+    scan.outcome = ScanOutcome.UNVERIFIED_BRAND
+    logged = (again and scan_log.logged_by_first_try(scan)) or scan_log.log_scan(
+        scan, generation=(info.brand.pk, info.generation)
+    )
+    if logged:
+        return None, rules.unverified_brand()
+    info = product_cache.reload(link.key)  # approved since this worker cached it: nothing was logged
+    if info is None or not info.verified_brand:
+        scan.outcome = ScanOutcome.UNVERIFIED_BRAND if info else ScanOutcome.NOT_RECOGNISED
+        return None, rules.unverified_brand() if info else None
+    scan.brand, scan.outcome = info.brand, ScanOutcome.NOT_RECOGNISED
+    return info, None
+
+
+def _issued_unit(
+    info: ProductInfo, link: gs1.DigitalLink | gs1.RefLink
+) -> tuple[ProductInfo, str, int, BatchInfo] | None:
+    """(the product, as reloaded if need be, the serial in its canonical spelling, its ordinal and batch) of a
+    serial the brand issued, with the lot and expiry the link names; None for any other (no database read)."""
+    serial = info.codec.format.normalise(link.serial or "")
+    ordinal = info.codec.ordinal(serial)
+    if ordinal is None:
+        return None
+    batch = info.batch_of(ordinal)
+    if batch is None:  # or in a batch ordered since the product was cached
+        info = product_cache.with_new_batches(info)
+        batch = info.batch_of(ordinal)
+    if batch is None:
+        return None  # never issued: rejected without reading the codes table
+    # A real serial with a lot or expiry that is not its own is an altered label.
+    if (link.lot is not None and link.lot != batch.lot) or (
+        link.expiry is not None and link.expiry != batch.expires_on
+    ):
+        return None
+    return info, serial, ordinal, batch
 
 
 def _is_expired(batch: BatchInfo, now: datetime) -> bool:
@@ -195,7 +219,7 @@ def run_and_log(statement: rows.Statement, scan: Scan, *, expired: bool) -> tupl
 
 
 def _verdict_of(
-    info: ProductInfo, batch: BatchInfo, row: CodeRow, scan: Scan, *, counted: bool, now: datetime
+    info: ProductInfo, batch: BatchInfo, row: CodeRow, scan: Scan, *, counts: bool, now: datetime
 ) -> tuple[rules.Verdict, CodeRow]:
     """The verdict on a genuine code's row (and the row as the page will show it); sets the scan's code and
     outcome."""
@@ -223,7 +247,7 @@ def _verdict_of(
     verdict = rules.Verdict(
         authentic=True,
         status=status,
-        first_scan=row.scan_count == 1 and (counted or predicted),
+        first_scan=row.scan_count == 1 and (counts or predicted),
         scan_count=row.scan_count,
         first_scanned_at=row.first_scanned_at,
         first_scanned_in=row.first_scanned_in or None,
