@@ -5,16 +5,17 @@ import functools
 from django.db import connection
 from django.middleware.common import CommonMiddleware
 from django.middleware.locale import LocaleMiddleware
-from django.urls import resolve, reverse
+from django.urls import get_script_prefix, resolve, reverse
 from django.utils import translation
 
 from . import views
 
 
 @functools.cache
-def _verify_prefixes() -> tuple[str, ...]:
-    """Where verify's routes start ("/01/", "/p/"), from the routes themselves."""
-    return tuple(reverse(name, kwargs={"rest": ""}) for name in ("verify", "verify_ref"))
+def _verify_prefixes(script_prefix: str) -> tuple[str, ...]:
+    """Where verify's routes start in a request's path_info ("/01/", "/p/"), from the routes themselves."""
+    paths = (reverse(name, kwargs={"rest": ""}) for name in ("verify", "verify_ref"))
+    return tuple(path[len(script_prefix) - 1 :] for path in paths)
 
 
 class JsonVerifyFastPath:
@@ -35,9 +36,8 @@ class JsonVerifyFastPath:
         self.locale = LocaleMiddleware(get_response)
 
     def __call__(self, request):
-        if not (
-            request.method == "GET" and views.wants_json(request) and request.path_info.startswith(_verify_prefixes())
-        ):
+        verify_path = request.path_info.startswith(_verify_prefixes(get_script_prefix()))
+        if not (request.method == "GET" and verify_path and views.wants_json(request)):
             return self.get_response(request)
         refused = self.common.process_request(request)  # ALLOWED_HOSTS (DisallowedHost is a 400), PREPEND_WWW
         if refused is not None:
