@@ -69,8 +69,10 @@ def batch_of_codes(quantity: int):
 def code_id_range(batch) -> tuple[int, int]:
     from django.db import connection
 
+    from codes.models import Code
+
     with connection.cursor() as cursor:
-        cursor.execute("SELECT min(id), max(id) FROM codes_code WHERE batch_id = %s", [batch.pk])
+        cursor.execute(f"SELECT min(id), max(id) FROM {Code._meta.db_table} WHERE batch_id = %s", [batch.pk])
         return cursor.fetchone()
 
 
@@ -122,25 +124,27 @@ def reset_codes(batch) -> None:
     """Every code active again with a typical detection state (a rerun measures the same thing)."""
     from django.db import connection
 
+    from codes.models import Code
+
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE codes_code SET status = 'active', previous_status = NULL, status_change_id = NULL, "
+            f"UPDATE {Code._meta.db_table} SET status = 'active', previous_status = NULL, status_change_id = NULL, "
             "suspect_at = NULL, scan_count = 10, first_scanned_at = now() - interval '30 days', "
             "first_scanned_in = 'Kuala Lumpur, Kuala Lumpur, MY', seen_regions = 'MY-14;MY-07;', "
             "seen_devices = '0123456789;abcdef0123;', last_fix = '3.0947,101.6796,1700000000', prev_fix = NULL "
             "WHERE batch_id = %s",
             [batch.pk],
         )
-        cursor.execute("VACUUM ANALYZE codes_code")  # autocommit: the bench runs outside any transaction
+        cursor.execute(f"VACUUM ANALYZE {Code._meta.db_table}")  # autocommit: the bench runs outside any transaction
     print(f"reset {batch.quantity:,} codes' states in {time.perf_counter() - started:.1f} s")
 
 
 def requests(batch, count: int) -> list[tuple[str, object]]:
     from codes.serials import CROCKFORD32
     from codes.services import codec_for
+    from scans.context import ScanContext
     from scans.geo import default_locator
-    from scans.services import ScanContext
 
     codec, rng, locator = codec_for(batch.product), random.Random(11), default_locator()
     made = []
@@ -160,17 +164,17 @@ def requests(batch, count: int) -> list[tuple[str, object]]:
 def measure_verify(batch, samples: int) -> dict:
     from django.conf import settings
 
-    from scans import services
+    from scans import verify
 
     work = requests(batch, samples)
     for path, context in work[:300]:  # warm up: caches, prepared statements
-        services.verify(path=path, query="", context=context)
+        verify.verify(path=path, query="", context=context)
     times = {True: [], False: []}
     for i, (path, context) in enumerate(work):
         detect = i % 2 == 0  # alternate: both modes see the same mix, the same cache and disk state
         settings.DETECTION_ENABLED = detect
         started = time.perf_counter_ns()
-        services.verify(path=path, query="", context=context)
+        verify.verify(path=path, query="", context=context)
         times[detect].append((time.perf_counter_ns() - started) / 1000)
     settings.DETECTION_ENABLED = True
     return {mode: (percentile(t, 50), percentile(t, 99)) for mode, t in times.items()}
@@ -251,10 +255,10 @@ def recall_everything(batch):
 
 def late_scans(batch, change, count: int) -> None:
     """Scans of recalled units after the recall, through the verify service (what the report lists)."""
-    from scans import services
+    from scans import verify
 
     for path, context in requests(batch, count):
-        services.verify(path=path, query="", context=context)
+        verify.verify(path=path, query="", context=context)
 
 
 def main() -> None:

@@ -59,14 +59,16 @@ def main() -> None:
 
     from codes.services import codec_for
     from distributors.territory import is_outside
-    from scans import services
+    from scans import verify
+    from scans.context import ScanContext
     from scans.geo import Place
+    from scans.products import product_cache
 
     batch = million_code_batch(args.quantity)
     ensure_assignments(batch)
     gtin = batch.product.gtin
-    services.product_cache.clear()
-    with_lookup = services.product_cache.get(gtin)
+    product_cache.clear()
+    with_lookup = product_cache.get(gtin)
     without = dataclasses.replace(
         with_lookup, batches=tuple(dataclasses.replace(b, holders=()) for b in with_lookup.batches)
     )
@@ -90,14 +92,14 @@ def main() -> None:
 
     # (b) the whole verify path, on and off interleaved
     codec = codec_for(batch.product)
-    context = services.ScanContext(ip_hash="bench", place=johor, user_agent_family="bench")
+    context = ScanContext(ip_hash="bench", place=johor, user_agent_family="bench")
     timings: dict[str, list[float]] = {"on": [], "off": []}
     for n, ordinal in enumerate(ordinals):
         path = f"/01/{gtin}/10/{batch.lot.number}/21/{codec.serial(ordinal)}"
         for mode in ("on", "off") if n % 2 == 0 else ("off", "on"):
-            services.product_cache._entries[gtin] = (time.monotonic(), with_lookup if mode == "on" else without)
+            product_cache._entries[gtin] = (time.monotonic(), with_lookup if mode == "on" else without)
             started = time.perf_counter_ns()
-            services.verify(path=path, query="", context=context)
+            verify.verify(path=path, query="", context=context)
             timings[mode].append((time.perf_counter_ns() - started) / 1000)
     for mode in ("off", "on"):
         values = timings[mode]

@@ -48,6 +48,7 @@ def run_service(quantity: int) -> tuple[float, int]:
 def run_baseline(product, quantity: int) -> float:
     from django.db import connection
 
+    from codes.models import Code
     from codes.services import codec_for
 
     codec = codec_for(product)
@@ -57,7 +58,7 @@ def run_baseline(product, quantity: int) -> float:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_copy")
         # Same columns, defaults and indexes (PK + both unique constraints); no FKs, which COPY would check.
-        cursor.execute("CREATE TABLE bench_copy (LIKE codes_code INCLUDING ALL)")
+        cursor.execute(f"CREATE TABLE bench_copy (LIKE {Code._meta.db_table} INCLUDING ALL)")
     connection.commit() if not connection.get_autocommit() else None
     started = time.perf_counter()
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY bench_copy ({columns}) FROM STDIN") as copy:

@@ -39,6 +39,7 @@ def ensure_data(scans: int):
     from brands.models import Brand, User
     from brands.services import create_brand
     from codes import services
+    from codes.models import Code
     from scans.models import Scan
 
     brand = Brand.objects.filter(slug="bench-overview").first()
@@ -56,7 +57,7 @@ def ensure_data(scans: int):
         print(f"inserting {scans - have:,} scans …", flush=True)
         with connection.cursor() as cursor:
             cursor.execute(
-                """
+                f"""
                 INSERT INTO scans_scan (brand_id, product_id, code_id, gtin, serial, scanned_at, source, outcome,
                     place, city, region_code, country_code, location_source, user_agent_family, ip_hash,
                     distributor_id, out_of_territory)
@@ -66,7 +67,7 @@ def ensure_data(scans: int):
                        (%(regions)s::text[])[1 + g %% 8] || ' town', '', (%(regions)s::text[])[1 + g %% 8], 'MY', 'ip',
                        'Chrome Mobile', md5(g::text), NULL, g %% 97 = 0
                 FROM generate_series(1, %(n)s) AS g
-                JOIN codes_code c ON c.product_id = %(product)s AND c.ordinal = %(first)s + g %% %(quantity)s
+                JOIN {Code._meta.db_table} c ON c.product_id = %(product)s AND c.ordinal = %(first)s + g %% %(quantity)s
                 """,
                 {
                     "brand": brand.pk,

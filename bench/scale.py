@@ -50,7 +50,7 @@ SELECT %(brand)s, %(product)s, c.id, %(gtin)s, c.serial,
        (%(regions)s::text[])[1 + g %% 10] || ' town', '', (%(regions)s::text[])[1 + g %% 10],
        left((%(regions)s::text[])[1 + g %% 10], 2), 'ip', 'Chrome Mobile', md5(g::text), NULL, g %% 97 = 0
 FROM generate_series(1, %(n)s) AS g
-JOIN codes_code c ON c.product_id = %(product)s
+JOIN {{codes}} c ON c.product_id = %(product)s
     AND c.ordinal = %(first)s + (g::bigint * 7919 + %(salt)s) %% %(quantity)s
 """  # noqa: S608 - fixed table names
 
@@ -113,7 +113,9 @@ def fill(cursor, table: str, batch, n: int, start: datetime, end: datetime, salt
         "quantity": batch.quantity,
         "salt": salt,
     }
-    cursor.execute(FILL_SQL.format(table=table), params)
+    from codes.models import Code
+
+    cursor.execute(FILL_SQL.format(table=table, codes=Code._meta.db_table), params)
 
 
 def scans_in_log() -> int:

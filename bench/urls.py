@@ -5,13 +5,15 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.utils import timezone
 
+from codes.models import Code
+
 
 def baseline(request, product_id: int, ordinal: int):
     """One UPDATE … RETURNING on the codes table and one INSERT into a scans table: nothing else."""
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE codes_code SET scan_count = scan_count + 1, last_scanned_at = %s "
+            f"UPDATE {Code._meta.db_table} SET scan_count = scan_count + 1, last_scanned_at = %s "
             "WHERE product_id = %s AND ordinal = %s RETURNING id, status, scan_count",
             [now, product_id, ordinal],
         )

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
@@ -20,7 +20,7 @@ from django.utils.translation import get_language_info
 from brands.models import Brand
 from core.queueing import enqueue_on_commit
 
-from . import packstates
+from . import packstates, rows
 from .models import BatchState, ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange
 
 log = logging.getLogger(__name__)
@@ -276,38 +276,28 @@ def _count_activated(change: StatusChange, changed: int) -> None:
         CodeBatch.objects.filter(pk=change.batch_id).update(codes_activated=F("codes_activated") + changed)
 
 
-def _sweep_sql(where: str, n_states: int, *, only: bool) -> str:
-    states = ", ".join(["%s"] * n_states)
-    update = (
-        "UPDATE codes_code SET previous_status = status, status = %s, status_changed_at = %s, "  # noqa: S608
-        f"status_change_id = %s WHERE product_id = %s AND {where} AND status {'IN' if only else 'NOT IN'} ({states}) "
-        "RETURNING previous_status"
-    )
-    if connection.vendor == "postgresql":  # count in the database rather than ship every changed row back
-        return f"WITH changed AS ({update}) SELECT previous_status, count(*) FROM changed GROUP BY previous_status"  # noqa: S608
-    return update
-
-
-def _run_sweep(change: StatusChange, where: str, where_params: list) -> Counter:
+def _run_sweep(change: StatusChange, units: tuple[str, list]) -> Counter:
     only = packstates.only_from(change.to_status)
     states = sorted(only if only is not None else packstates.unchangeable_from(change.to_status))
-    params = [change.to_status, timezone.now(), change.pk, change.product_id, *where_params, *states]
-    with connection.cursor() as cursor:
-        cursor.execute(_sweep_sql(where, len(states), only=only is not None), params)
-        rows = cursor.fetchall()
-    if connection.vendor == "postgresql":
-        return Counter(dict(rows))
-    return Counter(status for (status,) in rows)
+    return rows.change_status(
+        product_id=change.product_id,
+        units=units,
+        to_status=change.to_status,
+        at=timezone.now(),
+        change_id=change.pk,
+        states=states,
+        only=only is not None,
+    )
 
 
 def _change_ordinals(change: StatusChange, first: int, end: int) -> Counter:
-    return _run_sweep(change, "ordinal >= %s AND ordinal < %s", [first, end])
+    return _run_sweep(change, rows.ordinals(first, end))
 
 
 def _change_serials(change: StatusChange, serials: list[str]) -> Counter:
     if not serials:
         return Counter()
-    return _run_sweep(change, f"serial IN ({', '.join(['%s'] * len(serials))})", serials)
+    return _run_sweep(change, rows.serials(serials))
 
 
 def resume_change(change: StatusChange) -> bool:
@@ -364,27 +354,17 @@ def undo_change(*, change: StatusChange, by=None, now: datetime | None = None) -
 
 
 def _undo_rows(change: StatusChange, now: datetime) -> int:
-    sql = (
-        "UPDATE codes_code SET status = previous_status, previous_status = NULL, status_changed_at = %s "
-        "WHERE product_id = %s AND status_change_id = %s AND status = %s AND previous_status IS NOT NULL AND "
+    parts = []
+    if change.scope == ChangeScope.SERIALS:
+        chunks = range(0, len(change.serials), SERIALS_PER_STATEMENT)
+        parts += [rows.serials(change.serials[i : i + SERIALS_PER_STATEMENT]) for i in chunks]
+    parts += [rows.ordinals(first, end) for first, end in ordinal_ranges(change)]
+    return sum(
+        rows.undo_status(
+            units=units, product_id=change.product_id, change_id=change.pk, to_status=change.to_status, at=now
+        )
+        for units in parts
     )
-    total = 0
-    with connection.cursor() as cursor:
-        if change.scope == ChangeScope.SERIALS:
-            for i in range(0, len(change.serials), SERIALS_PER_STATEMENT):
-                part = change.serials[i : i + SERIALS_PER_STATEMENT]
-                cursor.execute(
-                    sql + f"serial IN ({', '.join(['%s'] * len(part))})",
-                    [now, change.product_id, change.pk, change.to_status, *part],
-                )
-                total += cursor.rowcount
-        for first, end in ordinal_ranges(change):
-            cursor.execute(
-                sql + "ordinal >= %s AND ordinal < %s",
-                [now, change.product_id, change.pk, change.to_status, first, end],
-            )
-            total += cursor.rowcount
-    return total
 
 
 def change_unit_status(*, brand: Brand, code, to_status: str, reason: str, created_by=None) -> StatusChange:

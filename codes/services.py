@@ -4,7 +4,7 @@ import logging
 from datetime import date
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Max
 from django.db.models.functions import Coalesce, Now
 
@@ -13,7 +13,7 @@ from brands.services import approved_claim_of, claim_covering, current_key, note
 from core.errors import ServiceError
 from core.queueing import enqueue_on_commit
 
-from . import gs1, quotas
+from . import gs1, quotas, rows
 from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
 from .serials import SerialCodec, SerialFormat
 
@@ -249,7 +249,7 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
                 break
             count = min(chunk_size, batch.quantity - done)
             first = batch.first_ordinal + done
-            insert_codes(batch, first, codec.serials(first, count))
+            rows.insert(batch, first, codec.serials(first, count))
             CodeBatch.objects.filter(pk=batch_id).update(codes_done=done + count, heartbeat_at=Now())
     with transaction.atomic():
         finished = CodeBatch.objects.filter(pk=batch_id, state=BatchState.GENERATING).update(
@@ -260,41 +260,6 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
             _publish_batch_ready(batch)
     log.info("batch generated", extra={"batch": batch.pk, "quantity": batch.quantity, "seconds": batch.seconds})
     return batch
-
-
-def insert_codes(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> None:
-    """Register serials for consecutive ordinals: COPY on PostgreSQL, bulk_create elsewhere. They are born not
-    activated: a code verifies as authentic only once its unit is marked applied (see `codes.activation`)."""
-    if connection.vendor == "postgresql":
-        # Serial alphabets are GS1-safe letters and digits: nothing to escape in COPY's text format.
-        prefix = f"{batch.product_id}\t{batch.pk}\t"
-        lines = [
-            f"{prefix}{ordinal}\t{serial}\t{CodeStatus.NOT_ACTIVATED}\t0\t\n"
-            for ordinal, serial in enumerate(serials, first_ordinal)
-        ]
-        columns = "product_id, batch_id, ordinal, serial, status, scan_count, first_scanned_in"
-        # psycopg's own COPY, inside Django's error wrapper: a failure is Django's OperationalError & co. (a dropped
-        # connection is then retried by the task, and the connection is known to be broken), as for any query.
-        with (
-            connection.cursor() as cursor,
-            connection.wrap_database_errors,
-            cursor.cursor.copy(f"COPY codes_code ({columns}) FROM STDIN") as copy,
-        ):
-            copy.write("".join(lines))
-        return
-    Code.objects.bulk_create(
-        (
-            Code(
-                product_id=batch.product_id,
-                batch_id=batch.pk,
-                ordinal=ordinal,
-                serial=serial,
-                status=CodeStatus.NOT_ACTIVATED,
-            )
-            for ordinal, serial in enumerate(serials, first_ordinal)
-        ),
-        batch_size=2_000,
-    )
 
 
 def _publish_batch_ready(batch: CodeBatch) -> None:

@@ -13,8 +13,8 @@ from brands.models import Brand
 from distributors import territory
 
 from . import rules, wording
+from .context import device_id
 from .models import Alert, AlertEvent, AlertEvidence, AlertKind, AlertStatus, Scan
-from .services import device_id
 
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 TRANSITIONS: dict[str, set[str]] = {

@@ -4,7 +4,7 @@ Scans are placed through the same offline location data real scans use (scans.ge
 the packaged GeoLite2 data puts in Malaysian states and neighbouring countries), carry the same fields a real
 scan gets (hashed IP, device family, distributor and territory verdict), and are inserted set-based: one
 bulk INSERT of the log and one bulk UPDATE of the codes' scan summaries, never a verify call per scan. Then the
-history passes, oldest first, through the same detection as live scans (`services.judge` on the code row as
+history passes, oldest first, through the same detection as live scans (`detection.judge_and_flag` on the code row as
 each count left it, `alerts.record_findings` for what it finds): the copied label is flagged and the inbox holds
 the likely-copy and grey-market alerts live scans would have opened.
 """
@@ -17,15 +17,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from codes import rows
 from codes import services as code_services
 from codes.models import Code, CodeBatch
+from codes.rows import CodeRow
 from distributors.queries import current_ranges
 from distributors.territory import is_outside
 
 from . import alerts, rollups, rules
+from .context import device_id, place_fields
+from .detection import findings_payload, judge_and_flag
 from .geo import Place, default_locator, ip_hash
 from .models import CounterfeitReport, ReportStatus, Scan, ScanOutcome, ScanSource
-from .services import CodeRow, _place_fields, device_id, findings_payload, judge
 
 # Where consumers scan from, weighted: most in the Klang Valley and Johor, where the demo distributors sell.
 MALAYSIA = [
@@ -105,7 +108,7 @@ def _summarise(summary: dict, scan: Scan, place: Place | None) -> None:
         ("seen_devices", f"{scan.ip_hash[:8]}.{device_id(scan.ip_hash, scan.user_agent_family)}"),
     ):
         entries = summary.get(name) or ""
-        if value and f";{value};" not in f";{entries}" and len(entries) < rules.SET_MAX_CHARS:
+        if value and f";{value};" not in f";{entries}" and len(entries) < rows.SET_MAX_CHARS:
             summary[name] = entries + value + ";"
     if place is not None and place.latitude is not None and place.longitude is not None:
         summary["prev_fix"] = summary.get("last_fix")
@@ -132,7 +135,7 @@ def _judge(scan: Scan, code: Code, summary: dict, place: Place | None, expires_o
     if place is not None and place.latitude is not None and place.longitude is not None:
         fix = rules.Fix(place.latitude, place.longitude, scan.scanned_at.timestamp())
     status = rules.effective_status(code.status, expires_on, timezone.localdate(scan.scanned_at))
-    found, warned = judge(scan=scan, row=row, status=status, fix=fix, now=scan.scanned_at)
+    found, warned = judge_and_flag(scan=scan, row=row, status=status, fix=fix, now=scan.scanned_at)
     if warned is not None:
         summary.setdefault("suspect_at", scan.scanned_at)  # what mark_suspect just wrote on the row
     return findings_payload(found)
@@ -192,7 +195,7 @@ def _scan(rng, batch: CodeBatch, item: _Planned, place: Place | None, holders) -
         outcome=ScanOutcome.AUTHENTIC if item.code else ScanOutcome.NOT_RECOGNISED,
         user_agent_family=rng.choices([d for d, _ in DEVICES], [w for _, w in DEVICES])[0],
         ip_hash=ip_hash(item.ip, settings.SECRET_KEY.encode()),
-        **_place_fields(place),
+        **place_fields(place),
     )
     if item.code is not None:
         position = item.code.ordinal - batch.first_ordinal + 1

@@ -15,7 +15,7 @@ from .models import AlertStatus, CounterfeitReport, DetectionSettings, ReportSta
 class CounterfeitReportForm(forms.ModelForm):
     gtin = forms.CharField(max_length=14, required=False, widget=forms.HiddenInput)
     serial = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
-    # The signed id of the scan whose page the report comes from (scans.services.locate_token).
+    # The signed id of the scan whose page the report comes from (scans.follow_up.locate_token).
     token = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)
 
     class Meta:

@@ -2,7 +2,7 @@
 
 Whole days before today are rolled up once, the first time a page needs them (and by `seed_demo`); today is
 counted live from the log. The log stays the evidence; a rollup only ever summarises days that are over.
-A consumer's GPS fix can move a scan's region up to 15 minutes after it (scans.services.LOCATE_TOKEN_MAX_AGE):
+A consumer's GPS fix can move a scan's region up to 15 minutes after it (scans.follow_up.LOCATE_TOKEN_MAX_AGE):
 the rollup of a day is therefore made no earlier than the day after it, and a fix shared across midnight after
 the roll-up keeps its IP region in the rollup (the log has the precise one).
 """

@@ -33,9 +33,6 @@ ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN, EARLY_
 # A late scan is one of a unit that should no longer circulate.
 LATE_STATES = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen", "decommissioned"})
 
-# The per-code sets are `;`-terminated entries in one short text column; they stop growing at this length
-# (a code seen from 25 regions is a copy whatever the threshold; counting on would only cost bytes).
-SET_MAX_CHARS = 250
 EARTH_RADIUS_KM = 6371.0088
 
 

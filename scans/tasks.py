@@ -2,13 +2,13 @@ from celery import shared_task
 
 from core.queueing import LOST_DATABASE, RETRY_ON_LOST_DATABASE
 
-from . import alert_mail, alerts, partitions, services
+from . import alert_mail, alerts, partitions, retention
 
 
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
 def apply_retention_task() -> dict[str, int]:
     """Beat, daily: delete personal data past its retention period (idempotent: a repeat finds nothing)."""
-    return services.apply_retention()
+    return retention.apply_retention()
 
 
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)

@@ -16,7 +16,9 @@ from ua_parser import parse_device, parse_user_agent
 from codes import gs1
 from core import ratelimit
 
-from . import metrics, services, wording
+from . import follow_up, metrics, wording
+from . import verify as verifying
+from .context import ScanContext, device_id
 from .forms import CounterfeitReportForm, PreciseLocationForm
 from .geo import client_ip, default_locator, ip_hash, rate_limit_subjects
 from .models import ScanSource
@@ -69,7 +71,8 @@ def is_preview(request, device) -> bool:
     return (device is not None and device.family == "Spider") or (bool(agent) and is_crawler(agent))
 
 
-def _wants_json(request) -> bool:
+def wants_json(request) -> bool:
+    """Whether the client asked for the JSON verdict (brands' apps) rather than the page."""
     return "application/json" in request.META.get("HTTP_ACCEPT", "")
 
 
@@ -79,19 +82,19 @@ def _no_store(response):
 
 
 def _too_many(request):
-    if _wants_json(request):
+    if wants_json(request):
         return _no_store(JsonResponse({"error": "Too many requests; try again in a minute."}, status=429))
     return _no_store(render(request, "scans/rate_limited.html", status=429))
 
 
-def _scan_context(request, ip: str, hashed_ip: str, source: str) -> services.ScanContext:
+def _scan_context(request, ip: str, hashed_ip: str, source: str) -> ScanContext:
     agent = request.META.get("HTTP_USER_AGENT", "")[:500]
     family = parse_user_agent(agent) if agent else None
     device = parse_device(agent) if agent else None
     if is_preview(request, device):
         source = ScanSource.PREVIEW
     family_name = family.family if family else ""
-    return services.ScanContext(
+    return ScanContext(
         ip_hash=hashed_ip,
         place=default_locator(settings.GEOIP_CITY_DB).from_ip(ip),
         user_agent_family=family_name,
@@ -109,10 +112,10 @@ def _device(request, hashed_ip: str, family: str) -> str:
     cookie = request.COOKIES.get(DEVICE_COOKIE, "")
     if len(cookie) == 10 and all(c in "0123456789abcdef" for c in cookie):
         return cookie
-    return services.device_id(hashed_ip, family)
+    return device_id(hashed_ip, family)
 
 
-def _remember_device(request, response, context: services.ScanContext):
+def _remember_device(request, response, context: ScanContext):
     if request.COOKIES.get(DEVICE_COOKIE) != context.device:
         response.set_cookie(
             DEVICE_COOKIE,
@@ -185,7 +188,7 @@ def _cannot_read_path(request):
             "RAW_URI" if request.META.get("RAW_URI") else "REQUEST_URI" if request.META.get("REQUEST_URI") else "none",
         )
     message = _("This code cannot be checked on this server right now. Please try again later.")
-    if _wants_json(request):
+    if wants_json(request):
         return _no_store(JsonResponse({"error": "raw_path_unavailable", "message": message}, status=400))
     return _no_store(render(request, "scans/unavailable.html", {"message": message}, status=400))
 
@@ -205,9 +208,9 @@ def _verify(request):
     hashed_ip = ip_hash(ip, daily_salt())
     if not _allow("verify", ip, settings.VERIFY_RATE_LIMIT):
         return _too_many(request)  # before any lookup: a limited client costs one Redis round trip
-    wants_json = _wants_json(request)
+    as_json = wants_json(request)
     # A JSON request is a scan (brands' own apps use it); a page view counts once the browser confirms it.
-    context = _scan_context(request, ip, hashed_ip, ScanSource.API if wants_json else ScanSource.PAGE)
+    context = _scan_context(request, ip, hashed_ip, ScanSource.API if as_json else ScanSource.PAGE)
     query = request.META.get("QUERY_STRING", "")
     path = _verify_path(request)
     if path is None:
@@ -215,23 +218,24 @@ def _verify(request):
     if request.method == "POST" and "pin" in request.POST:
         if not _pin_attempt_allowed(path, query, hashed_ip):
             return _too_many(request)
-        verdict, scan = services.check_pin(path=path, query=query, pin=request.POST["pin"][:20], context=context)
+        verdict, scan = verifying.check_pin(path=path, query=query, pin=request.POST["pin"][:20], context=context)
     else:
-        verdict, scan = services.verify(path=path, query=query, context=context)
+        verdict, scan = verifying.verify(path=path, query=query, context=context)
     metrics.SCANS.labels(scan.source, scan.outcome).inc()
     status = 200 if verdict.authentic else 404
-    if wants_json:
+    if as_json:
         return _no_store(_remember_device(request, JsonResponse(verdict.as_json(wording.word), status=status), context))
-    token = services.locate_token(scan)
+    token = follow_up.locate_token(scan)
     page = {
         "verdict": verdict,
+        "headline": wording.headline(verdict),
         "warning_texts": [wording.word(w) for w in verdict.warnings if w.code != "pin_reused"],
         # The brand whose GTIN was scanned, even when the serial is not one of theirs: its page, its colours;
         # but never a brand not yet verified for that GTIN (an impostor must not borrow a page's trust).
         "brand": scan.brand if verdict.status != "unverified_brand" else None,
         "locate_token": token,
         # Only a live unit's view is counted: a code not yet activated is logged but never counted.
-        "confirm_token": services.confirm_token(scan)
+        "confirm_token": follow_up.confirm_token(scan)
         if scan.source == ScanSource.PAGE and scan.code_id and verdict.authentic
         else "",
         # Offered wherever the label may be a fake: not recognised or not yet activated, or a genuine code whose
@@ -252,7 +256,7 @@ def _pin_attempt_allowed(path: str, query: str, hashed_ip: str) -> bool:
     """PIN guesses are counted on the code itself (GTIN + serial as parsed, so no spelling of the path
     escapes the count): per code and client, so a stranger's wrong guesses cannot lock the buyer out, and
     per code from anywhere at a higher limit, so many addresses together still cannot search the PINs."""
-    identity = services.code_identity(path=path, query=query) or path
+    identity = verifying.code_identity(path=path, query=query) or path
     return ratelimit.allow("pin", f"{identity}:{hashed_ip}", settings.PIN_RATE_LIMIT) and ratelimit.allow(
         "pin-code", identity, settings.PIN_CODE_RATE_LIMIT
     )
@@ -267,7 +271,7 @@ def confirm_page_view(request):
         return _no_store(JsonResponse({"counted": False}))
     ip = _ip(request)
     context = _scan_context(request, ip, ip_hash(ip, daily_salt()), ScanSource.QR)
-    result = services.confirm_page_view(token=request.POST.get("token", "")[:200], context=context)
+    result = follow_up.confirm_page_view(token=request.POST.get("token", "")[:200], context=context)
     if result is None:
         return _no_store(JsonResponse({"counted": False}))
     return _no_store(
@@ -281,7 +285,7 @@ def precise_location(request):
     if not _allow("verify", _ip(request), settings.VERIFY_RATE_LIMIT):
         return _too_many(request)
     form = PreciseLocationForm(request.POST)
-    place = services.add_precise_location(**form.cleaned_data) if form.is_valid() else None
+    place = follow_up.add_precise_location(**form.cleaned_data) if form.is_valid() else None
     if place is None:
         return _no_store(JsonResponse({"located": False}, status=400))
     return _no_store(JsonResponse({"located": True, "place": place.label}))
@@ -294,7 +298,7 @@ def counterfeit_report(request):
         return _too_many(request)
     form = CounterfeitReportForm(request.POST, request.FILES)
     if form.is_valid():
-        services.report_counterfeit(form=form, ip_hash=_ip_hash(request))
+        follow_up.report_counterfeit(form=form, ip_hash=_ip_hash(request))
         return _no_store(render(request, "scans/report_thanks.html"))
     return _no_store(render(request, "scans/report_form.html", {"report_form": form}, status=400))
 

@@ -1,12 +1,16 @@
-"""Verdict warnings in words, in the request's language: the one place that turns warning codes into text.
+"""Verdicts and their warnings in words, in the request's language: the one place that turns a verdict's status
+and warning codes into text (the verify page's headline included).
 
 Counts and dates are formatted as the templates format them (humanize's `intcomma`, the locale's
 DATE_FORMAT; see serialize_saas/formats), places named as everywhere else (`region_label`)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import formats, timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 
@@ -130,6 +134,91 @@ def alert_status(status: str) -> str:
 # --- Verdicts ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Headline:
+    """What the verify page says first: its tone (the colour: ok, warn or bad), title and sentence ("" for none)."""
+
+    tone: str
+    title: str
+    text: str = ""
+
+
+def headline(verdict: rules.Verdict) -> Headline:
+    """The verify page's headline for a verdict."""
+    if not verdict.authentic:
+        return _not_authentic_headline(verdict.status)
+    if verdict.pin is not None:
+        return _pin_headline(verdict.pin)
+    if verdict.status != "active":
+        title = {rules.RECALLED: _("Recalled"), rules.EXPIRED: _("Expired")}.get(
+            verdict.status or "", _("Not for sale")
+        )
+        return Headline("bad", title, _("This is a genuine code, but the product must not be used."))
+    values = {"count": verdict.scan_count, "when": day(verdict.first_scanned_at), "times": intcomma(verdict.scan_count)}
+    if verdict.is_likely_copy:
+        text = ngettext(
+            "Authentic code, first verified on %(when)s; scanned %(times)s time.",
+            "Authentic code, first verified on %(when)s; scanned %(times)s times.",
+            verdict.scan_count,
+        )
+        return Headline("warn", _("Warning: possible copy"), _filled(text, values))
+    place = verdict.first_scanned_in
+    if verdict.first_scan:
+        text = _filled(_("Verified in %(place)s."), {"place": place}) if place else ""
+        return Headline("ok", _("Authentic. First scan."), text)
+    if place:
+        text = ngettext(
+            "First verified on %(when)s in %(place)s; scanned %(times)s time.",
+            "First verified on %(when)s in %(place)s; scanned %(times)s times.",
+            verdict.scan_count,
+        )
+        return Headline("ok", _("Authentic code"), _filled(text, {**values, "place": place}))
+    text = ngettext(
+        "First verified on %(when)s; scanned %(times)s time.",
+        "First verified on %(when)s; scanned %(times)s times.",
+        verdict.scan_count,
+    )
+    return Headline("ok", _("Authentic code"), _filled(text, values))
+
+
+def _pin_headline(pin: rules.PinCheck) -> Headline:
+    if not pin.verified:
+        return Headline(
+            "bad", _("That PIN does not match"), _("Check the digits under the scratch panel and try again.")
+        )
+    if pin.first_use:
+        return Headline("ok", _("Genuine, PIN verified"), _("This is the first time this PIN has been used."))
+    text = _("It was first used on %(when)s. If you have just scratched it yourself, this label may be a copy.")
+    return Headline(
+        "bad", _("This PIN was already used"), _filled(text, {"when": day(pin.first_used_at, "DATETIME_FORMAT")})
+    )
+
+
+def _not_authentic_headline(status: str | None) -> Headline:
+    if status == rules.NOT_ACTIVATED:
+        return Headline("warn", _("Not yet activated"))  # the page shows the warning's words below it
+    if status == rules.UNVERIFIED_BRAND:
+        return Headline(
+            "warn",
+            _("Not yet verified brand"),
+            _(
+                "This code was registered by a brand whose identity Serialize has not verified yet, so we cannot "
+                "confirm that this product is genuine."
+            ),
+        )
+    return Headline(
+        "bad",
+        _("We could not verify this product"),
+        _("This code is not one we issued, or the label has been altered. It may be a counterfeit."),
+    )
+
+
+def _filled(text: str, values: dict) -> SafeString:
+    """A translated sentence with its values filled in as `blocktranslate` fills them: the values escaped, the
+    translator's words as written."""
+    return mark_safe(text % {name: conditional_escape(value) for name, value in values.items()})  # noqa: S308
+
+
 def likely_copy(params) -> str:
     """How often, where and since when a code was scanned: the scanner judges the packaging by it."""
     count = int(params.get("scan_count") or 0)
@@ -159,9 +248,9 @@ def listed(names: list[str]) -> str:
     return _("%(places)s and %(more)s more") % {"places": shown, "more": intcomma(more)}
 
 
-def day(value: datetime | str | None) -> str:
-    """A day as the `date` template filter shows it: local time, the language's DATE_FORMAT."""
+def day(value: datetime | str | None, format_name: str = "DATE_FORMAT") -> str:
+    """A day as the `date` template filter shows it: local time, the language's DATE_FORMAT (or `format_name`)."""
     if not value:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return formats.date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment, "DATE_FORMAT")
+    return formats.date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment, format_name)

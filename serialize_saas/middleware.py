@@ -7,11 +7,8 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpResponse
-from django.urls import resolve
-from django.utils import translation
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control
 
 from brands.health import healthz
 
@@ -94,40 +91,3 @@ class RequestSizeLimitMiddleware:
         if length > settings.MAX_REQUEST_BYTES:
             return HttpResponse("Request too large.", status=413, content_type="text/plain")
         return self.get_response(request)
-
-
-class JsonVerifyFastPath:
-    """A JSON verify (brands' apps, and the bulk of a launch-day load) goes straight to its view once the
-    host is checked and the language chosen: it has no session, user, messages, CSRF token, static file or
-    page to protect with CSP and frame headers, and each of those middlewares costs time on every scan. Page
-    views and everything else keep the whole stack. Sits after SecurityMiddleware (HTTPS redirect, nosniff).
-
-    It also skips the connection health check (CONN_HEALTH_CHECKS: a `SELECT 1` round trip before each
-    request's first query). What that check guards against, a connection the server dropped (a PostgreSQL
-    restart or failover), verify handles itself, for page views too: it answers once more on a new connection,
-    counting the scan once (scans.services._surviving_a_lost_connection)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if not (
-            request.method == "GET"
-            and request.path_info.startswith(("/01/", "/p/"))
-            and "application/json" in request.META.get("HTTP_ACCEPT", "")
-        ):
-            return self.get_response(request)
-        request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks it (DisallowedHost is a 400)
-        language = translation.get_language_from_request(request)
-        translation.activate(language)
-        request.LANGUAGE_CODE = language
-        try:
-            match = resolve(request.path_info)
-            request.resolver_match = match
-            connection.health_check_done = True
-            response = match.func(request, *match.args, **match.kwargs)
-        finally:
-            translation.deactivate()
-        patch_vary_headers(response, ("Accept-Language",))
-        response.headers.setdefault("Content-Language", language)
-        return response

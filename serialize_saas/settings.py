@@ -152,7 +152,7 @@ MIDDLEWARE = [
     "serialize_saas.middleware.HealthCheckMiddleware",
     "serialize_saas.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "serialize_saas.middleware.JsonVerifyFastPath",
+    "scans.middleware.JsonVerifyFastPath",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -76,7 +76,8 @@ def s3(settings, s3_server):
 
 @pytest.fixture(autouse=True)
 def _fresh_product_cache():
-    from scans.services import product_cache, thresholds_cache
+    from scans.detection import thresholds_cache
+    from scans.products import product_cache
 
     product_cache.clear()
     thresholds_cache.clear()

@@ -11,7 +11,7 @@ from django.test import Client
 
 from brands.masterkey import MasterKeyError, verify_master_key
 from codes.models import Code
-from scans.services import product_cache
+from scans.products import product_cache
 from tests.factories import ProductFactory, ready_batch
 from tests.processes import env_for_test_database
 from tests.test_operability import ROOT, production_env, run_manage

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
-from scans import alerts, services
+from scans import alerts, detection
 from scans.forms import AlertMoveForm, DetectionSettingsForm
 from scans.models import Alert, AlertEvent, AlertKind, AlertStatus, DetectionSettings
 
@@ -64,7 +64,7 @@ def detection_settings(request):
     form = DetectionSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         form.save()
-        services.thresholds_cache.clear()  # this process at once; the others within seconds
+        detection.thresholds_cache.clear()  # this process at once; the others within seconds
         messages.success(request, "Detection settings saved.")
         return redirect("detection_settings")
     return render(request, "form_page.html", {"form": form, "title": "Detection settings"})

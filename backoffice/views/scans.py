@@ -23,7 +23,7 @@ from codes.models import Code, CodeBatch, CodeStatus, Product
 from core.files import presigned_url
 from core.routers import reads_from_replica
 from distributors.queries import holder_of
-from scans import alerts, queries, services
+from scans import alerts, queries, retention
 from scans.forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
 from scans.models import Alert, CounterfeitReport, ReportStatus, Scan
 
@@ -274,6 +274,6 @@ def report_photo(request, report_id: int):
 def report_erase(request, report_id: int):
     """Erase a consumer's report and its photo on the consumer's request (the brand is the controller)."""
     report = get_for_actor(request, CounterfeitReport, pk=report_id)
-    services.erase_report(report=report)
+    retention.erase_report(report=report)
     messages.success(request, "The report and its photo are erased.")
     return redirect("report_list")

@@ -135,7 +135,7 @@ def test_a_brand_without_a_prefix_from_sign_up_to_an_authentic_scan(
     assert before.status_code == 404 and before.json()["status"] == "unverified_brand"
     claim = PrefixClaim.objects.get(brand=brand)
     staff.post(f"/staff/claims/{claim.pk}/", {"decision": "approve", "note": ""})
-    from scans.services import product_cache
+    from scans.products import product_cache
 
     product_cache.clear()  # as another process sees it within PRODUCT_CACHE_SECONDS
 

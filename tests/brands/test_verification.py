@@ -47,7 +47,7 @@ def test_unapproved_brands_page_says_not_yet_verified_and_shows_none_of_its_clai
 
 
 def test_approving_the_prefix_makes_the_same_code_authentic(impostor):
-    from scans.services import product_cache
+    from scans.products import product_cache
 
     code = _code_of(impostor)
     assert _verify(code, HTTP_ACCEPT="application/json").json()["authentic"] is False

@@ -63,7 +63,7 @@ def test_a_large_activation_is_a_few_set_based_updates_not_one_per_code(batch, s
     settings.CODES_CHUNK_SIZE = 4
     with CaptureQueriesContext(connection) as queries:
         change = activation.activate(brand=batch.product.brand, batch=batch, enqueue=False)
-    sweeps = [q["sql"] for q in queries if "UPDATE codes_code SET previous_status" in q["sql"]]
+    sweeps = [q["sql"] for q in queries if f"UPDATE {Code._meta.db_table} SET previous_status" in q["sql"]]
     assert len(sweeps) == 3 and change.codes_changed == 10  # 4 + 4 + 2, each chunk one statement
     assert statuses(batch) == ["active"] * 10
 

@@ -81,7 +81,7 @@ def test_a_deleted_accounts_address_is_unsubscribed_everywhere(brand, other_bran
 def test_login_records_with_client_addresses_are_kept_only_for_their_retention(db, settings):
     from axes.models import AccessAttempt, AccessLog
 
-    from scans.services import apply_retention
+    from scans.retention import apply_retention
 
     settings.RETENTION_LOGIN_LOG_DAYS = 30
     for model, extra in ((AccessAttempt, {"failures_since_start": 1}), (AccessLog, {})):
@@ -106,7 +106,7 @@ def test_an_erased_report_does_not_survive_in_a_stored_export(
     from brands import offboarding
     from brands.models import BrandDeletion
     from scans.models import CounterfeitReport
-    from scans.services import erase_report
+    from scans.retention import erase_report
 
     report = CounterfeitReport.objects.create(brand=brand, where_bought="Pasar malam Siti", notes="call 012-3456789")
     offboarding.request_deletion(brand=brand, requested_by=owner.user, confirm_slug=brand.slug, enqueue=False)

@@ -145,7 +145,7 @@ def test_not_recognised_scans_of_a_brand_gtin_from_one_region_make_a_hot_spot(br
     from django.core.cache import cache
     from django.utils import timezone
 
-    from scans.services import hot_spot_key
+    from scans.detection import hot_spot_key
 
     limits(brand, hot_spot_scans=3, hot_spot_minutes=60)
     now = timezone.now()  # counters live in Redis, which outlives the test database: start from zero
@@ -168,7 +168,7 @@ def test_a_growing_hot_spot_tells_the_brand_at_the_default_threshold(brand, code
     from django.utils import timezone
 
     from notifications.models import WebhookDelivery
-    from scans.services import hot_spot_key
+    from scans.detection import hot_spot_key
     from tests.factories import webhook_of
 
     webhook_of(brand, url=receiver.url)

@@ -62,7 +62,7 @@ def test_consumer_verdict_never_names_the_distributor_nor_changes(batch, kl_sela
 def test_a_moved_unit_is_evidence_against_its_new_holder(batch, kl_selangor):
     johor = DistributorFactory(brand=batch.product.brand, code="JHR", territory=["MY-01"])
     services.reassign_range(batch=batch, first=1, last=10, to=johor)
-    from scans.services import product_cache
+    from scans.products import product_cache
 
     product_cache.clear()  # another process would see it once its product cache entry expires
     scan(qr_path(unit(batch, 5)), ip=JOHOR_BAHRU_IP)

@@ -99,7 +99,7 @@ def test_a_page_view_whose_connection_dropped_is_answered_and_logged_once(code):
 
 def test_a_confirmation_whose_connection_dropped_after_counting_is_counted_once(code):
     page = Client().get(qr_path(code), REMOTE_ADDR=KUALA_LUMPUR_IP, HTTP_USER_AGENT=IPHONE)
-    from scans.services import thresholds_cache
+    from scans.detection import thresholds_cache
 
     thresholds_cache.clear()  # so judging the counted view reads the brand's settings: the statement that fails
     with connection_dropped_after(CLAIMED, reply_lost=False) as dropped:

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from scans import partitions, queries, rollups, services
+from scans import partitions, queries, retention, rollups
 from scans.models import AlertEvidence, CounterfeitReport, DailyScans, Scan, ScanOutcome
 from scans.tasks import apply_retention_task, create_scan_partitions_task
 from tests.factories import ProductFactory, alert_of, ready_batch
@@ -90,7 +90,7 @@ def test_retention_drops_whole_months_past_the_cutoff_and_keeps_the_rest(brand, 
     months = partitions.monthly_partitions()
     assert partitions.add_months(this_month(), -3) in months
     assert not any(month < partitions.add_months(this_month(), -3) for month in months)
-    assert services.apply_retention()["scans"] == 0  # a repeat finds nothing
+    assert retention.apply_retention()["scans"] == 0  # a repeat finds nothing
 
 
 def test_dropped_scans_let_go_of_reports_and_alert_evidence(brand, owner_client, settings):
@@ -100,7 +100,7 @@ def test_dropped_scans_let_go_of_reports_and_alert_evidence(brand, owner_client,
     Scan.objects.filter(pk=evidence.scan_id).update(scanned_at=mid_month(5))
     report = CounterfeitReport.objects.create(brand=brand, scan_id=evidence.scan_id, where_bought="Pasar malam")
 
-    services.apply_retention()
+    retention.apply_retention()
 
     assert not Scan.objects.filter(pk=evidence.scan_id).exists()
     assert CounterfeitReport.objects.get(pk=report.pk).scan_id is None
@@ -118,7 +118,7 @@ def test_the_overview_and_the_rollups_of_dropped_months_stay(brand, settings):
     before = queries.overview(brand)
     rollups.forget(brand)  # as for a brand nobody looked at yet: retention must roll its old days up first
 
-    done = services.apply_retention()
+    done = retention.apply_retention()
 
     assert done["scans"] == 5 and not Scan.objects.filter(pk__in=[s.pk for s in old]).exists()
     assert DailyScans.objects.for_brand(brand).filter(day=old_day).values_list("scans", flat=True).get() == 5
@@ -135,7 +135,7 @@ def test_the_overview_and_the_rollups_of_dropped_months_stay(brand, settings):
 def test_zero_months_keeps_every_scan(brand, settings):
     settings.RETENTION_SCAN_MONTHS = 0
     old = scan_at(brand, mid_month(40))
-    assert "scans" not in services.apply_retention()
+    assert "scans" not in retention.apply_retention()
     assert Scan.objects.filter(pk=old.pk).exists()
 
 

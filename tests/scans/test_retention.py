@@ -7,8 +7,8 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from codes.models import PrintDownload
-from scans import services
 from scans.models import CounterfeitReport, Scan, ScanOutcome
+from scans.retention import apply_retention
 from scans.tasks import apply_retention_task
 from tests.factories import ProductFactory, counterfeit_report_with_photo, ready_batch, ready_print_job
 
@@ -47,7 +47,7 @@ def test_old_reports_go_with_their_photo_files_and_photos_go_first(brand, retent
     files = {r.pk: r.photo.name for r in (expired, photo_expired, fresh)}
     assert all(default_storage.exists(name) for name in files.values())
 
-    done = services.apply_retention()
+    done = apply_retention()
 
     assert done["reports"] == 1 and done["report_photos"] == 1
     assert not CounterfeitReport.objects.filter(pk=expired.pk).exists()
@@ -63,16 +63,16 @@ def test_old_download_logs_are_deleted(brand, owner, owner_client, retention):
         owner_client.get(f"/print-jobs/{job.pk}/files/1/")
     old, recent = PrintDownload.objects.order_by("pk")
     aged(PrintDownload, old, "created_at", 401)
-    services.apply_retention()
+    apply_retention()
     assert list(PrintDownload.objects.values_list("pk", flat=True)) == [recent.pk]
 
 
 def test_zero_days_keeps_forever_and_a_repeat_run_finds_nothing(brand, settings, retention):
     settings.RETENTION_SCAN_IP_HASH_DAYS = 0
     old = scan(brand, 5000)
-    assert "ip_hashes" not in services.apply_retention()
+    assert "ip_hashes" not in apply_retention()
     assert Scan.objects.get(pk=old.pk).ip_hash
-    assert not any(services.apply_retention().values())
+    assert not any(apply_retention().values())
 
 
 def test_beat_runs_retention_daily(settings):

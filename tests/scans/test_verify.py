@@ -193,7 +193,7 @@ def test_never_issued_serial_is_rejected_without_reading_the_codes_table(code, d
     scan(path)  # warm the per-process product cache
     with django_assert_num_queries(1) as queries:  # only the scan log INSERT
         assert scan(path).status_code == 404
-    assert "codes_code" not in queries.captured_queries[0]["sql"]
+    assert Code._meta.db_table not in queries.captured_queries[0]["sql"]
 
 
 def test_every_scan_is_one_statement_detection_included(batch, brand, django_assert_num_queries):
@@ -340,7 +340,7 @@ def test_precise_location_replaces_the_ip_place(code):
 
 
 def test_product_cache_stays_bounded_under_random_gtins(db):
-    from scans.services import ProductCache
+    from scans.products import ProductCache
 
     cache = ProductCache(size=50)
     for n in range(200):
@@ -350,16 +350,16 @@ def test_product_cache_stays_bounded_under_random_gtins(db):
 
 def test_a_new_product_verifies_within_seconds_of_a_miss(db, brand, monkeypatch):
     """An unknown GTIN is remembered only briefly; here the test makes 'briefly' zero."""
-    from scans import services
+    from scans import products
 
-    assert services.product_cache.get("09506000134352") is None
+    assert products.product_cache.get("09506000134352") is None
     product = ProductFactory(brand=brand, gtin="09506000134352")
     code = (
         Code.objects.select_related("batch__lot", "product")
         .filter(batch=ready_batch(product, quantity=2, activated=True))
         .first()
     )
-    monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
+    monkeypatch.setattr(products, "REFRESH_SECONDS", 0)
     assert scan(qr_path(code), json=True).status_code == 200
 
 
@@ -374,9 +374,9 @@ def test_a_batch_ordered_after_its_product_was_cached_verifies_at_once(code):
 def test_made_up_serials_never_reload_the_product(code, monkeypatch, django_assert_num_queries):
     """Every miss asks whether batches were ordered (here on every miss: REFRESH_SECONDS is zero), with one
     small query; the product, its batches, ranges and brand are not read again."""
-    from scans import services
+    from scans import products
 
-    monkeypatch.setattr(services, "REFRESH_SECONDS", 0)
+    monkeypatch.setattr(products, "REFRESH_SECONDS", 0)
     assert scan(qr_path(code), json=True).status_code == 200
     for _ in range(3):  # well-formed serials: they decrypt, to ordinals no batch holds
         serial = "".join(secrets.choice(CROCKFORD32) for _ in code.serial)

@@ -15,7 +15,7 @@ from brands.models import ClaimState, PrefixClaim
 from codes import services as code_services
 from codes.models import Code
 from scans.models import Scan, ScanOutcome
-from scans.services import product_cache
+from scans.products import product_cache
 from tests.factories import (
     BrandFactory,
     ready_batch,
@@ -221,8 +221,8 @@ def test_made_up_serials_of_two_ref_products_make_a_hot_spot_each(
     from django.core.cache import cache
     from django.utils import timezone
 
+    from scans.detection import hot_spot_key
     from scans.models import Alert
-    from scans.services import hot_spot_key
     from tests.scans.test_detection import PERAK, PROXY, limits, scan_from
 
     settings.TRUSTED_PROXIES = [PROXY]
