@@ -30,8 +30,8 @@ from .models import (
 )
 
 
-class InvitationError(Exception):
-    pass
+class InvitationError(ServiceError):
+    """An invitation that cannot be made or accepted."""
 
 
 @transaction.atomic
@@ -62,7 +62,7 @@ def invite_member(
 ) -> Invitation:
     """Invite someone by e-mail; a distributor's people come with their distributor (role `distributor`)."""
     if (role == Role.DISTRIBUTOR) != (distributor is not None) or (distributor and distributor.brand_id != brand.pk):
-        raise InvitationError("A distributor login needs a distributor of this brand, and only it.")
+        raise InvitationError("distributor", "A distributor login needs a distributor of this brand, and only it.")
     invitation = Invitation.objects.create(
         brand=brand, email=normalise_email(email), role=role, invited_by=invited_by, distributor=distributor
     )
@@ -83,9 +83,9 @@ def invite_member(
 def accept_invitation(*, token: str, user: User) -> Membership:
     invitation = Invitation.objects.select_for_update().filter(token=token).first()
     if invitation is None or not invitation.is_usable:
-        raise InvitationError("This invitation link is not valid any more.")
+        raise InvitationError("token", "This invitation link is not valid any more.")
     if invitation.email != normalise_email(user.email):
-        raise InvitationError("This invitation was sent to another e-mail address.")
+        raise InvitationError("token", "This invitation was sent to another e-mail address.")
     membership, _ = Membership.objects.get_or_create(
         user=user, brand=invitation.brand, defaults={"role": invitation.role, "distributor": invitation.distributor}
     )
@@ -94,8 +94,8 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     return membership
 
 
-class AccountError(Exception):
-    pass
+class AccountError(ServiceError):
+    """An account that cannot be deleted yet."""
 
 
 @transaction.atomic
@@ -107,7 +107,9 @@ def delete_account(*, user: User) -> None:
     orphaned = Brand.objects.filter(pk__in=owned).exclude(pk__in=others).order_by("name")
     if orphaned.exists():
         names = ", ".join(b.name for b in orphaned)
-        raise AccountError(f"You are the only owner of {names}: make another member owner, or delete the brand first.")
+        raise AccountError(
+            "user", f"You are the only owner of {names}: make another member owner, or delete the brand first."
+        )
     address = normalise_email(user.email)
     # Rows that name the person only by address (invitations, e-mail subscriptions of apps above this one)
     # declare it with `erased_with_account`: found here without importing those apps.

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.forms import add_service_error
+
 from . import offboarding, services
 from .access import (
     ROLE_PERMISSIONS,
@@ -195,7 +197,7 @@ def prefix_claim(request):
         try:
             services.claim_prefix(brand=request.brand, submitted_by=request.user, **form.cleaned_data)
         except services.ServiceError as exc:
-            form.add_error(exc.field, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, "Prefix claimed. You can register its GTINs now; an operator will review it.")
             return redirect("brand_settings")
@@ -219,7 +221,7 @@ def registration_claim(request):
                 submitted_by=request.user,
             )
         except services.ServiceError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(
                 request,
@@ -280,7 +282,7 @@ def review_claim(request, claim_id: int):
         try:
             decide(claim=claim, reviewed_by=request.user, note=form.cleaned_data["note"])
         except services.ServiceError as exc:
-            form.add_error(None, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"{claim.claimed} for {claim.brand}: {form.cleaned_data['decision']}d.")
             return redirect("review_list")
@@ -352,7 +354,7 @@ def invitation_accept(request, token: str):
     try:
         membership = services.accept_invitation(token=token, user=request.user)
     except services.InvitationError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
         return redirect("dashboard")
     request.session[SESSION_KEY] = membership.brand_id
     messages.success(request, f"You joined {membership.brand}.")
@@ -387,7 +389,7 @@ def brand_delete(request):
                 brand=request.brand, requested_by=request.user, confirm_slug=form.cleaned_data["confirm_slug"]
             )
         except offboarding.OffboardingError as exc:
-            form.add_error(exc.field, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, "Deletion scheduled. The export is being prepared.")
             return redirect("brand_delete")
@@ -416,7 +418,7 @@ def account_delete(request):
         try:
             services.delete_account(user=request.user)
         except services.AccountError as exc:
-            form.add_error(None, str(exc))
+            add_service_error(form, exc)
         else:
             logout(request)
             return render(request, "brands/account_deleted.html")

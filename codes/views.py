@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
 from brands.services import unverified_notice
+from core.forms import add_service_error
 
 from . import activation, recalls, services
 from .forms import ActivateForm, BatchOrderForm, PrintJobForm, ProductForm
@@ -41,7 +42,7 @@ def product_create(request):
         try:
             product = services.create_product(brand=request.brand, **form.cleaned_data)
         except services.OrderError as exc:
-            form.add_error(exc.field, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"{product} added.")
             return redirect("product_detail", product.pk)
@@ -61,7 +62,7 @@ def product_edit(request, product_id: int):
             try:
                 services.update_product(product, changed=form.changed_data)
             except services.OrderError as exc:
-                form.add_error(exc.field, exc.message)
+                add_service_error(form, exc)
                 transaction.set_rollback(True)
             else:
                 messages.success(request, "Product saved.")
@@ -88,7 +89,7 @@ def batch_order(request, product_id: int):
             with transaction.atomic():  # a refused order leaves nothing behind, not even its new lot
                 batch = _order(request, product, data)
         except services.OrderError as exc:
-            form.add_error({"expiry": "expires_on", "lot": "lot_number"}.get(exc.field, exc.field), exc.message)
+            add_service_error(form, exc, {"expiry": "expires_on", "lot": "lot_number"})
         else:
             messages.success(request, f"Batch of {batch.quantity:,} codes ordered.")
             return redirect("batch_detail", batch.pk)

@@ -16,6 +16,7 @@ from codes import activation, printing, recalls
 from codes.models import CodeBatch
 from codes.print_views import serve_print_file
 from codes.views import activated
+from core.forms import add_service_error
 
 from . import labels, queries, services
 from .forms import (
@@ -33,8 +34,7 @@ FIELD_NAMES = {"first": "first_position", "last": "last_position"}
 
 
 def _form_error(form, exc: services.DistributorError) -> None:
-    field = FIELD_NAMES.get(exc.field, exc.field)
-    form.add_error(field if field in form.fields else None, exc.message)
+    add_service_error(form, exc, FIELD_NAMES)
 
 
 def _contact(data: dict) -> dict:

@@ -22,6 +22,7 @@ from brands.services import verification_state
 from brands.spreadsheet import SpreadsheetWriter
 from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
+from core.forms import add_service_error
 from distributors.queries import holder_of
 from serialize_saas.routers import reads_from_replica
 
@@ -196,7 +197,7 @@ def code_detail(request, code_id: int):
                 created_by=request.user,
             )
         except recalls.ChangeError as exc:
-            form.add_error(None, exc.message)
+            add_service_error(form, exc)
         else:
             if change.codes_changed:
                 messages.success(request, f"Unit {code.serial} is now {CodeStatus(status).label.lower()}.")
