@@ -40,7 +40,7 @@ def product_create(request):
     form = ProductForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            product = services.create_product(brand=request.brand, **form.cleaned_data)
+            product = services.create_product(brand=request.brand, **_product_values(form))
         except services.OrderError as exc:
             add_service_error(form, exc)
         else:
@@ -60,7 +60,7 @@ def product_edit(request, product_id: int):
         form = ProductForm(request.POST, request.FILES, instance=product)
         if form.is_valid():
             try:
-                services.update_product(product, changed=form.changed_data)
+                services.update_product(product=product, changes=_product_values(form, only=form.changed_data))
             except services.OrderError as exc:
                 add_service_error(form, exc)
                 transaction.set_rollback(True)
@@ -68,6 +68,11 @@ def product_edit(request, product_id: int):
                 messages.success(request, "Product saved.")
                 return redirect("product_detail", product.pk)
     return render(request, "codes/product_form.html", {"form": form, "product": product})
+
+
+def _product_values(form: ProductForm, only=services.EDITABLE_PRODUCT_FIELDS) -> dict:
+    """The product's fields as the form read them (of those in `only`)."""
+    return {name: form.cleaned_data[name] for name in services.EDITABLE_PRODUCT_FIELDS if name in only}
 
 
 @require("brand.view")
