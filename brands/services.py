@@ -16,6 +16,7 @@ from unidecode import unidecode
 from core.errors import ServiceError
 
 from . import keyring
+from .access import Actor
 from .models import (
     Brand,
     BrandKey,
@@ -56,13 +57,69 @@ def current_key(brand: Brand) -> BrandKey:
     return key or add_brand_key(brand=brand)
 
 
+class MembershipError(ServiceError):
+    """A change to a brand's people that the acting person may not make."""
+
+
+def _check_role(*, by: Actor, role: str, distributor, error=MembershipError) -> None:
+    """A role given by `by`: a known one, an owner's only by an owner, a distributor's with its distributor."""
+    if role not in Role.values:
+        raise error("role", f"Choose one of: {', '.join(Role.values)}.")
+    if (role == Role.DISTRIBUTOR) != (distributor is not None) or (distributor and distributor.brand_id != by.brand.pk):
+        raise error("distributor", "A distributor login needs a distributor of this brand, and only it.")
+    if role == Role.OWNER and not by.can("members.make_owner"):
+        raise error("role", "Only an owner can make an owner.")
+
+
+def _check_member_change(membership: Membership, by: Actor, verb: str) -> None:
+    """Of the actor's own brand; owners only by owners; never oneself; never the brand's last owner."""
+    if membership.brand_id != by.brand.pk:
+        raise MembershipError("user", "No such member.")
+    if membership.role == Role.OWNER and not by.can("members.make_owner"):
+        raise MembershipError("role", f"Only an owner can {verb} an owner.")
+    if membership.user_id == by.user.pk:
+        raise MembershipError("user", f"You cannot {verb} yourself.")
+    others = Membership.objects.filter(brand_id=membership.brand_id, role=Role.OWNER).exclude(pk=membership.pk)
+    if membership.role == Role.OWNER and not others.exists():
+        raise MembershipError("role", f"{by.brand} would be left without an owner.")
+
+
 @transaction.atomic
-def invite_member(
-    *, brand: Brand, email: str, role: str, invited_by: User, accept_url_base: str, distributor=None
-) -> Invitation:
-    """Invite someone by e-mail; a distributor's people come with their distributor (role `distributor`)."""
-    if (role == Role.DISTRIBUTOR) != (distributor is not None) or (distributor and distributor.brand_id != brand.pk):
-        raise InvitationError("distributor", "A distributor login needs a distributor of this brand, and only it.")
+def add_member(*, by: Actor, user: User, role: str, distributor=None) -> Membership:
+    """Give a person with an account a role in the actor's brand directly (operators, in the admin)."""
+    _check_role(by=by, role=role, distributor=distributor)
+    if Membership.objects.filter(brand=by.brand, user=user).exists():
+        raise MembershipError("user", f"{user} is a member of {by.brand} already.")
+    return Membership.objects.create(brand=by.brand, user=user, role=role, distributor=distributor)
+
+
+@transaction.atomic
+def change_member_role(*, membership: Membership, role: str, by: Actor) -> Membership:
+    """Give a member another role."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if role == membership.role:
+        return membership
+    _check_member_change(membership, by, "change")
+    _check_role(by=by, role=role, distributor=membership.distributor)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership, by: Actor) -> None:
+    """Take a person's access to the actor's brand away."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _check_member_change(membership, by, "remove")
+    membership.delete()
+
+
+@transaction.atomic
+def invite_member(*, by: Actor, email: str, role: str, accept_url_base: str, distributor=None) -> Invitation:
+    """Invite someone by e-mail to the actor's brand; a distributor's people come with their distributor (role
+    `distributor`)."""
+    _check_role(by=by, role=role, distributor=distributor, error=InvitationError)
+    brand, invited_by = by.brand, by.user
     invitation = Invitation.objects.create(
         brand=brand, email=normalise_email(email), role=role, invited_by=invited_by, distributor=distributor
     )

@@ -40,7 +40,7 @@ from .forms import (
     ReviewForm,
     SignupForm,
 )
-from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role, normalise_email
+from .models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, normalise_email
 from .throttle import client_of, over_limit
 
 
@@ -305,14 +305,18 @@ def review_evidence(request, claim_id: int):
 def members(request):
     form = InvitationForm(request.POST or None, may_make_owners=request.actor.can("members.make_owner"))
     if request.method == "POST" and form.is_valid():
-        services.invite_member(
-            brand=request.brand,
-            invited_by=request.user,
-            accept_url_base=request.build_absolute_uri("/"),
-            **form.cleaned_data,
-        )
-        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-        return redirect("members")
+        try:
+            services.invite_member(
+                by=request.actor,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                accept_url_base=request.build_absolute_uri("/"),
+            )
+        except services.InvitationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("members")
     memberships = Membership.objects.for_brand(request.brand).select_related("user").order_by("pk")
     context = {"form": form, "memberships": memberships, "invitations": pending_invitations(request.brand)}
     return render(request, "brands/members.html", context)
@@ -322,12 +326,11 @@ def members(request):
 @require("members.manage")
 def membership_remove(request, membership_id: int):
     membership = get_for_actor(request, Membership, pk=membership_id)
-    if membership.role == Role.OWNER and not request.actor.can("members.make_owner"):
-        messages.error(request, "Only an owner can remove an owner.")
-    elif membership.pk == request.actor.membership.pk:
-        messages.error(request, "You cannot remove yourself.")
+    try:
+        services.remove_member(membership=membership, by=request.actor)
+    except services.MembershipError as exc:
+        messages.error(request, exc.message)
     else:
-        membership.delete()
         messages.success(request, f"{membership.user} no longer has access.")
     return redirect("members")
 

@@ -87,11 +87,10 @@ def distributor_invite(request, distributor_id: int):
     form = DistributorInviteForm(request.POST)
     if form.is_valid():
         brand_services.invite_member(
-            brand=request.brand,
+            by=request.actor,
             email=form.cleaned_data["email"],
             role="distributor",
             distributor=distributor,
-            invited_by=request.user,
             accept_url_base=request.build_absolute_uri("/"),
         )
         messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
