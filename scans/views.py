@@ -293,7 +293,12 @@ def counterfeit_report(request):
         return _too_many(request)
     form = CounterfeitReportForm(request.POST, request.FILES)
     if form.is_valid():
-        services.report_counterfeit(form=form, ip_hash=_ip_hash(request))
+        data = form.cleaned_data
+        services.report_counterfeit(
+            **{name: data[name] for name in ("gtin", "serial", "where_bought", "notes", "contact_email", "photo")},
+            token=data["token"],
+            ip_hash=_ip_hash(request),
+        )
         return _no_store(render(request, "scans/report_thanks.html"))
     return _no_store(render(request, "scans/report_form.html", {"report_form": form}, status=400))
 
