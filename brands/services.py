@@ -15,7 +15,7 @@ from unidecode import unidecode
 
 from core.errors import ServiceError
 
-from . import keyring
+from . import keyring, prefixes
 from .access import Actor
 from .models import (
     Brand,
@@ -189,21 +189,19 @@ def forget_logins(*, before) -> int:
 
 # --- GS1 Company Prefix claims: a brand is trusted on the verify page only under an approved prefix ---
 
-PREFIX_DIGITS = range(6, 13)  # GS1 Company Prefixes have 6 to 12 digits (GS1 General Specifications 1.4.4)
-
 
 def clean_prefix(prefix: str) -> str:
+    """A GS1 Company Prefix as typed (spaces allowed), or refused naming `field`."""
     prefix = prefix.strip().replace(" ", "")
-    if not prefix.isdigit() or len(prefix) not in PREFIX_DIGITS:
-        raise ServiceError("prefix", "A GS1 Company Prefix has 6 to 12 digits.")
+    if not prefixes.is_company_prefix(prefix):
+        raise ServiceError("prefix", prefixes.RULE)
     return prefix
 
 
 def _overlapping(prefix: str):
     """Claims whose prefix is this one, starts it or starts with it: they would share GTINs."""
-    candidates = [prefix[:n] for n in PREFIX_DIGITS if n <= len(prefix)]
-    prefixes = PrefixClaim.objects.filter(kind=ClaimKind.GS1_PREFIX)
-    return prefixes.filter(Q(prefix__in=candidates) | Q(prefix__startswith=prefix))
+    claims = PrefixClaim.objects.filter(kind=ClaimKind.GS1_PREFIX)
+    return claims.filter(Q(prefix__in=prefixes.prefixes_under(prefix)) | Q(prefix__startswith=prefix))
 
 
 @transaction.atomic
@@ -270,9 +268,15 @@ def claim_covering(brand: Brand, gtin: str, *, approved_only: bool = False) -> P
 def approved_claim_of(gtin: str) -> PrefixClaim | None:
     """The approved GS1 prefix claim, of whichever brand, under which a GTIN-14 lies (at most one: an approval
     is refused where it would overlap another brand's)."""
-    candidates = [gtin[1 : 1 + digits] for digits in PREFIX_DIGITS]
+    candidates = prefixes.prefixes_of(gtin)
     approved = PrefixClaim.objects.filter(kind=ClaimKind.GS1_PREFIX, state=ClaimState.APPROVED, prefix__in=candidates)
     return next((claim for claim in approved if claim.covers(gtin)), None)
+
+
+def approved_prefix_claim(brand: Brand, company_prefix: str) -> PrefixClaim | None:
+    """The brand's approved GS1 prefix claim that a company prefix is (or lies under): what SSCCs are made under."""
+    claims = PrefixClaim.objects.for_brand(brand).filter(kind=ClaimKind.GS1_PREFIX, state=ClaimState.APPROVED)
+    return claims.filter(prefix__in=prefixes.prefixes_under(company_prefix)).first()
 
 
 def is_verified_for(brand: Brand, gtin: str) -> bool:

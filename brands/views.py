@@ -195,7 +195,12 @@ def prefix_claim(request):
     form = PrefixClaimForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.claim_prefix(brand=request.brand, submitted_by=request.user, **form.cleaned_data)
+            services.claim_prefix(
+                brand=request.brand,
+                prefix=form.cleaned_data["prefix"],
+                evidence=form.cleaned_data["evidence"],
+                submitted_by=request.user,
+            )
         except services.ServiceError as exc:
             add_service_error(form, exc)
         else:
