@@ -36,10 +36,21 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(ServiceAdmin):
+    """Changes go through brands.services.update_brand: its rules (names, colour, plan), the verify page's
+    cache in every worker, and the look-alike check of a new name."""
+
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.update_brand(brand=obj, changes={name: form.cleaned_data[name] for name in form.changed_data})
+        else:
+            services.check_brand_fields(form.cleaned_data)
+            super().save_model(request, obj, form, change)
+            services.flag_lookalike(obj)
 
 
 @admin.register(Membership)

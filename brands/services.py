@@ -1,6 +1,7 @@
 """Brand use cases: sign-up, keys, invitations, GS1 prefix claims."""
 
 import re
+import unicodedata
 
 from django.apps import apps
 from django.conf import settings
@@ -15,7 +16,7 @@ from unidecode import unidecode
 
 from core.errors import ServiceError
 
-from . import keyring, prefixes
+from . import keyring, plans, prefixes
 from .access import Actor
 from .models import (
     Brand,
@@ -35,14 +36,52 @@ class InvitationError(ServiceError):
     """An invitation that cannot be made or accepted."""
 
 
+def clean_name(name: str, *, field: str = "name") -> str:
+    """Names travel into e-mail subjects and file names: line breaks and other control characters break them."""
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ServiceError(field, "Use letters, digits and punctuation only (no line breaks or tabs).")
+    return name
+
+
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
 @transaction.atomic
 def create_brand(*, name: str, owner: User, slug: str | None = None) -> Brand:
     """A new workspace with its owner and its first serial key."""
+    name = clean_name(name)
     brand = Brand.objects.create(name=name, slug=slug or Brand.unique_slug(name))
     Membership.objects.create(user=owner, brand=brand, role=Role.OWNER)
     add_brand_key(brand=brand)
     flag_lookalike(brand)
     return brand
+
+
+def check_brand_fields(values: dict) -> None:
+    """A brand's name, verify-page colour and plan as the rules allow them (the fields given, others unchecked)."""
+    if "name" in values:
+        clean_name(values["name"])
+    if "colour" in values and not _COLOUR.fullmatch(values["colour"] or ""):
+        raise ServiceError("colour", "Colour must look like #1f6feb.")
+    if "plan" in values and values["plan"] not in plans.PLANS:
+        raise ServiceError("plan", f"Choose one of the plans: {', '.join(plans.PLANS)}.")
+
+
+@transaction.atomic
+def update_brand(*, brand: Brand, changes: dict) -> Brand:
+    """Change a brand's fields (`changes`: field name -> new value; the settings page offers the branding and
+    sign-in choices, operators in the admin the plan and slug too). The verify page shows the new branding in
+    every worker, and a new name is checked against the approved brands' names."""
+    locked = Brand.objects.select_for_update().get(pk=brand.pk)
+    check_brand_fields(changes)
+    renamed = "name" in changes and changes["name"] != locked.name
+    for name, value in changes.items():
+        Brand._meta.get_field(name).save_form_data(locked, value)
+    locked.save(update_fields=list(changes) or None)
+    note_verify_change(brand_id=locked.pk)  # every worker's verify shows the new branding
+    if renamed:
+        flag_lookalike(locked)
+    return locked
 
 
 def add_brand_key(*, brand: Brand) -> BrandKey:

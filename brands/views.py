@@ -7,7 +7,6 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordResetView
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -160,13 +159,15 @@ def brand_switch(request):
 def brand_settings(request):
     form = BrandForm(request.POST or None, request.FILES or None, instance=request.brand)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            brand = form.save()
-            services.note_verify_change(brand_id=brand.pk)  # every worker's verify shows the new branding
-        if "name" in form.changed_data:
-            services.flag_lookalike(brand)
-        messages.success(request, "Brand settings saved.")
-        return redirect("brand_settings")
+        try:
+            services.update_brand(
+                brand=request.brand, changes={name: form.cleaned_data[name] for name in form.changed_data}
+            )
+        except services.ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Brand settings saved.")
+            return redirect("brand_settings")
     return render(request, "brands/settings.html", _settings_page(request, form))
 
 
