@@ -49,14 +49,25 @@ def _clean_code(brand: Brand, code: str, exclude_pk: int | None = None) -> str:
     return code
 
 
+def _clean_name(name: str) -> str:
+    try:
+        return brand_services.clean_name(name)
+    except ServiceError as exc:
+        raise DistributorError(exc.field, exc.message) from None
+
+
 def create_distributor(*, brand: Brand, name: str, code: str, territory, **contact) -> Distributor:
     return Distributor.objects.create(
-        brand=brand, name=name, code=_clean_code(brand, code), territory=clean_territory(territory), **contact
+        brand=brand,
+        name=_clean_name(name),
+        code=_clean_code(brand, code),
+        territory=clean_territory(territory),
+        **contact,
     )
 
 
 def update_distributor(distributor: Distributor, *, name: str, code: str, territory, **contact) -> Distributor:
-    distributor.name = name
+    distributor.name = _clean_name(name)
     distributor.code = _clean_code(distributor.brand, code, exclude_pk=distributor.pk)
     distributor.territory = clean_territory(territory)
     for field, value in contact.items():
