@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from core.admin import ServiceAdmin
 
@@ -13,6 +14,7 @@ class WebhookAdmin(ServiceAdmin):
     list_display = ["url", "brand", "is_active", "consecutive_failures", "created_at"]
     list_filter = ["is_active"]
     exclude = ["secret"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # as the settings page reads URLs
 
     def save_model(self, request, obj, form, change):
         if not change or {"url", "events"} & set(form.changed_data):
