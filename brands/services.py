@@ -5,7 +5,9 @@ import unicodedata
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
@@ -507,6 +509,10 @@ def finish_signup(*, email: str, brand_name: str, password: str) -> Brand:
     """The address is proven (the link reached its mailbox): create the account and its workspace."""
     if User.objects.filter(email=normalise_email(email)).exists():
         raise ServiceError("email", "This address already has an account: log in instead.")
+    try:
+        password_validation.validate_password(password, User(email=email))
+    except ValidationError as exc:
+        raise ServiceError("password", " ".join(exc.messages)) from exc
     user = User.objects.create_user(email, password)
     return create_brand(name=brand_name, owner=user)
 

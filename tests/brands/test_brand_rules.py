@@ -79,3 +79,16 @@ def test_the_settings_page_saves_through_the_service(owner_client, brand):
     assert owner_client.post("/settings/", {"name": "Renamed", "colour": "#aa3300"}).status_code == 302
     brand.refresh_from_db()
     assert (brand.name, brand.colour, brand.verify_generation) == ("Renamed", "#aa3300", 1)
+
+
+def test_the_signup_service_refuses_a_weak_password(db):
+    with pytest.raises(services.ServiceError) as refused:
+        services.finish_signup(email="new@example.com", brand_name="New", password="123")
+    assert refused.value.field == "password" and not Brand.objects.filter(name="New").exists()
+
+
+def test_the_service_refuses_a_brand_name_that_breaks_mails(db):
+    owner = UserFactory()
+    with pytest.raises(services.ServiceError) as refused:
+        services.create_brand(name="New\nBcc: x@example.com", owner=owner)
+    assert refused.value.field == "name" and not Brand.objects.filter(memberships__user=owner).exists()
