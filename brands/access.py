@@ -140,6 +140,11 @@ class Actor:
             distributor_id=membership.distributor_id,
         )
 
+    @classmethod
+    def operator(cls, user, brand: Brand) -> Actor:
+        """Platform staff acting on a brand from the Django admin: an owner's permissions, in any brand."""
+        return cls(user=user, brand=brand, role=Role.OWNER, permissions=ROLE_PERMISSIONS[Role.OWNER])
+
 
 def _memberships(request) -> list[Membership]:
     """Every membership of the signed-in user, read once per request (the actor and the second-factor rule)."""

@@ -1,19 +1,21 @@
-import unicodedata
-
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.core.validators import FileExtensionValidator
 
+from core.errors import ServiceError
 from core.files import clean_image
 
 from .models import BRAND_ROLES, Activation, Brand, Invitation, Role, User, normalise_email
+from .services import clean_name
 
 
 def no_control_characters(value: str) -> None:
-    """Names travel into e-mail subjects and file names: line breaks and other control characters break them."""
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise forms.ValidationError("Use letters, digits and punctuation only (no line breaks or tabs).")
+    """The names rule (brands.services.clean_name) at the edge: the form says it beside the field."""
+    try:
+        clean_name(value)
+    except ServiceError as exc:
+        raise forms.ValidationError(exc.message) from exc
 
 
 class SignupForm(forms.Form):
@@ -104,12 +106,6 @@ class BrandForm(forms.ModelForm):
         logo = self.cleaned_data.get("logo")
         # Only a new upload is re-encoded; the stored logo comes back as a FieldFile when unchanged.
         return clean_image(logo, keep_alpha=True) if logo and hasattr(logo, "content_type") else logo
-
-    def clean_colour(self):
-        colour = self.cleaned_data["colour"]
-        if len(colour) != 7 or not colour.startswith("#") or any(c not in "0123456789abcdefABCDEF" for c in colour[1:]):
-            raise forms.ValidationError("Colour must look like #1f6feb.")
-        return colour
 
 
 class ProfileForm(forms.ModelForm):

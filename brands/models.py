@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from core.files import RandomName
 
 from . import keyring
+from .prefixes import prefix_covers
 
 
 def normalise_email(address: str) -> str:
@@ -326,12 +327,6 @@ class PrefixClaim(models.Model):
     def covers(self, gtin: str) -> bool:
         """Whether this claim vouches for a GTIN: only an approved-or-pending prefix claim ever does."""
         return self.kind == ClaimKind.GS1_PREFIX and prefix_covers(self.prefix, gtin)
-
-
-def prefix_covers(prefix: str, gtin14: str) -> bool:
-    """GS1: a GTIN-14 is indicator digit + Company Prefix + item reference + check digit, so the prefix is
-    matched after the indicator digit (cases and pallets of a product share its prefix)."""
-    return len(gtin14) == 14 and gtin14[1:13].startswith(prefix)
 
 
 class KeyCheck(models.Model):

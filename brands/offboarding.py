@@ -27,6 +27,7 @@ from django.db import models, router, transaction
 from django.utils import timezone
 from zipstream import ZIP_DEFLATED, ZipStream
 
+from core.errors import ServiceError
 from core.queueing import enqueue_on_commit
 
 from .models import Brand, BrandDeletion, User
@@ -37,10 +38,8 @@ CHUNK = 10_000
 EXPORT_FOLDER = "brand-exports"
 
 
-class OffboardingError(Exception):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
+class OffboardingError(ServiceError):
+    """A deletion that cannot be asked for as asked."""
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 """Brand use cases: sign-up, keys, invitations, GS1 prefix claims."""
 
 import re
+import unicodedata
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q
@@ -15,7 +18,8 @@ from unidecode import unidecode
 
 from core.errors import ServiceError
 
-from . import keyring
+from . import keyring, plans, prefixes
+from .access import Actor
 from .models import (
     Brand,
     BrandKey,
@@ -30,18 +34,56 @@ from .models import (
 )
 
 
-class InvitationError(Exception):
-    pass
+class InvitationError(ServiceError):
+    """An invitation that cannot be made or accepted."""
+
+
+def clean_name(name: str, *, field: str = "name") -> str:
+    """Names travel into e-mail subjects and file names: line breaks and other control characters break them."""
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ServiceError(field, "Use letters, digits and punctuation only (no line breaks or tabs).")
+    return name
+
+
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 
 
 @transaction.atomic
 def create_brand(*, name: str, owner: User, slug: str | None = None) -> Brand:
     """A new workspace with its owner and its first serial key."""
+    name = clean_name(name)
     brand = Brand.objects.create(name=name, slug=slug or Brand.unique_slug(name))
     Membership.objects.create(user=owner, brand=brand, role=Role.OWNER)
     add_brand_key(brand=brand)
     flag_lookalike(brand)
     return brand
+
+
+def check_brand_fields(values: dict) -> None:
+    """A brand's name, verify-page colour and plan as the rules allow them (the fields given, others unchecked)."""
+    if "name" in values:
+        clean_name(values["name"])
+    if "colour" in values and not _COLOUR.fullmatch(values["colour"] or ""):
+        raise ServiceError("colour", "Colour must look like #1f6feb.")
+    if "plan" in values and values["plan"] not in plans.PLANS:
+        raise ServiceError("plan", f"Choose one of the plans: {', '.join(plans.PLANS)}.")
+
+
+@transaction.atomic
+def update_brand(*, brand: Brand, changes: dict) -> Brand:
+    """Change a brand's fields (`changes`: field name -> new value; the settings page offers the branding and
+    sign-in choices, operators in the admin the plan and slug too). The verify page shows the new branding in
+    every worker, and a new name is checked against the approved brands' names."""
+    locked = Brand.objects.select_for_update().get(pk=brand.pk)
+    check_brand_fields(changes)
+    renamed = "name" in changes and changes["name"] != locked.name
+    for name, value in changes.items():
+        Brand._meta.get_field(name).save_form_data(locked, value)
+    locked.save(update_fields=list(changes) or None)
+    note_verify_change(brand_id=locked.pk)  # every worker's verify shows the new branding
+    if renamed:
+        flag_lookalike(locked)
+    return locked
 
 
 def add_brand_key(*, brand: Brand) -> BrandKey:
@@ -56,13 +98,69 @@ def current_key(brand: Brand) -> BrandKey:
     return key or add_brand_key(brand=brand)
 
 
+class MembershipError(ServiceError):
+    """A change to a brand's people that the acting person may not make."""
+
+
+def _check_role(*, by: Actor, role: str, distributor, error=MembershipError) -> None:
+    """A role given by `by`: a known one, an owner's only by an owner, a distributor's with its distributor."""
+    if role not in Role.values:
+        raise error("role", f"Choose one of: {', '.join(Role.values)}.")
+    if (role == Role.DISTRIBUTOR) != (distributor is not None) or (distributor and distributor.brand_id != by.brand.pk):
+        raise error("distributor", "A distributor login needs a distributor of this brand, and only it.")
+    if role == Role.OWNER and not by.can("members.make_owner"):
+        raise error("role", "Only an owner can make an owner.")
+
+
+def _check_member_change(membership: Membership, by: Actor, verb: str) -> None:
+    """Of the actor's own brand; owners only by owners; never oneself; never the brand's last owner."""
+    if membership.brand_id != by.brand.pk:
+        raise MembershipError("user", "No such member.")
+    if membership.role == Role.OWNER and not by.can("members.make_owner"):
+        raise MembershipError("role", f"Only an owner can {verb} an owner.")
+    if membership.user_id == by.user.pk:
+        raise MembershipError("user", f"You cannot {verb} yourself.")
+    others = Membership.objects.filter(brand_id=membership.brand_id, role=Role.OWNER).exclude(pk=membership.pk)
+    if membership.role == Role.OWNER and not others.exists():
+        raise MembershipError("role", f"{by.brand} would be left without an owner.")
+
+
 @transaction.atomic
-def invite_member(
-    *, brand: Brand, email: str, role: str, invited_by: User, accept_url_base: str, distributor=None
-) -> Invitation:
-    """Invite someone by e-mail; a distributor's people come with their distributor (role `distributor`)."""
-    if (role == Role.DISTRIBUTOR) != (distributor is not None) or (distributor and distributor.brand_id != brand.pk):
-        raise InvitationError("A distributor login needs a distributor of this brand, and only it.")
+def add_member(*, by: Actor, user: User, role: str, distributor=None) -> Membership:
+    """Give a person with an account a role in the actor's brand directly (operators, in the admin)."""
+    _check_role(by=by, role=role, distributor=distributor)
+    if Membership.objects.filter(brand=by.brand, user=user).exists():
+        raise MembershipError("user", f"{user} is a member of {by.brand} already.")
+    return Membership.objects.create(brand=by.brand, user=user, role=role, distributor=distributor)
+
+
+@transaction.atomic
+def change_member_role(*, membership: Membership, role: str, by: Actor) -> Membership:
+    """Give a member another role."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if role == membership.role:
+        return membership
+    _check_member_change(membership, by, "change")
+    _check_role(by=by, role=role, distributor=membership.distributor)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership, by: Actor) -> None:
+    """Take a person's access to the actor's brand away."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _check_member_change(membership, by, "remove")
+    membership.delete()
+
+
+@transaction.atomic
+def invite_member(*, by: Actor, email: str, role: str, accept_url_base: str, distributor=None) -> Invitation:
+    """Invite someone by e-mail to the actor's brand; a distributor's people come with their distributor (role
+    `distributor`)."""
+    _check_role(by=by, role=role, distributor=distributor, error=InvitationError)
+    brand, invited_by = by.brand, by.user
     invitation = Invitation.objects.create(
         brand=brand, email=normalise_email(email), role=role, invited_by=invited_by, distributor=distributor
     )
@@ -83,9 +181,9 @@ def invite_member(
 def accept_invitation(*, token: str, user: User) -> Membership:
     invitation = Invitation.objects.select_for_update().filter(token=token).first()
     if invitation is None or not invitation.is_usable:
-        raise InvitationError("This invitation link is not valid any more.")
+        raise InvitationError("token", "This invitation link is not valid any more.")
     if invitation.email != normalise_email(user.email):
-        raise InvitationError("This invitation was sent to another e-mail address.")
+        raise InvitationError("token", "This invitation was sent to another e-mail address.")
     membership, _ = Membership.objects.get_or_create(
         user=user, brand=invitation.brand, defaults={"role": invitation.role, "distributor": invitation.distributor}
     )
@@ -94,8 +192,8 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     return membership
 
 
-class AccountError(Exception):
-    pass
+class AccountError(ServiceError):
+    """An account that cannot be deleted yet."""
 
 
 @transaction.atomic
@@ -107,7 +205,9 @@ def delete_account(*, user: User) -> None:
     orphaned = Brand.objects.filter(pk__in=owned).exclude(pk__in=others).order_by("name")
     if orphaned.exists():
         names = ", ".join(b.name for b in orphaned)
-        raise AccountError(f"You are the only owner of {names}: make another member owner, or delete the brand first.")
+        raise AccountError(
+            "user", f"You are the only owner of {names}: make another member owner, or delete the brand first."
+        )
     address = normalise_email(user.email)
     # Rows that name the person only by address (invitations, e-mail subscriptions of apps above this one)
     # declare it with `erased_with_account`: found here without importing those apps.
@@ -130,21 +230,19 @@ def forget_logins(*, before) -> int:
 
 # --- GS1 Company Prefix claims: a brand is trusted on the verify page only under an approved prefix ---
 
-PREFIX_DIGITS = range(6, 13)  # GS1 Company Prefixes have 6 to 12 digits (GS1 General Specifications 1.4.4)
-
 
 def clean_prefix(prefix: str) -> str:
+    """A GS1 Company Prefix as typed (spaces allowed), or refused naming `field`."""
     prefix = prefix.strip().replace(" ", "")
-    if not prefix.isdigit() or len(prefix) not in PREFIX_DIGITS:
-        raise ServiceError("prefix", "A GS1 Company Prefix has 6 to 12 digits.")
+    if not prefixes.is_company_prefix(prefix):
+        raise ServiceError("prefix", prefixes.RULE)
     return prefix
 
 
 def _overlapping(prefix: str):
     """Claims whose prefix is this one, starts it or starts with it: they would share GTINs."""
-    candidates = [prefix[:n] for n in PREFIX_DIGITS if n <= len(prefix)]
-    prefixes = PrefixClaim.objects.filter(kind=ClaimKind.GS1_PREFIX)
-    return prefixes.filter(Q(prefix__in=candidates) | Q(prefix__startswith=prefix))
+    claims = PrefixClaim.objects.filter(kind=ClaimKind.GS1_PREFIX)
+    return claims.filter(Q(prefix__in=prefixes.prefixes_under(prefix)) | Q(prefix__startswith=prefix))
 
 
 @transaction.atomic
@@ -211,9 +309,15 @@ def claim_covering(brand: Brand, gtin: str, *, approved_only: bool = False) -> P
 def approved_claim_of(gtin: str) -> PrefixClaim | None:
     """The approved GS1 prefix claim, of whichever brand, under which a GTIN-14 lies (at most one: an approval
     is refused where it would overlap another brand's)."""
-    candidates = [gtin[1 : 1 + digits] for digits in PREFIX_DIGITS]
+    candidates = prefixes.prefixes_of(gtin)
     approved = PrefixClaim.objects.filter(kind=ClaimKind.GS1_PREFIX, state=ClaimState.APPROVED, prefix__in=candidates)
     return next((claim for claim in approved if claim.covers(gtin)), None)
+
+
+def approved_prefix_claim(brand: Brand, company_prefix: str) -> PrefixClaim | None:
+    """The brand's approved GS1 prefix claim that a company prefix is (or lies under): what SSCCs are made under."""
+    claims = PrefixClaim.objects.for_brand(brand).filter(kind=ClaimKind.GS1_PREFIX, state=ClaimState.APPROVED)
+    return claims.filter(prefix__in=prefixes.prefixes_under(company_prefix)).first()
 
 
 def is_verified_for(brand: Brand, gtin: str) -> bool:
@@ -405,6 +509,10 @@ def finish_signup(*, email: str, brand_name: str, password: str) -> Brand:
     """The address is proven (the link reached its mailbox): create the account and its workspace."""
     if User.objects.filter(email=normalise_email(email)).exists():
         raise ServiceError("email", "This address already has an account: log in instead.")
+    try:
+        password_validation.validate_password(password, User(email=email))
+    except ValidationError as exc:
+        raise ServiceError("password", " ".join(exc.messages)) from exc
     user = User.objects.create_user(email, password)
     return create_brand(name=brand_name, owner=user)
 

@@ -11,6 +11,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.forms import add_service_error
+
 from . import services
 from .access import ENROLMENT_SESSION_KEY, is_verified, second_factor_required
 from .forms import PasswordConfirmationForm, TokenForm
@@ -44,7 +46,7 @@ def _enrol(request):
         try:
             device = services.enrol_second_factor(user=request.user, secret=secret, token=form.cleaned_data["token"])
         except services.ServiceError as exc:
-            form.add_error(exc.field, exc.message)
+            add_service_error(form, exc)
             if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
                 return redirect(request.get_full_path())  # another session enrolled: confirm with its app
         else:

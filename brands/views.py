@@ -113,7 +113,7 @@ def invitation_accept(request, token: str):
     try:
         membership = services.accept_invitation(token=token, user=request.user)
     except services.InvitationError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, exc.message)
         return redirect("dashboard")
     request.session[SESSION_KEY] = membership.brand_id
     messages.success(request, f"You joined {membership.brand}.")

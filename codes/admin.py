@@ -1,27 +1,54 @@
 from django.contrib import admin
 
+from core.admin import ServiceAdmin
+
 from . import services
 from .models import Code, CodeBatch, Lot, PrintDownload, PrintFile, PrintJob, Product, StatusChange
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ServiceAdmin):
+    """Saved through the product use cases: the GTIN rules, the frozen serial format, never the counter."""
+
     list_display = ["name", "variant", "gtin", "ref", "brand", "serial_alphabet", "serial_length", "next_ordinal"]
     list_filter = ["brand"]
     search_fields = ["name", "gtin", "ref"]
     readonly_fields = ["next_ordinal", "key", "ref"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "brand"] if obj else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
+        values = {name: form.cleaned_data[name] for name in services.EDITABLE_PRODUCT_FIELDS if name in form.fields}
         if change:
-            services.update_product(obj, changed=form.changed_data)  # never writes the counter back
+            changed = {name: value for name, value in values.items() if name in form.changed_data}
+            saved = services.update_product(product=obj, changes=changed)
         else:
-            super().save_model(request, obj, form, change)
+            saved = services.create_product(brand=form.cleaned_data["brand"], **values)
+        obj.pk, obj.next_ordinal, obj.ref, obj.key_id = saved.pk, saved.next_ordinal, saved.ref, saved.key_id
 
 
 @admin.register(Lot)
-class LotAdmin(admin.ModelAdmin):
+class LotAdmin(ServiceAdmin):
+    """New lots through the ordering rules (a lot number and expiry that labels can carry)."""
+
     list_display = ["number", "product", "expires_on"]
     search_fields = ["number"]
+    raw_id_fields = ["product"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["product", "number"] if obj else []  # printed codes carry them
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            if "expires_on" in form.changed_data:
+                services.clean_lot(number=obj.number, expires_on=obj.expires_on)
+            obj.save()
+        else:
+            lot = services.get_or_create_lot(
+                product=obj.product, number=obj.number, expires_on=obj.expires_on, manufactured_on=obj.manufactured_on
+            )
+            obj.pk = lot.pk
 
 
 @admin.register(CodeBatch)

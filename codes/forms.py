@@ -1,23 +1,18 @@
 import json
 
 from django import forms
-from django.utils import timezone
 
 from core.files import clean_image
 
-from . import gs1
 from .models import (
-    ALPHABETS,
-    DEFAULT_LENGTHS,
     MAX_BATCH_QUANTITY,
     IdentifierKind,
     PrintFormat,
     Product,
-    SerialAlphabet,
 )
 from .printing import PrintError, clean_options, clean_range, symbology_problem
-from .serials import MAX_LENGTH, SerialFormat
-from .services import MAX_GUESS_PROBABILITY
+from .serials import MAX_LENGTH
+from .services import MAX_GUESS_PROBABILITY, OrderError, clean_gtin, frozen_product_fields
 
 
 class ProductForm(forms.ModelForm):
@@ -61,13 +56,9 @@ class ProductForm(forms.ModelForm):
                     "an operator approved for you makes new labels carry the GS1 Digital Link; labels already "
                     "printed keep verifying."
                 )
-        if product.pk and product.next_ordinal:
-            # Codes already printed depend on these: changing them would orphan every label. A product with a
-            # ref and no GTIN yet may still be given one: its serials are encrypted under the ref.
-            frozen = ["serial_alphabet", "serial_length"]
-            if product.gtin or not product.ref:
-                frozen.append("gtin")
-            for name in frozen:
+        if product.pk:
+            # Shown as they are: the service refuses to change what printed codes depend on.
+            for name in frozen_product_fields(product):
                 self.fields[name].disabled = True
 
     def validate_unique(self):
@@ -83,14 +74,10 @@ class ProductForm(forms.ModelForm):
         return clean_image(image, keep_alpha=True) if image and hasattr(image, "content_type") else image
 
     def clean_gtin(self):
-        text = self.cleaned_data["gtin"]
-        if not text or not text.strip():
-            return None
         try:
-            gtin = gs1.normalize_gtin(text)
-        except gs1.GS1Error as exc:
+            return clean_gtin(self.cleaned_data["gtin"])  # GTIN-14 before the form compares it with the stored one
+        except OrderError as exc:
             raise forms.ValidationError(exc.message) from exc
-        return gtin
 
     def clean(self):
         cleaned = super().clean()
@@ -100,14 +87,6 @@ class ProductForm(forms.ModelForm):
                 self.add_error("gtin", "Leave the GTIN empty for a product without one, or choose GTIN above.")
         elif "gtin" not in self.errors and not cleaned.get("gtin") and not self.instance.ref:
             self.add_error("gtin", "Enter the product's GTIN, or choose “No GTIN” above if you have no GS1 prefix.")
-        alphabet = cleaned.get("serial_alphabet")
-        if alphabet:
-            length = cleaned.get("serial_length") or DEFAULT_LENGTHS[SerialAlphabet(alphabet)]
-            cleaned["serial_length"] = length
-            try:
-                SerialFormat(ALPHABETS[SerialAlphabet(alphabet)], length)
-            except ValueError:
-                self.add_error("serial_length", "Too short: serials need at least a million possible values.")
         return cleaned
 
 
@@ -121,23 +100,6 @@ class BatchOrderForm(forms.Form):
     def __init__(self, *args, product: Product, **kwargs):
         super().__init__(*args, **kwargs)
         self.product = product
-
-    def clean_lot_number(self):
-        try:
-            return gs1.validate_lot(self.cleaned_data["lot_number"].strip())
-        except gs1.GS1Error as exc:
-            raise forms.ValidationError(exc.message) from exc
-
-    def clean_expires_on(self):
-        expires_on = self.cleaned_data["expires_on"]
-        if expires_on and expires_on < timezone.localdate():
-            raise forms.ValidationError("The expiry date is in the past.")
-        if expires_on:
-            try:
-                gs1.yymmdd(expires_on)  # AI (17) has a two-digit year: it must read back as this date
-            except gs1.GS1Error as exc:
-                raise forms.ValidationError(exc.message) from exc
-        return expires_on
 
     def guess_probability(self) -> float | None:
         quantity = self.cleaned_data.get("quantity") if self.is_bound and hasattr(self, "cleaned_data") else None

@@ -23,6 +23,8 @@ from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
 
+from brands.prefixes import RULE, is_company_prefix
+
 __all__ = [
     "GS1Error",
     "DigitalLink",
@@ -112,13 +114,10 @@ def gtin_check_digit(body: str) -> str:
     return str(gs1_standard_check_digit(body))
 
 
-_SSCC_PREFIX = re.compile(r"[0-9]{6,12}")
-
-
 def sscc(extension: int, company_prefix: str, serial_reference: int) -> str:
     """An 18-digit SSCC (AI 00): extension digit, GS1 company prefix, serial reference, mod-10 check digit."""
-    if not _SSCC_PREFIX.fullmatch(company_prefix):
-        raise GS1Error("company_prefix", "A GS1 company prefix is 6 to 12 digits.")
+    if not is_company_prefix(company_prefix):
+        raise GS1Error("company_prefix", RULE)
     if not 0 <= extension <= 9:
         raise GS1Error("extension", "The SSCC extension digit is 0 to 9.")
     width = 16 - len(company_prefix)

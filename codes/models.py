@@ -5,6 +5,7 @@ from django.utils import timezone
 from brands.models import Brand, BrandKey, BrandOwnedQuerySet
 from core.files import RandomName
 
+from . import packstates
 from .serials import CROCKFORD32, DIGITS, SerialFormat
 
 MAX_BATCH_QUANTITY = 10_000_000
@@ -176,20 +177,20 @@ class CodeStatus(models.TextChoices):
     """Pack states after EU FMD; `expired` is derived from the lot, never stored. A unit is generated
     `not_activated` and goes live (`active`) when activated: see `codes.packstates`."""
 
-    ACTIVE = "active", "Active"
-    SUPPLIED = "supplied", "Supplied"
-    DISPENSED = "dispensed", "Dispensed"
-    DECOMMISSIONED = "decommissioned", "Decommissioned"
-    DESTROYED = "destroyed", "Destroyed"
-    EXPORTED = "exported", "Exported"
-    STOLEN = "stolen", "Stolen"
-    SAMPLE = "sample", "Sample"
-    FREE_SAMPLE = "free_sample", "Free sample"
-    LOCKED = "locked", "Locked"
-    CHECKED_OUT = "checked_out", "Checked out"
-    RECALLED = "recalled", "Recalled"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    NOT_ACTIVATED = "not_activated", "Not yet activated"
+    ACTIVE = packstates.ACTIVE, "Active"
+    SUPPLIED = packstates.SUPPLIED, "Supplied"
+    DISPENSED = packstates.DISPENSED, "Dispensed"
+    DECOMMISSIONED = packstates.DECOMMISSIONED, "Decommissioned"
+    DESTROYED = packstates.DESTROYED, "Destroyed"
+    EXPORTED = packstates.EXPORTED, "Exported"
+    STOLEN = packstates.STOLEN, "Stolen"
+    SAMPLE = packstates.SAMPLE, "Sample"
+    FREE_SAMPLE = packstates.FREE_SAMPLE, "Free sample"
+    LOCKED = packstates.LOCKED, "Locked"
+    CHECKED_OUT = packstates.CHECKED_OUT, "Checked out"
+    RECALLED = packstates.RECALLED, "Recalled"
+    WITHDRAWN = packstates.WITHDRAWN, "Withdrawn"
+    NOT_ACTIVATED = packstates.NOT_ACTIVATED, "Not yet activated"
 
 
 class Code(models.Model):

@@ -14,30 +14,51 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+# The pack states a unit can be stored in: every other module (the `CodeStatus` choices, the verify rules)
+# takes the names and groups from here.
 ACTIVE = "active"
-NOT_ACTIVATED = "not_activated"
+SUPPLIED = "supplied"
+DISPENSED = "dispensed"
+DECOMMISSIONED = "decommissioned"
+DESTROYED = "destroyed"
+EXPORTED = "exported"
+STOLEN = "stolen"
+SAMPLE = "sample"
+FREE_SAMPLE = "free_sample"
+LOCKED = "locked"
+CHECKED_OUT = "checked_out"
 RECALLED = "recalled"
-UNDO_WINDOW = timedelta(days=10)
-# No way back out of these, and nothing else may be written over them.
-FINAL = frozenset({"recalled", "withdrawn", "stolen", "destroyed"})
+WITHDRAWN = "withdrawn"
+NOT_ACTIVATED = "not_activated"
 STATES = frozenset(
     {
-        "active",
-        "supplied",
-        "dispensed",
-        "decommissioned",
-        "destroyed",
-        "exported",
-        "stolen",
-        "sample",
-        "free_sample",
-        "locked",
-        "checked_out",
-        "recalled",
-        "withdrawn",
-        "not_activated",
+        ACTIVE,
+        SUPPLIED,
+        DISPENSED,
+        DECOMMISSIONED,
+        DESTROYED,
+        EXPORTED,
+        STOLEN,
+        SAMPLE,
+        FREE_SAMPLE,
+        LOCKED,
+        CHECKED_OUT,
+        RECALLED,
+        WITHDRAWN,
+        NOT_ACTIVATED,
     }
 )
+# Derived from the lot's expiry date when a unit is read, never stored (see `scans.rules.effective_status`).
+EXPIRED = "expired"
+
+UNDO_WINDOW = timedelta(days=10)
+# No way back out of these, and nothing else may be written over them.
+FINAL = frozenset({RECALLED, WITHDRAWN, STOLEN, DESTROYED})
+# Units that must not be sold: the verify page warns of them by name (the other unsaleable states it names only
+# as "not for sale").
+WARNED = FINAL | {EXPIRED}
+# Units that should no longer circulate: a scan of one is late (detection).
+OUT_OF_CIRCULATION = FINAL | {EXPIRED, DECOMMISSIONED}
 
 
 def unchangeable_from(to_status: str) -> frozenset[str]:

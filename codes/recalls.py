@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import get_language_info
 
 from brands.models import Brand
+from core.errors import ServiceError
 from core.queueing import enqueue_on_commit
 
 from . import packstates, rows
@@ -27,12 +28,8 @@ log = logging.getLogger(__name__)
 SERIALS_PER_STATEMENT = 5_000
 
 
-class ChangeError(Exception):
+class ChangeError(ServiceError):
     """A status change that cannot be made; `field` names what to fix."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
 
 
 def plan_change(

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Max
 from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
 
 from brands.models import Brand
 from brands.services import approved_claim_of, claim_covering, current_key, note_verify_change
@@ -14,7 +15,19 @@ from core.errors import ServiceError
 from core.queueing import enqueue_on_commit
 
 from . import gs1, quotas, rows
-from .models import MAX_BATCH_QUANTITY, BatchState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
+from .models import (
+    ALPHABETS,
+    DEFAULT_LENGTHS,
+    MAX_BATCH_QUANTITY,
+    BatchState,
+    Code,
+    CodeBatch,
+    CodeStatus,
+    Lot,
+    Product,
+    SerialAlphabet,
+    StatusChange,
+)
 from .serials import SerialCodec, SerialFormat
 
 log = logging.getLogger(__name__)
@@ -77,13 +90,42 @@ def release_squatted_gtin(*, gtin: str, owner: Brand) -> int:
     return released
 
 
+def clean_gtin(gtin: str | None) -> str | None:
+    """A GTIN as typed (8, 12, 13 or 14 digits, spaces allowed) as GTIN-14; None for none."""
+    if not gtin or not gtin.strip():
+        return None
+    try:
+        return gs1.normalize_gtin(gtin)
+    except gs1.GS1Error as exc:
+        raise OrderError("gtin", exc.message) from exc
+
+
+def clean_serial_format(serial_alphabet: str, serial_length: int | None) -> tuple[str, int]:
+    """A serial alphabet and length (the alphabet's default when not given) that make a usable format."""
+    if serial_alphabet not in SerialAlphabet.values:
+        raise OrderError("serial_alphabet", f"Choose one of: {', '.join(SerialAlphabet.values)}.")
+    length = serial_length or DEFAULT_LENGTHS[SerialAlphabet(serial_alphabet)]
+    try:
+        SerialFormat(ALPHABETS[SerialAlphabet(serial_alphabet)], length)
+    except ValueError as exc:
+        raise OrderError("serial_length", "Too short: serials need at least a million possible values.") from exc
+    return serial_alphabet, length
+
+
 @transaction.atomic
 def create_product(
-    *, brand: Brand, name: str, serial_alphabet: str, serial_length: int, gtin: str | None = None, **fields
+    *,
+    brand: Brand,
+    name: str,
+    serial_alphabet: str = SerialAlphabet.ALNUM,
+    serial_length: int | None = None,
+    gtin: str | None = None,
+    **fields,
 ) -> Product:
     """A product under a GTIN of a prefix the brand has claimed or, without a GTIN (brands without a GS1
     Company Prefix), under a new Serialize product ref that the platform issues and that never poses as a GTIN."""
-    ref = None
+    serial_alphabet, serial_length = clean_serial_format(serial_alphabet, serial_length)
+    gtin, ref = clean_gtin(gtin), None
     if gtin:
         problem = gtin_problem(brand, gtin)
         if problem:
@@ -131,27 +173,61 @@ def upgrade_problem(brand: Brand, gtin: str) -> str | None:
 EDITABLE_PRODUCT_FIELDS = ("name", "variant", "gtin", "ndc", "image", "serial_alphabet", "serial_length")
 
 
-def update_product(product: Product, *, changed: list[str]) -> Product:
-    """Save what a person edited, never the ordinal counter: batches move it with F() under a row lock,
-    and writing back a stale value would hand out ordinals (serials) twice.
+def frozen_product_fields(product: Product) -> list[str]:
+    """What printed codes depend on, once a product has codes: its serial format and, unless it has a ref and
+    no GTIN yet (its serials are encrypted under the ref, so it may still be given one), its GTIN."""
+    if not product.next_ordinal:
+        return []
+    return ["serial_alphabet", "serial_length"] + (["gtin"] if product.gtin or not product.ref else [])
+
+
+@transaction.atomic
+def update_product(*, product: Product, changes: dict) -> Product:
+    """Change what people may edit of a product (`changes`: field name -> new value), never the ordinal counter:
+    batches move it with F() under a row lock, and writing back a stale value would hand out ordinals twice.
+    The serial format and GTIN are frozen once codes exist: changing them would orphan every printed label.
 
     A product with a ref that is given a GTIN keeps its ref: its serials are encrypted under the ref, so the
     labels already printed keep verifying through the ref's URL, and new labels carry the GS1 Digital Link."""
-    fields = [name for name in changed if name in EDITABLE_PRODUCT_FIELDS]
+    # Locked and re-read: a batch ordered meanwhile moves the counter and freezes the serial format.
+    locked = Product.objects.select_for_update().select_related("brand").get(pk=product.pk)
+    unknown = set(changes) - set(EDITABLE_PRODUCT_FIELDS)
+    if unknown:
+        raise OrderError(sorted(unknown)[0], "This cannot be changed.")
+    if "gtin" in changes:
+        changes = {**changes, "gtin": clean_gtin(changes["gtin"])}
+    if {"serial_alphabet", "serial_length"} & changes.keys():
+        alphabet = changes.get("serial_alphabet", locked.serial_alphabet)
+        length = changes.get("serial_length", locked.serial_length)
+        alphabet, length = clean_serial_format(alphabet, length)
+        changes = {**changes, "serial_alphabet": alphabet, "serial_length": length}
+    changes = {name: value for name, value in changes.items() if _differs(locked, name, value)}
+    frozen = [name for name in frozen_product_fields(locked) if name in changes]
+    if frozen:
+        raise OrderError(frozen[0], f"{locked} has codes already: its {frozen[0].replace('_', ' ')} cannot change.")
+    for name, value in changes.items():
+        Product._meta.get_field(name).save_form_data(locked, value)
     problem = None
-    if "gtin" in fields:
-        if product.ref and product.gtin:
-            problem = upgrade_problem(product.brand, product.gtin)
-        elif not product.ref:
-            problem = gtin_problem(product.brand, product.gtin or "", product_id=product.pk)
+    if "gtin" in changes:
+        if locked.ref and locked.gtin:
+            problem = upgrade_problem(locked.brand, locked.gtin)
+        elif not locked.ref:
+            problem = gtin_problem(locked.brand, locked.gtin or "", product_id=locked.pk)
     if problem:
         raise OrderError("gtin", problem)
-    if "gtin" in fields and product.gtin:
-        release_squatted_gtin(gtin=product.gtin, owner=product.brand)
-    if fields:
-        product.save(update_fields=fields)
-        note_verify_change(brand_id=product.brand_id)  # its name (or GTIN) on the verify page, in every worker
-    return product
+    if "gtin" in changes and locked.gtin:
+        release_squatted_gtin(gtin=locked.gtin, owner=locked.brand)
+    if changes:
+        locked.save(update_fields=list(changes))
+        note_verify_change(brand_id=locked.brand_id)  # its name (or GTIN) on the verify page, in every worker
+    return locked
+
+
+def _differs(product: Product, name: str, value) -> bool:
+    """Is `value` a change of the product's field? A file is a change whenever one is given or cleared."""
+    if name == "image":
+        return value is not None
+    return getattr(product, name) != value
 
 
 def give_gtin(*, product: Product, gtin: str) -> Product:
@@ -165,13 +241,31 @@ def give_gtin(*, product: Product, gtin: str) -> Product:
         if problem:
             raise OrderError("gtin", problem)
         release_squatted_gtin(gtin=gtin, owner=locked.brand)
-        locked.gtin = gtin
-        return update_product(locked, changed=["gtin"])
+        return update_product(product=locked, changes={"gtin": gtin})
+
+
+def clean_lot(*, number: str, expires_on: date | None = None) -> str:
+    """A lot number as AI (10) carries it, and an expiry that is not past and that AI (17)'s two-digit year
+    reads back as the same date; the number is returned stripped."""
+    try:
+        number = gs1.validate_lot(number.strip())
+    except gs1.GS1Error as exc:
+        raise OrderError("lot", exc.message) from exc
+    if expires_on and expires_on < timezone.localdate():
+        raise OrderError("expiry", "The expiry date is in the past.")
+    if expires_on:
+        try:
+            gs1.yymmdd(expires_on)
+        except gs1.GS1Error as exc:
+            raise OrderError("expiry", exc.message) from exc
+    return number
 
 
 def get_or_create_lot(
     *, product: Product, number: str, expires_on: date | None = None, manufactured_on: date | None = None
 ) -> Lot:
+    """The product's lot of this number, made if new (refused if its number or expiry could not be printed)."""
+    number = clean_lot(number=number, expires_on=expires_on)
     lot, created = Lot.objects.get_or_create(
         product=product, number=number, defaults={"expires_on": expires_on, "manufactured_on": manufactured_on}
     )

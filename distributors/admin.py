@@ -3,14 +3,31 @@ assign_range command), which keep history and refuse overlaps, so they are read-
 
 from django.contrib import admin
 
+from core.admin import ServiceAdmin
+
+from . import services
 from .models import Assignment, Carton, Distributor
+
+CONTACT_FIELDS = ("contact_name", "contact_email", "phone")
 
 
 @admin.register(Distributor)
-class DistributorAdmin(admin.ModelAdmin):
+class DistributorAdmin(ServiceAdmin):
+    """Saved through the distributor use cases: a code unique in the brand, a territory of ISO 3166 codes."""
+
     list_display = ["name", "code", "brand", "territory"]
     list_filter = ["brand"]
     search_fields = ["name", "code"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["brand"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        values = {name: getattr(obj, name) for name in ("name", "code", "territory", *CONTACT_FIELDS)}
+        if change:
+            services.update_distributor(obj, **values)
+        else:
+            obj.pk = services.create_distributor(brand=obj.brand, **values).pk
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from brands import prefixes
+from brands import services as brand_services
 from brands.models import Activation, Brand
 from codes import activation, gs1
 from codes import services as code_services
@@ -47,14 +49,25 @@ def _clean_code(brand: Brand, code: str, exclude_pk: int | None = None) -> str:
     return code
 
 
+def _clean_name(name: str) -> str:
+    try:
+        return brand_services.clean_name(name)
+    except ServiceError as exc:
+        raise DistributorError(exc.field, exc.message) from None
+
+
 def create_distributor(*, brand: Brand, name: str, code: str, territory, **contact) -> Distributor:
     return Distributor.objects.create(
-        brand=brand, name=name, code=_clean_code(brand, code), territory=clean_territory(territory), **contact
+        brand=brand,
+        name=_clean_name(name),
+        code=_clean_code(brand, code),
+        territory=clean_territory(territory),
+        **contact,
     )
 
 
 def update_distributor(distributor: Distributor, *, name: str, code: str, territory, **contact) -> Distributor:
-    distributor.name = name
+    distributor.name = _clean_name(name)
     distributor.code = _clean_code(distributor.brand, code, exclude_pk=distributor.pk)
     distributor.territory = clean_territory(territory)
     for field, value in contact.items():
@@ -258,8 +271,8 @@ def plan_cartons(batch: CodeBatch, *, first: int, last: int, size: int) -> Carto
 
 def _check_prefix(batch: CodeBatch, company_prefix: str) -> str:
     prefix = company_prefix.strip()
-    if not re.fullmatch(r"[0-9]{6,12}", prefix):
-        raise DistributorError("company_prefix", "A GS1 company prefix is 6 to 12 digits.")
+    if not prefixes.is_company_prefix(prefix):
+        raise DistributorError("company_prefix", prefixes.RULE)
     # A brand's GTINs and SSCCs start with its company prefix: the product's GTIN must carry this one.
     if not batch.product.gtin:
         raise DistributorError(
@@ -267,13 +280,21 @@ def _check_prefix(batch: CodeBatch, company_prefix: str) -> str:
             "SSCCs are made under the GS1 company prefix of the product's GTIN, and this product has none "
             "(it has a Serialize product ref): assign ranges instead, or give it a GTIN first.",
         )
-    if batch.product.gtin[1 : 1 + len(prefix)] != prefix:
+    if not prefixes.prefix_covers(prefix, batch.product.gtin):
         raise DistributorError("company_prefix", f"The product's GTIN {batch.product.gtin} is not under {prefix}.")
     return prefix
 
 
 def _reserve_references(brand: Brand, prefix: str, count: int) -> int:
-    """Reserve `count` consecutive SSCC serial references under a prefix; returns the first."""
+    """Reserve `count` consecutive SSCC serial references under a prefix; returns the first. A prefix's series
+    is granted only under an approved claim of it, as its GTINs are: a brand whose claim is merely pending (or
+    absent) would otherwise take the series first and its owner's SSCCs could never be made."""
+    if brand_services.approved_prefix_claim(brand, prefix) is None:
+        raise DistributorError(
+            "company_prefix",
+            "SSCCs are made only under a GS1 Company Prefix an operator approved for you: claim your prefix in "
+            "Settings and wait for its approval.",
+        )
     SsccCounter.objects.get_or_create(company_prefix=prefix, defaults={"brand": brand})
     counter = SsccCounter.objects.select_for_update().get(company_prefix=prefix)
     if counter.brand_id != brand.pk:

@@ -1,7 +1,6 @@
 from django import forms
 from django.conf import settings
 
-from . import signing
 from .models import EVENT_CHOICES, EmailFrequency, EmailSubscription, Webhook
 
 
@@ -15,13 +14,6 @@ class WebhookForm(forms.ModelForm):
         model = Webhook
         fields = ["url", "description", "events"]
 
-    def clean_url(self):
-        url = self.cleaned_data["url"]
-        problem = signing.target_problem(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
-        if problem:
-            raise forms.ValidationError(problem)
-        return url
-
 
 class EmailSubscriptionForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
@@ -34,9 +26,8 @@ class EmailSubscriptionForm(forms.ModelForm):
         labels = {"frequency": "Alert e-mails", "language": "Language of the e-mails"}
         help_texts = {"frequency": "Other events (recalls, ready batches and print files) are always sent at once."}
 
-    def __init__(self, *args, brand, language: str = "en", **kwargs):
+    def __init__(self, *args, language: str = "en", **kwargs):
         super().__init__(*args, **kwargs)
-        self.brand = brand
         if language in dict(settings.LANGUAGES):  # the language the person adding the address reads
             self.fields["language"].initial = language
         for name in ("frequency", "language"):  # left out: the model's default (at once, English)
@@ -47,9 +38,3 @@ class EmailSubscriptionForm(forms.ModelForm):
 
     def clean_language(self):
         return self.cleaned_data["language"] or "en"
-
-    def clean_email(self):
-        email = self.cleaned_data["email"].lower()
-        if EmailSubscription.objects.for_brand(self.brand).filter(email=email).exists():
-            raise forms.ValidationError("That address already gets notifications.")
-        return email

@@ -33,8 +33,10 @@ from core.queueing import enqueue_on_commit
 
 from . import signing
 from .models import (
+    EVENTS,
     DeliveryState,
     EmailDigest,
+    EmailFrequency,
     EmailSubscription,
     Webhook,
     WebhookAttempt,
@@ -70,6 +72,56 @@ def publish(*, brand_id: int, event: str, data: dict, email: bool = True) -> lis
     if email and any(s.wants(event) for s in confirmed):
         enqueue_on_commit(send_event_email_task, brand_id, event, body)
     return ids
+
+
+class WebhookError(ServiceError):
+    """An endpoint the brand's events must not be sent to, or events that do not exist."""
+
+
+def check_webhook(*, url: str, events) -> None:
+    """A public https endpoint (unless private targets are allowed: on-premises receivers), so that nobody
+    points the platform's requests inside its own network; and events that exist. Checked at send time too."""
+    problem = signing.target_problem(url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
+    if problem:
+        raise WebhookError("url", problem)
+    check_events(events, error=WebhookError)
+
+
+def check_events(events, *, error: type[ServiceError]) -> None:
+    unknown = sorted(set(events) - set(EVENTS))
+    if unknown:
+        raise error("events", f"No such event: {unknown[0]}.")
+
+
+def add_webhook(*, brand: Brand, url: str, description: str = "", events=()) -> Webhook:
+    """A new endpoint for the brand's events (`events` empty: every event)."""
+    check_webhook(url=url, events=events)
+    return Webhook.objects.create(brand=brand, url=url, description=description, events=list(events))
+
+
+class SubscriptionError(ServiceError):
+    """An e-mail subscription that cannot be added."""
+
+
+def subscribe(
+    *, brand: Brand, email: str, added_by, events=(), frequency: str = "", language: str = ""
+) -> EmailSubscription:
+    """Send the brand's events to an address, once its owner agrees (see add_subscription: at once when it is
+    the adder's own, else after the mailed link; `confirmed_at` says which)."""
+    email = email.strip().lower()
+    if EmailSubscription.objects.for_brand(brand).filter(email=email).exists():
+        raise SubscriptionError("email", "That address already gets notifications.")
+    check_events(events, error=SubscriptionError)
+    subscription = EmailSubscription.objects.create(
+        brand=brand,
+        email=email,
+        events=list(events),
+        frequency=frequency or EmailFrequency.IMMEDIATE,
+        language=language or "en",
+    )
+    add_subscription(subscription=subscription, added_by=added_by)
+    subscription.refresh_from_db(fields=["confirmed_at"])
+    return subscription
 
 
 class TestSendRefused(ServiceError):

@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from brands.models import Brand
+from core.errors import ServiceError
 from distributors import territory
 
 from . import rules, wording
@@ -25,10 +26,8 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-class AlertError(Exception):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field, self.message = field, message
+class AlertError(ServiceError):
+    """An alert that cannot be moved or cleared as asked."""
 
 
 def record_findings(*, scan_id: int, findings: list[dict]) -> list[int]:

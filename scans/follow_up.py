@@ -17,7 +17,7 @@ from distributors.territory import is_outside
 from . import detection
 from .context import ScanContext, Sighting, place_fields
 from .geo import Place, default_locator
-from .models import Scan, ScanSource
+from .models import CounterfeitReport, Scan, ScanSource
 from .products import product_cache
 from .verify import surviving_a_lost_connection
 
@@ -120,13 +120,27 @@ def add_precise_location(*, token: str, lat: float, lon: float) -> Place | None:
     return place
 
 
-def report_counterfeit(*, form, ip_hash: str):
-    """Store a consumer's report; linked to the brand when the GTIN is one of ours (or, for a product ref,
-    which no report names as a GTIN, when the scan it was made from found one of our products)."""
-    report = form.save(commit=False)
+def report_counterfeit(
+    *,
+    where_bought: str,
+    ip_hash: str,
+    gtin: str = "",
+    serial: str = "",
+    notes: str = "",
+    contact_email: str = "",
+    photo=None,
+    token: str = "",
+) -> CounterfeitReport:
+    """Store a consumer's report; linked to the brand when the GTIN is one of ours (or, for a product ref, which
+    no report names as a GTIN, when the scan it was made from, named by the page's `token`, found one of our
+    products). `photo` is an image already stripped of its metadata (core.files.clean_image)."""
+    report = CounterfeitReport(
+        gtin=gtin, serial=serial, where_bought=where_bought, notes=notes, contact_email=contact_email
+    )
+    report.photo = photo or ""
     info = product_cache.get(report.gtin) if report.gtin.isdigit() and len(report.gtin) == 14 else None
     report.brand = info.brand if info else None
-    scan_id = _scan_of_token(form.cleaned_data.get("token", ""))
+    scan_id = _scan_of_token(token)
     if scan_id is not None:  # read within the token's lifetime: only the newest partitions of the scan log
         since = _logged_since(LOCATE_TOKEN_MAX_AGE * 4)
         found = list(Scan.objects.filter(pk=scan_id, scanned_at__gte=since).values_list("brand_id", flat=True)[:1])

@@ -12,15 +12,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-# Warning codes: a public contract (the JSON verdict publishes them).
-RECALLED = "recalled"
-EXPIRED = "expired"
+from codes import packstates
+
+# Warning codes: a public contract (the JSON verdict publishes them). A unit's state is warned of by its name.
+RECALLED = packstates.RECALLED
+EXPIRED = packstates.EXPIRED
 LIKELY_COPY = "likely_copy"
 PIN_REUSED = "pin_reused"
 INACTIVE = "inactive"  # any other state that is not for sale (params: status)
 # Also a verdict status: a code the brand issued whose unit it has not marked applied (or received) yet.
-NOT_ACTIVATED = "not_activated"
-STATE_WARNINGS = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen"})
+NOT_ACTIVATED = packstates.NOT_ACTIVATED
+STATE_WARNINGS = packstates.WARNED
 
 # Alert kinds: also a contract (webhook payloads carry them).
 GREY_MARKET = "grey_market"
@@ -31,7 +33,7 @@ EARLY_SCAN = "early_scan"  # a code scanned before its unit was activated: its l
 ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN, EARLY_SCAN)
 
 # A late scan is one of a unit that should no longer circulate.
-LATE_STATES = frozenset({RECALLED, EXPIRED, "withdrawn", "destroyed", "stolen", "decommissioned"})
+LATE_STATES = packstates.OUT_OF_CIRCULATION
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -114,7 +116,7 @@ class Verdict:
 
     @property
     def is_active(self) -> bool:
-        return self.authentic and self.status == "active"
+        return self.authentic and self.status == packstates.ACTIVE
 
     @property
     def is_likely_copy(self) -> bool:
@@ -123,14 +125,14 @@ class Verdict:
 
 def effective_status(stored_status: str, expires_on: date | None, today: date) -> str:
     """Expiry is derived, never stored: an active unit past its lot's expiry reads as expired."""
-    if stored_status == "active" and expires_on is not None and expires_on < today:
-        return "expired"
+    if stored_status == packstates.ACTIVE and expires_on is not None and expires_on < today:
+        return EXPIRED
     return stored_status
 
 
 def state_warnings(status: str) -> list[VerdictWarning]:
     """A unit not for sale always warns, naming its state."""
-    if status == "active":
+    if status == packstates.ACTIVE:
         return []
     if status in STATE_WARNINGS:
         return [VerdictWarning(status)]

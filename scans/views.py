@@ -298,7 +298,12 @@ def counterfeit_report(request):
         return _too_many(request)
     form = CounterfeitReportForm(request.POST, request.FILES)
     if form.is_valid():
-        follow_up.report_counterfeit(form=form, ip_hash=_ip_hash(request))
+        data = form.cleaned_data
+        follow_up.report_counterfeit(
+            **{name: data[name] for name in ("gtin", "serial", "where_bought", "notes", "contact_email", "photo")},
+            token=data["token"],
+            ip_hash=_ip_hash(request),
+        )
         return _no_store(render(request, "scans/report_thanks.html"))
     return _no_store(render(request, "scans/report_form.html", {"report_form": form}, status=400))
 

@@ -5,7 +5,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -33,8 +32,9 @@ from brands.forms import (
     RegistrationClaimForm,
     ReviewForm,
 )
-from brands.models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim, Role
+from brands.models import Brand, BrandDeletion, ClaimState, Invitation, Membership, PrefixClaim
 from core.files import presigned_url
+from core.forms import add_service_error
 
 
 @signed_in
@@ -83,13 +83,15 @@ def brand_switch(request):
 def brand_settings(request):
     form = BrandForm(request.POST or None, request.FILES or None, instance=request.brand)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            brand = form.save()
-            services.note_verify_change(brand_id=brand.pk)  # every worker's verify shows the new branding
-        if "name" in form.changed_data:
-            services.flag_lookalike(brand)
-        messages.success(request, "Brand settings saved.")
-        return redirect("brand_settings")
+        try:
+            services.update_brand(
+                brand=request.brand, changes={name: form.cleaned_data[name] for name in form.changed_data}
+            )
+        except services.ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Brand settings saved.")
+            return redirect("brand_settings")
     return render(request, "brands/settings.html", _settings_page(request, form))
 
 
@@ -118,9 +120,14 @@ def prefix_claim(request):
     form = PrefixClaimForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.claim_prefix(brand=request.brand, submitted_by=request.user, **form.cleaned_data)
+            services.claim_prefix(
+                brand=request.brand,
+                prefix=form.cleaned_data["prefix"],
+                evidence=form.cleaned_data["evidence"],
+                submitted_by=request.user,
+            )
         except services.ServiceError as exc:
-            form.add_error(exc.field, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, "Prefix claimed. You can register its GTINs now; an operator will review it.")
             return redirect("brand_settings")
@@ -144,7 +151,7 @@ def registration_claim(request):
                 submitted_by=request.user,
             )
         except services.ServiceError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(
                 request,
@@ -205,7 +212,7 @@ def review_claim(request, claim_id: int):
         try:
             decide(claim=claim, reviewed_by=request.user, note=form.cleaned_data["note"])
         except services.ServiceError as exc:
-            form.add_error(None, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"{claim.claimed} for {claim.brand}: {form.cleaned_data['decision']}d.")
             return redirect("review_list")
@@ -228,14 +235,18 @@ def review_evidence(request, claim_id: int):
 def members(request):
     form = InvitationForm(request.POST or None, may_make_owners=request.actor.can("members.make_owner"))
     if request.method == "POST" and form.is_valid():
-        services.invite_member(
-            brand=request.brand,
-            invited_by=request.user,
-            accept_url_base=request.build_absolute_uri("/"),
-            **form.cleaned_data,
-        )
-        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-        return redirect("members")
+        try:
+            services.invite_member(
+                by=request.actor,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                accept_url_base=request.build_absolute_uri("/"),
+            )
+        except services.InvitationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("members")
     memberships = Membership.objects.for_brand(request.brand).select_related("user").order_by("pk")
     context = {"form": form, "memberships": memberships, "invitations": pending_invitations(request.brand)}
     return render(request, "brands/members.html", context)
@@ -245,12 +256,11 @@ def members(request):
 @require("members.manage")
 def membership_remove(request, membership_id: int):
     membership = get_for_actor(request, Membership, pk=membership_id)
-    if membership.role == Role.OWNER and not request.actor.can("members.make_owner"):
-        messages.error(request, "Only an owner can remove an owner.")
-    elif membership.pk == request.actor.membership.pk:
-        messages.error(request, "You cannot remove yourself.")
+    try:
+        services.remove_member(membership=membership, by=request.actor)
+    except services.MembershipError as exc:
+        messages.error(request, exc.message)
     else:
-        membership.delete()
         messages.success(request, f"{membership.user} no longer has access.")
     return redirect("members")
 
@@ -270,7 +280,7 @@ def brand_delete(request):
                 brand=request.brand, requested_by=request.user, confirm_slug=form.cleaned_data["confirm_slug"]
             )
         except offboarding.OffboardingError as exc:
-            form.add_error(exc.field, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, "Deletion scheduled. The export is being prepared.")
             return redirect("brand_delete")
@@ -299,7 +309,7 @@ def account_delete(request):
         try:
             services.delete_account(user=request.user)
         except services.AccountError as exc:
-            form.add_error(None, str(exc))
+            add_service_error(form, exc)
         else:
             logout(request)
             return render(request, "brands/account_deleted.html")

@@ -13,6 +13,7 @@ from codes import activation, recalls, services
 from codes.forms import ActivateForm, BatchOrderForm, PrintJobForm, ProductForm
 from codes.models import CodeBatch, Lot, PrintJob, Product, StatusChange
 from codes.quotas import order_limits
+from core.forms import add_service_error
 
 
 def verify_host() -> dict:
@@ -38,9 +39,9 @@ def product_create(request):
     form = ProductForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            product = services.create_product(brand=request.brand, **form.cleaned_data)
+            product = services.create_product(brand=request.brand, **_product_values(form))
         except services.OrderError as exc:
-            form.add_error(exc.field, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"{product} added.")
             return redirect("product_detail", product.pk)
@@ -58,14 +59,19 @@ def product_edit(request, product_id: int):
         form = ProductForm(request.POST, request.FILES, instance=product)
         if form.is_valid():
             try:
-                services.update_product(product, changed=form.changed_data)
+                services.update_product(product=product, changes=_product_values(form, only=form.changed_data))
             except services.OrderError as exc:
-                form.add_error(exc.field, exc.message)
+                add_service_error(form, exc)
                 transaction.set_rollback(True)
             else:
                 messages.success(request, "Product saved.")
                 return redirect("product_detail", product.pk)
     return render(request, "codes/product_form.html", {"form": form, "product": product})
+
+
+def _product_values(form: ProductForm, only=services.EDITABLE_PRODUCT_FIELDS) -> dict:
+    """The product's fields as the form read them (of those in `only`)."""
+    return {name: form.cleaned_data[name] for name in services.EDITABLE_PRODUCT_FIELDS if name in only}
 
 
 @require("brand.view")
@@ -87,7 +93,7 @@ def batch_order(request, product_id: int):
             with transaction.atomic():  # a refused order leaves nothing behind, not even its new lot
                 batch = _order(request, product, data)
         except services.OrderError as exc:
-            form.add_error({"expiry": "expires_on", "lot": "lot_number"}.get(exc.field, exc.field), exc.message)
+            add_service_error(form, exc, {"expiry": "expires_on", "lot": "lot_number"})
         else:
             messages.success(request, f"Batch of {batch.quantity:,} codes ordered.")
             return redirect("batch_detail", batch.pk)

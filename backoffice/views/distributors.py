@@ -12,6 +12,7 @@ from brands.models import Activation, Invitation, Membership
 from brands.spreadsheet import SpreadsheetWriter
 from codes import activation, printing, recalls
 from codes.models import CodeBatch
+from core.forms import add_service_error
 from distributors import labels, queries, services
 from distributors.forms import (
     AssignRangeForm,
@@ -32,8 +33,7 @@ FIELD_NAMES = {"first": "first_position", "last": "last_position"}
 
 
 def _form_error(form, exc: services.DistributorError) -> None:
-    field = FIELD_NAMES.get(exc.field, exc.field)
-    form.add_error(field if field in form.fields else None, exc.message)
+    add_service_error(form, exc, FIELD_NAMES)
 
 
 def _contact(data: dict) -> dict:
@@ -117,11 +117,10 @@ def distributor_invite(request, distributor_id: int):
     form = DistributorInviteForm(request.POST)
     if form.is_valid():
         brand_services.invite_member(
-            brand=request.brand,
+            by=request.actor,
             email=form.cleaned_data["email"],
             role="distributor",
             distributor=distributor,
-            invited_by=request.user,
             accept_url_base=request.build_absolute_uri("/"),
         )
         messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
+from core.forms import add_service_error
 from notifications import services
 from notifications.forms import EmailSubscriptionForm, WebhookForm
 from notifications.models import EmailSubscription, Webhook, WebhookAttempt, WebhookDelivery
@@ -14,13 +15,19 @@ from notifications.models import EmailSubscription, Webhook, WebhookAttempt, Web
 def notification_settings(request):
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        form.instance.brand = request.brand
-        webhook = form.save()
-        messages.success(request, "Endpoint added. Its signing secret is shown below.")
-        return redirect("webhook_detail", webhook.pk)
+        data = form.cleaned_data
+        try:
+            webhook = services.add_webhook(
+                brand=request.brand, url=data["url"], description=data["description"], events=data["events"]
+            )
+        except services.WebhookError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Endpoint added. Its signing secret is shown below.")
+            return redirect("webhook_detail", webhook.pk)
     context = {
         "form": form,
-        "email_form": EmailSubscriptionForm(brand=request.brand, language=request.LANGUAGE_CODE),
+        "email_form": EmailSubscriptionForm(language=request.LANGUAGE_CODE),
         "webhooks": Webhook.objects.for_actor(request.actor),
         "subscriptions": EmailSubscription.objects.for_actor(request.actor),
     }
@@ -30,16 +37,25 @@ def notification_settings(request):
 @require_POST
 @require("notifications.manage")
 def email_subscribe(request):
-    form = EmailSubscriptionForm(request.POST, brand=request.brand)
+    form = EmailSubscriptionForm(request.POST)
     if form.is_valid():
-        form.instance.brand = request.brand
-        subscription = form.save()
-        if services.add_subscription(subscription=subscription, added_by=request.user):
-            messages.success(request, f"{subscription.email} will get e-mail notifications.")
-        else:
-            messages.success(
-                request, f"We e-mailed {subscription.email} a link: notifications start once its owner confirms."
+        data, email = form.cleaned_data, form.cleaned_data["email"].lower()
+        try:
+            subscription = services.subscribe(
+                brand=request.brand,
+                email=email,
+                events=data["events"],
+                frequency=data["frequency"],
+                language=data["language"],
+                added_by=request.user,
             )
+        except services.SubscriptionError as exc:
+            messages.error(request, exc.message)
+        else:
+            if subscription.confirmed_at:
+                messages.success(request, f"{email} will get e-mail notifications.")
+            else:
+                messages.success(request, f"We e-mailed {email} a link: notifications start once its owner confirms.")
     else:
         messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     return redirect("notification_settings")

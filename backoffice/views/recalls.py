@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from brands.access import get_for_actor, require
 from codes import recalls
 from codes.models import CodeStatus, StatusChange
+from core.forms import add_service_error
 from scans import recall_report
 from scans.forms import StatusChangeForm
 
@@ -44,7 +45,7 @@ def _change_form(request, *, recall: bool):
                 **form.scope_arguments(),
             )
         except recalls.ChangeError as exc:
-            form.add_error(None, exc.message)
+            add_service_error(form, exc)
         else:
             messages.success(request, f"{change.get_to_status_display()}: {change.quantity:,} codes queued.")
             return redirect("recall_detail", change.pk)

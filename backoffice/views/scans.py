@@ -21,6 +21,7 @@ from brands.spreadsheet import SpreadsheetWriter
 from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
 from core.files import presigned_url
+from core.forms import add_service_error
 from core.routers import reads_from_replica
 from distributors.queries import holder_of
 from scans import alerts, queries, retention
@@ -194,7 +195,7 @@ def code_detail(request, code_id: int):
                 created_by=request.user,
             )
         except recalls.ChangeError as exc:
-            form.add_error(None, exc.message)
+            add_service_error(form, exc)
         else:
             if change.codes_changed:
                 messages.success(request, f"Unit {code.serial} is now {CodeStatus(status).label.lower()}.")

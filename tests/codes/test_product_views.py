@@ -72,8 +72,7 @@ def test_editing_a_product_never_writes_back_a_stale_counter(brand):
     first = ready_batch(product, quantity=10)
     stale = Product.objects.get(pk=product.pk)  # what an edit form loaded before the next order
     second = ready_batch(product, quantity=10)
-    stale.name = "Renamed"
-    services.update_product(stale, changed=["name"])
+    services.update_product(product=stale, changes={"name": "Renamed"})
     product.refresh_from_db()
     assert product.name == "Renamed" and product.next_ordinal == 20
     third = ready_batch(product, quantity=5)

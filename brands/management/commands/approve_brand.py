@@ -5,7 +5,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
 from brands import services
-from brands.models import Brand, prefix_covers
+from brands.models import Brand
+from brands.prefixes import prefix_covers
 
 
 class Command(BaseCommand):

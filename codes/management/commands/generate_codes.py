@@ -2,16 +2,15 @@
 
 import json
 import time
+from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from brands.models import Brand
 from codes import activation, services
-from codes.forms import BatchOrderForm
 from codes.gs1 import GS1Error, normalize_gtin
-from codes.models import ALPHABETS, DEFAULT_LENGTHS, Product, SerialAlphabet
-from codes.serials import SerialFormat
+from codes.models import DEFAULT_LENGTHS, Product, SerialAlphabet
 
 
 class Command(BaseCommand):
@@ -34,30 +33,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        product = self.product(options)
-        form = BatchOrderForm(
-            {
-                "lot_number": options["lot"],
-                "expires_on": options["expiry"] or "",
-                "quantity": options["quantity"],
-                "with_pin": options["pin"],
-            },
-            product=product,
-        )
-        if not form.is_valid():
-            raise CommandError(_describe(form.errors))
-        data = form.cleaned_data
+        expires_on = _date(options["expiry"])
         started = time.perf_counter()
         try:
             with transaction.atomic():  # a refused order leaves nothing behind, not even its new lot
-                lot = services.get_or_create_lot(
-                    product=product, number=data["lot_number"], expires_on=data["expires_on"]
-                )
+                product = self.product(options)
+                lot = services.get_or_create_lot(product=product, number=options["lot"], expires_on=expires_on)
                 batch = services.order_batch(
-                    product=product, lot=lot, quantity=data["quantity"], with_pin=data["with_pin"], enqueue=False
+                    product=product, lot=lot, quantity=options["quantity"], with_pin=options["pin"], enqueue=False
                 )
         except services.OrderError as exc:
-            raise CommandError(f"{exc.field}: {exc.message}") from exc
+            raise CommandError(f"{ARGUMENTS.get(exc.field, exc.field)}: {exc.message}") from exc
         batch = services.generate_batch(batch.pk)
         if options["activate"]:
             activation.activate(
@@ -90,26 +76,20 @@ class Command(BaseCommand):
         return self.apply_format(product, options["alphabet"], options["length"])
 
     def apply_format(self, product: Product, alphabet: str | None, length: int | None) -> Product:
-        """A product's serial format may be chosen until its first codes exist, never changed after."""
+        """A product's serial format may be chosen until its first codes exist (the service refuses after)."""
         if alphabet is None and length is None:
             return product
         alphabet = alphabet or product.serial_alphabet
         length = length or (product.serial_length if alphabet == product.serial_alphabet else DEFAULT_LENGTHS[alphabet])
-        if (alphabet, length) == (product.serial_alphabet, product.serial_length):
-            return product
-        if product.next_ordinal:
-            raise CommandError(
-                f"format: {product} already has codes as {product.serial_alphabet}/{product.serial_length}"
-            )
-        try:
-            SerialFormat(ALPHABETS[SerialAlphabet(alphabet)], length)
-        except ValueError as exc:
-            raise CommandError(f"length: {exc}") from exc
-        Product.objects.filter(pk=product.pk).update(serial_alphabet=alphabet, serial_length=length)
-        product.refresh_from_db()
-        return product
+        return services.update_product(product=product, changes={"serial_alphabet": alphabet, "serial_length": length})
 
 
-def _describe(errors) -> str:
-    names = {"lot_number": "lot", "expires_on": "expiry"}
-    return "; ".join(f"{names.get(field, field)}: {' '.join(messages)}" for field, messages in errors.items())
+# The service's names for what is wrong, as this command's arguments.
+ARGUMENTS = {"serial_alphabet": "format", "serial_length": "length"}
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError as exc:
+        raise CommandError("expiry: give the date as YYYY-MM-DD.") from exc
