@@ -29,12 +29,9 @@ from .forms import (
 )
 from .models import Assignment, Carton, Distributor
 
-FIELD_NAMES = {"first": "first_position", "last": "last_position"}
-
 
 def _form_error(form, exc: services.DistributorError) -> None:
-    field = FIELD_NAMES.get(exc.field, exc.field)
-    form.add_error(field if field in form.fields else None, exc.message)
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _contact(data: dict) -> dict:
@@ -130,8 +127,8 @@ def assignment_create(request, batch_id: int):
             assignment = services.assign_range(
                 batch=batch,
                 distributor=data["distributor"],
-                first=data["first_position"],
-                last=data["last_position"],
+                first_position=data["first_position"],
+                last_position=data["last_position"],
                 assigned_by=request.user,
                 shipment_reference=data["shipment_reference"],
             )
@@ -156,7 +153,11 @@ def assignment_move(request, batch_id: int):
         data = form.cleaned_data
         try:
             services.reassign_range(
-                batch=batch, first=data["first_position"], last=data["last_position"], to=data["to"], by=request.user
+                batch=batch,
+                first_position=data["first_position"],
+                last_position=data["last_position"],
+                to=data["to"],
+                by=request.user,
             )
         except services.DistributorError as exc:
             _form_error(form, exc)
@@ -179,8 +180,8 @@ def carton_pack(request, batch_id: int):
         try:
             cartons = services.pack_cartons(
                 batch=batch,
-                first=data["first_position"],
-                last=data["last_position"],
+                first_position=data["first_position"],
+                last_position=data["last_position"],
                 size=data["size"],
                 company_prefix=data["company_prefix"],
                 extension=data["extension"],

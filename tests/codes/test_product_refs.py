@@ -242,5 +242,7 @@ def test_cartons_with_sscc_need_a_gs1_prefix_so_a_ref_product_has_none(ref_batch
     from distributors import services as distributor_services
 
     with pytest.raises(distributor_services.DistributorError, match="has none") as refused:
-        distributor_services.pack_cartons(batch=ref_batch, first=1, last=6, size=3, company_prefix="9521234")
+        distributor_services.pack_cartons(
+            batch=ref_batch, first_position=1, last_position=6, size=3, company_prefix="9521234"
+        )
     assert refused.value.field == "company_prefix"
