@@ -45,7 +45,10 @@ def ensure_assignments(batch) -> None:
     for n in range(ASSIGNMENTS):
         first = n * size + 1
         services.assign_range(
-            batch=batch, distributor=distributors[n % DISTRIBUTORS], first=first, last=first + size - 1
+            batch=batch,
+            distributor=distributors[n % DISTRIBUTORS],
+            first_position=first,
+            last_position=first + size - 1,
         )
 
 

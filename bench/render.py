@@ -71,7 +71,7 @@ def ours(batch, fmt: str, count: int, tmp: Path) -> tuple[float, bytes]:
 
 
 def texts(batch, count: int):
-    from codes.printing import _CodeText, codes_in
+    from codes.printing.rendering import _CodeText, codes_in
 
     text = _CodeText(batch)
     serials = [s for rows in codes_in(batch, 1, count) for _, s in rows]

@@ -11,6 +11,7 @@ from .models import (
     Product,
 )
 from .printing import PrintError, clean_options, clean_range, symbology_problem
+from .printing.options import ALL_OPTIONS, OPTIONS, Option
 from .serials import MAX_LENGTH
 from .services import MAX_GUESS_PROBABILITY, OrderError, clean_gtin, frozen_product_fields
 
@@ -109,26 +110,31 @@ class BatchOrderForm(forms.Form):
     max_guess_probability = MAX_GUESS_PROBABILITY
 
 
-class PrintJobForm(forms.Form):
+def _option_field(option: Option) -> forms.Field:
+    """The form field of a print option: its label, default and what it accepts, from the option itself."""
+    common = {"label": option.label, "required": False, "initial": option.default}
+    if option.choices:
+        if option.default == option.choices[0][0]:
+            common["initial"] = None  # a select shows its first choice anyway: only another default is marked
+        return forms.ChoiceField(choices=option.choices, **common)
+    number = forms.FloatField if option.kind is float else forms.IntegerField
+    return number(min_value=option.low, max_value=option.high, **common)
+
+
+# One field per print option, made from the options (codes/printing/options.py): the one source of both.
+PrintOptionFields = type("PrintOptionFields", (forms.Form,), {o.name: _option_field(o) for o in ALL_OPTIONS})
+
+
+class PrintJobForm(PrintOptionFields):
     """What to print: a format, its options (only those of the chosen format are used) and a range."""
+
+    field_order = ["format", "from_position", "to_position"]  # then the options, as ALL_OPTIONS lists them
+    # The page's names for the ends of the range (kept: the page, its scripts and its users know them).
+    RANGE_FIELDS = {"first_position": "from_position", "last_position": "to_position"}
 
     format = forms.ChoiceField(choices=PrintFormat.choices)
     from_position = forms.IntegerField(label="From", required=False, min_value=1, help_text="1 = first code")
     to_position = forms.IntegerField(label="To", required=False, min_value=1, help_text="Empty = last code")
-    error_level = forms.ChoiceField(
-        label="QR error correction",
-        required=False,
-        initial="M",
-        choices=[("L", "L (7 %)"), ("M", "M (15 %)"), ("Q", "Q (25 %)"), ("H", "H (30 %)")],
-    )
-    module_size = forms.IntegerField(label="Module size (px)", required=False, min_value=1, max_value=40, initial=4)
-    symbology = forms.ChoiceField(
-        label="PDF code", required=False, choices=[("qr", "QR (vector)"), ("datamatrix", "GS1 DataMatrix")]
-    )
-    page_size = forms.ChoiceField(label="Page", required=False, choices=[("A4", "A4"), ("LETTER", "US Letter")])
-    columns = forms.IntegerField(required=False, min_value=1, max_value=12, initial=3)
-    rows = forms.IntegerField(required=False, min_value=1, max_value=30, initial=8)
-    margin_mm = forms.FloatField(label="Margins (mm)", required=False, min_value=0, max_value=50, initial=10)
 
     def __init__(self, *args, batch, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,35 +143,30 @@ class PrintJobForm(forms.Form):
     @property
     def options_json(self) -> str:
         """Which option fields each format uses: static/js/print_form.js shows only the chosen format's."""
-        return json.dumps({fmt: sorted(names) for fmt, names in OPTION_FIELDS.items()})
+        return json.dumps({fmt: sorted(option.name for option in options) for fmt, options in OPTIONS.items()})
 
     def clean(self):
         cleaned = super().clean()
         fmt = cleaned.get("format")
         if not fmt or self.errors:
             return cleaned
-        names = {"error_level", "module_size", "symbology", "page_size", "columns", "rows", "margin_mm"}
         try:
-            options = {name: cleaned.get(name) for name in names if name in OPTION_FIELDS[fmt]}
+            options = {option.name: cleaned.get(option.name) for option in OPTIONS[fmt]}
             cleaned["options"] = clean_options(fmt, options)
             problem = symbology_problem(self.batch.product, fmt, cleaned["options"])
             if problem:
                 raise PrintError(*problem)
-            cleaned["from_position"], cleaned["to_position"] = clean_range(
+            cleaned["first_position"], cleaned["last_position"] = clean_range(
                 self.batch, cleaned.get("from_position"), cleaned.get("to_position")
             )
         except PrintError as exc:
-            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+            self.add_print_error(exc)
         return cleaned
 
-
-OPTION_FIELDS = {
-    PrintFormat.CSV: set(),
-    PrintFormat.QR_SVG: {"error_level", "module_size"},
-    PrintFormat.QR_PNG: {"error_level", "module_size"},
-    PrintFormat.DATAMATRIX: {"module_size"},
-    PrintFormat.PDF: {"symbology", "error_level", "page_size", "columns", "rows", "margin_mm"},
-}
+    def add_print_error(self, exc: PrintError) -> None:
+        """Put a print error on the field it names (the range's ends by the page's names), else on the form."""
+        field = self.RANGE_FIELDS.get(exc.field, exc.field)
+        self.add_error(field if field in self.fields else None, exc.message)
 
 
 class ActivateForm(forms.Form):

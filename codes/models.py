@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -129,10 +131,27 @@ class TrackedWork(models.Model):
         ordering = ["-created_at"]
 
     quantity: int
+    state: str
+
+    @property
+    def is_finished(self) -> bool:
+        raise NotImplementedError  # each kind of work says which of its states are final
 
     @property
     def progress_percent(self) -> int:
         return 100 if self.quantity == 0 else int(100 * self.codes_done / self.quantity)
+
+    def progress(self, **extra: Any) -> dict[str, Any]:
+        """What a progress bar polls (the JSON of every progress endpoint): state, codes done of the quantity,
+        percent and whether it is over, plus the `extra` keys of one kind of work."""
+        return {
+            "state": self.state,
+            "codes_done": self.codes_done,
+            "quantity": self.quantity,
+            "percent": self.progress_percent,
+            "finished": self.is_finished,
+            **extra,
+        }
 
     @property
     def seconds(self) -> float | None:

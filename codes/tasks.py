@@ -1,56 +1,73 @@
+import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
 
 from core.queueing import LOST_DATABASE, RETRY_ON_LOST_DATABASE
 
-from . import services
+from . import printing, recalls, services
 
 log = logging.getLogger(__name__)
 
 
+def failing_cleanly(what: str, *, key: str, fail: Callable[[int, str], Any], reason: str):
+    """The one failure hook of the work tasks (ids in): an error of the work itself is logged, the work marked
+    failed with `reason` (what its page shows) and the error raised again; a lost database is not the work's
+    fault, so it is raised untouched and RETRY_ON_LOST_DATABASE runs the task again on a new connection."""
+
+    def decorate(task: Callable[[int], Any]) -> Callable[[int], Any]:
+        @functools.wraps(task)
+        def run(work_id: int) -> Any:
+            try:
+                return task(work_id)
+            except LOST_DATABASE:
+                raise
+            except Exception:
+                log.exception(f"{what} failed", extra={key: work_id})
+                fail(work_id, reason)
+                raise
+
+        return run
+
+    return decorate
+
+
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
+@failing_cleanly(
+    "batch generation",
+    key="batch",
+    fail=services.mark_failed,
+    reason="Generation stopped on an internal error; retry resumes where it stopped.",
+)
 def generate_batch_task(batch_id: int) -> int:
     """Worker entry point: ids in, the service does the work (and is safe to run twice)."""
-    try:
-        return services.generate_batch(batch_id).codes_done
-    except LOST_DATABASE:
-        raise  # not the batch's fault: run again on a new connection (RETRY_ON_LOST_DATABASE)
-    except Exception:
-        log.exception("batch generation failed", extra={"batch": batch_id})
-        services.mark_failed(batch_id, "Generation stopped on an internal error; retry resumes where it stopped.")
-        raise
+    return services.generate_batch(batch_id).codes_done
 
 
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
+@failing_cleanly(
+    "print part",
+    key="print_file",
+    fail=printing.fail_job_of_part,
+    reason="Rendering stopped on an internal error; order the print again.",
+)
 def render_print_part_task(print_file_id: int) -> None:
     """One part of a print job: parts are separate tasks, so several workers render one job together."""
-    from . import printing
-
-    try:
-        printing.render_part(print_file_id)
-    except LOST_DATABASE:
-        raise  # not the job's fault: the part is rendered again on a new connection
-    except Exception:
-        log.exception("print part failed", extra={"print_file": print_file_id})
-        printing.fail_job_of_part(print_file_id, "Rendering stopped on an internal error; order the print again.")
-        raise
+    printing.render_part(print_file_id)
 
 
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
+@failing_cleanly(
+    "status change",
+    key="change",
+    fail=recalls.fail_change,
+    reason="Stopped on an internal error; start it again to resume.",
+)
 def apply_change_task(change_id: int) -> int:
     """A recall or other status change of many units; resumes after its last committed chunk."""
-    from . import recalls
-
-    try:
-        return recalls.apply_change(change_id).codes_changed
-    except LOST_DATABASE:
-        raise  # not the change's fault: it resumes on a new connection
-    except Exception:
-        log.exception("status change failed", extra={"change": change_id})
-        recalls.fail_change(change_id, "Stopped on an internal error; start it again to resume.")
-        raise
+    return recalls.apply_change(change_id).codes_changed
 
 
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)

@@ -14,6 +14,7 @@ from brands.models import Activation, Brand
 from codes import activation, gs1
 from codes import services as code_services
 from codes.models import CodeBatch
+from codes.positions import check_range
 from core.errors import ServiceError
 
 from .models import Assignment, AssignmentEnd, Carton, Distributor, SsccCounter
@@ -79,15 +80,6 @@ def update_distributor(distributor: Distributor, *, name: str, code: str, territ
 # Ranges -----------------------------------------------------------------------------------------------------
 
 
-def _check_range(batch: CodeBatch, first: int, last: int) -> None:
-    if not 1 <= first <= batch.quantity:
-        raise DistributorError("first_position", f"From must be between 1 and {batch.quantity:,}.")
-    if not 1 <= last <= batch.quantity:
-        raise DistributorError("last_position", f"To must be between 1 and {batch.quantity:,}.")
-    if first > last:
-        raise DistributorError("last_position", "To must not be before From.")
-
-
 def _check_same_brand(batch: CodeBatch, distributor: Distributor) -> None:
     if distributor.brand_id != batch.product.brand_id:
         raise DistributorError("distributor", "No such distributor in this brand.")
@@ -143,14 +135,14 @@ def assign_range(
     *,
     batch: CodeBatch,
     distributor: Distributor,
-    first: int,
-    last: int,
+    first_position: int,
+    last_position: int,
     assigned_by=None,
     shipment_reference: str = "",
 ) -> Assignment:
-    """Give the positions [first, last] (1-based, inclusive) of a batch to a distributor."""
+    """Give the positions [first_position, last_position] (1-based, inclusive) of a batch to a distributor."""
     _check_same_brand(batch, distributor)
-    _check_range(batch, first, last)
+    first, last = check_range(batch, first_position, last_position, error=DistributorError)
     _lock_batch(batch)
     _refuse_overlap(batch, first, last)
     return _create(
@@ -165,16 +157,23 @@ def assign_range(
 
 @transaction.atomic
 def reassign_range(
-    *, batch: CodeBatch, first: int, last: int, to: Distributor | None, by=None, shipment_reference: str = ""
+    *,
+    batch: CodeBatch,
+    first_position: int,
+    last_position: int,
+    to: Distributor | None,
+    by=None,
+    shipment_reference: str = "",
 ) -> list[Assignment]:
-    """Move the positions [first, last] to another distributor, or return them to the brand (`to=None`).
+    """Move the positions [first_position, last_position] to another distributor, or return them to the brand
+    (`to=None`).
 
     Every assignment they cut through is ended, never edited: what stays with its distributor is written
     again as new rows pointing back at it, so the history of each unit stays whole.
     """
     if to is not None:
         _check_same_brand(batch, to)
-    _check_range(batch, first, last)
+    first, last = check_range(batch, first_position, last_position, error=DistributorError)
     _lock_batch(batch)
     covering = list(_overlapping(batch, first, last).order_by("first_position"))
     held = sum(min(last, a.last_position) - max(first, a.first_position) + 1 for a in covering)
@@ -244,17 +243,17 @@ def _receive(row: Assignment | Carton, by) -> int:
 
 @dataclass(frozen=True)
 class CartonPlan:
-    first: int
-    last: int
+    first_position: int
+    last_position: int
     size: int
 
     @property
     def count(self) -> int:
-        return (self.last - self.first + 1) // self.size
+        return (self.last_position - self.first_position + 1) // self.size
 
 
-def plan_cartons(batch: CodeBatch, *, first: int, last: int, size: int) -> CartonPlan:
-    _check_range(batch, first, last)
+def plan_cartons(batch: CodeBatch, *, first_position: int, last_position: int, size: int) -> CartonPlan:
+    first, last = check_range(batch, first_position, last_position, error=DistributorError)
     units = last - first + 1
     if not 1 <= size <= units:
         raise DistributorError("size", f"A carton holds between 1 and {units:,} units of this range.")
@@ -308,10 +307,18 @@ def _reserve_references(brand: Brand, prefix: str, count: int) -> int:
 
 @transaction.atomic
 def pack_cartons(
-    *, batch: CodeBatch, first: int, last: int, size: int, company_prefix: str, extension: int = 0, packed_by=None
+    *,
+    batch: CodeBatch,
+    first_position: int,
+    last_position: int,
+    size: int,
+    company_prefix: str,
+    extension: int = 0,
+    packed_by=None,
 ) -> list[Carton]:
-    """Pack the positions [first, last] into cartons of `size` units, each with a new SSCC."""
-    plan = plan_cartons(batch, first=first, last=last, size=size)
+    """Pack the positions [first_position, last_position] into cartons of `size` units, each with a new SSCC."""
+    plan = plan_cartons(batch, first_position=first_position, last_position=last_position, size=size)
+    first, last = plan.first_position, plan.last_position
     prefix = _check_prefix(batch, company_prefix)
     _lock_batch(batch)
     clash = Carton.objects.filter(batch=batch, first_position__lte=last, last_position__gte=first).first()
@@ -338,8 +345,8 @@ def assign_carton(*, carton: Carton, distributor: Distributor, assigned_by=None)
     return assign_range(
         batch=carton.batch,
         distributor=distributor,
-        first=carton.first_position,
-        last=carton.last_position,
+        first_position=carton.first_position,
+        last_position=carton.last_position,
         assigned_by=assigned_by,
         shipment_reference=carton.sscc,
     )

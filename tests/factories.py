@@ -127,9 +127,11 @@ def one_of_everything(brand) -> dict:
         "distributor_id": distributor.pk,
         # The whole batch is this distributor's, packed in one carton: its portal reaches every object here.
         # A 12-digit prefix (the GTIN's own digits) so that two brands can each have one of everything.
-        "assignment_id": distributor_services.assign_range(batch=batch, distributor=distributor, first=1, last=5).pk,
+        "assignment_id": distributor_services.assign_range(
+            batch=batch, distributor=distributor, first_position=1, last_position=5
+        ).pk,
         "carton_id": distributor_services.pack_cartons(
-            batch=batch, first=1, last=5, size=5, company_prefix=product.gtin[1:13]
+            batch=batch, first_position=1, last_position=5, size=5, company_prefix=product.gtin[1:13]
         )[0].pk,
         "claim_id": prefix_claim_with_evidence(brand).pk,
         "alert_id": alert_of(batch).pk,

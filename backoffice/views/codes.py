@@ -173,16 +173,7 @@ def activated(request, change: StatusChange | None, *, back):
 @require("brand.view")
 def batch_progress(request, batch_id: int):
     batch = get_for_actor(request, CodeBatch, pk=batch_id)
-    return JsonResponse(
-        {
-            "state": batch.state,
-            "state_label": batch.get_state_display(),
-            "codes_done": batch.codes_done,
-            "quantity": batch.quantity,
-            "percent": batch.progress_percent,
-            "finished": batch.is_finished,
-        }
-    )
+    return JsonResponse(batch.progress(state_label=batch.get_state_display()))
 
 
 @require_POST

@@ -29,11 +29,9 @@ from scans import queries as scan_queries
 from .codes import activated
 from .printing import serve_print_file
 
-FIELD_NAMES = {"first": "first_position", "last": "last_position"}
-
 
 def _form_error(form, exc: services.DistributorError) -> None:
-    add_service_error(form, exc, FIELD_NAMES)
+    add_service_error(form, exc)
 
 
 def _contact(data: dict) -> dict:
@@ -159,8 +157,8 @@ def assignment_create(request, batch_id: int):
             assignment = services.assign_range(
                 batch=batch,
                 distributor=data["distributor"],
-                first=data["first_position"],
-                last=data["last_position"],
+                first_position=data["first_position"],
+                last_position=data["last_position"],
                 assigned_by=request.user,
                 shipment_reference=data["shipment_reference"],
             )
@@ -185,7 +183,11 @@ def assignment_move(request, batch_id: int):
         data = form.cleaned_data
         try:
             services.reassign_range(
-                batch=batch, first=data["first_position"], last=data["last_position"], to=data["to"], by=request.user
+                batch=batch,
+                first_position=data["first_position"],
+                last_position=data["last_position"],
+                to=data["to"],
+                by=request.user,
             )
         except services.DistributorError as exc:
             _form_error(form, exc)
@@ -208,8 +210,8 @@ def carton_pack(request, batch_id: int):
         try:
             cartons = services.pack_cartons(
                 batch=batch,
-                first=data["first_position"],
-                last=data["last_position"],
+                first_position=data["first_position"],
+                last_position=data["last_position"],
                 size=data["size"],
                 company_prefix=data["company_prefix"],
                 extension=data["extension"],

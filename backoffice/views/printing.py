@@ -24,12 +24,12 @@ def print_job_create(request, batch_id: int):
                 batch=batch,
                 fmt=data["format"],
                 options=data["options"],
-                first_position=data["from_position"],
-                last_position=data["to_position"],
+                first_position=data["first_position"],
+                last_position=data["last_position"],
                 requested_by=request.user,
             )
         except printing.PrintError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_print_error(exc)
         else:
             messages.success(request, f"Print job #{job.pk} queued: {job.quantity:,} codes.")
             return redirect("batch_detail", batch.pk)

@@ -68,16 +68,7 @@ def recall_detail(request, recall_id: int):
 @require("brand.view")
 def recall_progress(request, recall_id: int):
     change = get_for_actor(request, StatusChange, pk=recall_id)
-    return JsonResponse(
-        {
-            "state": change.state,
-            "codes_done": change.codes_done,
-            "codes_changed": change.codes_changed,
-            "quantity": change.quantity,
-            "percent": change.progress_percent,
-            "finished": change.is_finished,
-        }
-    )
+    return JsonResponse(change.progress(codes_changed=change.codes_changed))
 
 
 @require("brand.view")

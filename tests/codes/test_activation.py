@@ -127,7 +127,9 @@ def test_activate_command_by_range_then_by_carton(batch):
     out = StringIO()
     call_command("activate", "--brand", brand.slug, "--batch", str(batch.pk), "--from", "1", "--to", "2", stdout=out)
     assert json.loads(out.getvalue().splitlines()[-1])["activated"] == 2
-    [carton] = distributor_services.pack_cartons(batch=batch, first=6, last=10, size=5, company_prefix="9506000")
+    [carton] = distributor_services.pack_cartons(
+        batch=batch, first_position=6, last_position=10, size=5, company_prefix="9506000"
+    )
     call_command("activate", "--brand", brand.slug, "--sscc", carton.sscc, stdout=(out := StringIO()))
     assert json.loads(out.getvalue().splitlines()[-1])["activated"] == 5
     assert statuses(batch) == ["active"] * 2 + ["not_activated"] * 3 + ["active"] * 5
@@ -149,7 +151,9 @@ def test_a_receipt_activates_its_units_when_the_brand_chose_so(batch):
     brand.activation = Activation.RECEIVED
     brand.save(update_fields=["activation"])
     distributor = DistributorFactory(brand=brand)
-    assignment = distributor_services.assign_range(batch=batch, distributor=distributor, first=1, last=4)
+    assignment = distributor_services.assign_range(
+        batch=batch, distributor=distributor, first_position=1, last_position=4
+    )
     member = distributor_member(distributor)
     distributor_services.receive_assignment(assignment=assignment, by=member.user)
     assert statuses(batch) == ["active"] * 4 + ["not_activated"] * 6
@@ -163,7 +167,9 @@ def test_a_receipt_of_a_carton_activates_exactly_its_units(batch):
     brand = batch.product.brand
     brand.activation = Activation.RECEIVED
     brand.save(update_fields=["activation"])
-    [first, second] = distributor_services.pack_cartons(batch=batch, first=1, last=10, size=5, company_prefix="9506000")
+    [first, second] = distributor_services.pack_cartons(
+        batch=batch, first_position=1, last_position=10, size=5, company_prefix="9506000"
+    )
     distributor_services.receive_carton(carton=second)
     assert statuses(batch) == ["not_activated"] * 5 + ["active"] * 5
 
@@ -173,7 +179,9 @@ def test_the_portal_tells_the_receiver_that_the_units_are_live(batch):
     brand.activation = Activation.RECEIVED
     brand.save(update_fields=["activation"])
     distributor = DistributorFactory(brand=brand)
-    assignment = distributor_services.assign_range(batch=batch, distributor=distributor, first=1, last=10)
+    assignment = distributor_services.assign_range(
+        batch=batch, distributor=distributor, first_position=1, last_position=10
+    )
     portal = logged_in_client(distributor_member(distributor))
     page = portal.post(f"/portal/assignments/{assignment.pk}/receive/", follow=True).content.decode()
     assert "(10 units). Their codes now verify as authentic." in page and statuses(batch) == ["active"] * 10
@@ -181,7 +189,9 @@ def test_the_portal_tells_the_receiver_that_the_units_are_live(batch):
 
 def test_a_receipt_activates_nothing_for_a_brand_that_activates_when_applied(batch):
     distributor = DistributorFactory(brand=batch.product.brand)
-    assignment = distributor_services.assign_range(batch=batch, distributor=distributor, first=1, last=4)
+    assignment = distributor_services.assign_range(
+        batch=batch, distributor=distributor, first_position=1, last_position=4
+    )
     distributor_services.receive_assignment(assignment=assignment)
     assert statuses(batch) == ["not_activated"] * 10 and not StatusChange.objects.exists()
 
@@ -233,7 +243,9 @@ def test_batch_activate_requires_write_role(viewer_client, batch):
 def test_carton_activate_works_checks_ownership_and_requires_write_role(
     operator_client, viewer_client, outsider_client, batch
 ):
-    [carton, _] = distributor_services.pack_cartons(batch=batch, first=1, last=10, size=5, company_prefix="9506000")
+    [carton, _] = distributor_services.pack_cartons(
+        batch=batch, first_position=1, last_position=10, size=5, company_prefix="9506000"
+    )
     assert f'action="/cartons/{carton.pk}/activate/"' in operator_client.get(f"/batches/{batch.pk}/").content.decode()
     assert outsider_client.post(f"/cartons/{carton.pk}/activate/").status_code == 404
     assert viewer_client.post(f"/cartons/{carton.pk}/activate/").status_code == 403
@@ -244,7 +256,7 @@ def test_carton_activate_works_checks_ownership_and_requires_write_role(
 
 def test_a_distributor_cannot_activate(batch):
     distributor = DistributorFactory(brand=batch.product.brand)
-    distributor_services.assign_range(batch=batch, distributor=distributor, first=1, last=10)
+    distributor_services.assign_range(batch=batch, distributor=distributor, first_position=1, last_position=10)
     client = logged_in_client(distributor_member(distributor))
     assert client.post(f"/batches/{batch.pk}/activate/").status_code == 404  # a page of the other world
     assert statuses(batch) == ["not_activated"] * 10

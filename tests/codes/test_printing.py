@@ -17,6 +17,7 @@ from PIL import Image
 
 from codes import gs1, printing, tasks
 from codes.models import Code, PrintFile, PrintFileState, PrintJob, PrintState
+from codes.printing import jobs, rendering
 from codes.serials import scratch_pin
 from tests.codes.test_labels import rasterise
 from tests.codes.test_symbols import _svg_to_matrix
@@ -306,7 +307,7 @@ def test_a_part_whose_worker_died_while_storing_it_is_rendered_again_and_the_par
     job = printing.create_print_job(batch=batch, fmt="csv", enqueue=False)
     part = job.files.get(part=1)
     # What a worker killed while storing the part leaves: the part claimed, and a partial file under its name.
-    dead = printing._claim(part.pk)
+    dead = jobs._claim(part.pk)
     default_storage.save(dead.name, io.BytesIO(b"position,ser"))
     printing.render_part(part.pk)  # the redelivered task
     job.refresh_from_db()
@@ -421,14 +422,14 @@ def test_a_pdf_job_moves_its_progress_while_its_part_renders(db, settings, monke
     settings.PRINT_CHUNK_SIZE = 4
     job = printing.create_print_job(batch=ready_batch(quantity=12), fmt="pdf", enqueue=False)
     assert job.files.filter(part__gt=0).count() == 1  # one part: only progress inside it can move the bar
-    seen, reading = [], printing.codes_in
+    seen, reading = [], rendering.codes_in
 
     def watching(*args, **kwargs):  # what the page would show each time the renderer reads the next chunk
         for rows in reading(*args, **kwargs):
             seen.append(PrintJob.objects.get(pk=job.pk).progress_percent)
             yield rows
 
-    monkeypatch.setattr(printing, "codes_in", watching)
+    monkeypatch.setattr(rendering, "codes_in", watching)
     job = printing.render_job_here(job)
     assert seen == [0, 33, 66]
     assert job.state == PrintState.READY and job.codes_done == 12
@@ -438,8 +439,8 @@ def test_progress_of_a_part_whose_worker_died_is_not_counted_twice(db, settings)
     settings.PRINT_CHUNK_SIZE = 5
     job = printing.create_print_job(batch=ready_batch(quantity=20), fmt="csv", part_size=10, enqueue=False)
     first = job.files.get(part=1)
-    dead = printing._claim(first.pk)
-    printing._note_progress(dead, 5)  # the dead attempt had written half its part
+    dead = jobs._claim(first.pk)
+    jobs._note_progress(dead, 5)  # the dead attempt had written half its part
     assert PrintJob.objects.get(pk=job.pk).codes_done == 5
     job = printing.render_job_here(job)  # the redelivered task writes the part again, then the second part
     assert job.state == PrintState.READY and job.codes_done == 20

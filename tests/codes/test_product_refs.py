@@ -220,11 +220,9 @@ def test_pdf_labels_of_a_ref_product_print_its_ref_and_no_gs1_text(ref_batch, tm
 
 def test_print_files_of_a_ref_product_are_named_and_described_by_its_ref(ref_batch):
     job = ready_print_job(ref_batch, "csv")
-    manifest = printing.manifest(
-        batch=ref_batch, fmt="csv", options={}, first=1, last=6, part_size=10, files=[], job_number=job.number
-    )
+    manifest = printing.manifest(job, [])
     assert manifest["batch"]["gtin"] is None and manifest["batch"]["ref"] == "herbs-and-co.1"
-    name = printing.part_filename(ref_batch, 1, "csv", "csv", first=1, last=6)
+    name = printing.job_filename(job, job.files.get(part=1))
     assert name.startswith("herbs-and-co-herbs-and-co.1-L2026A-batch")
 
 
@@ -244,5 +242,7 @@ def test_cartons_with_sscc_need_a_gs1_prefix_so_a_ref_product_has_none(ref_batch
     from distributors import services as distributor_services
 
     with pytest.raises(distributor_services.DistributorError, match="has none") as refused:
-        distributor_services.pack_cartons(batch=ref_batch, first=1, last=6, size=3, company_prefix="9521234")
+        distributor_services.pack_cartons(
+            batch=ref_batch, first_position=1, last_position=6, size=3, company_prefix="9521234"
+        )
     assert refused.value.field == "company_prefix"

@@ -34,16 +34,16 @@ def current(batch):
 
 
 def test_assigned_range_is_held_and_the_rest_stays_free(batch, kl):
-    services.assign_range(batch=batch, distributor=kl, first=1, last=40)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=40)
     assert current(batch) == [(1, 40, "KL")]
     assert services.free_ranges(batch) == [(41, 100)]
 
 
 @pytest.mark.parametrize(("first", "last"), [(40, 60), (1, 100), (50, 50), (30, 45)])
 def test_overlapping_range_is_refused_naming_the_holder(batch, kl, johor, first, last):
-    services.assign_range(batch=batch, distributor=kl, first=41, last=50)
+    services.assign_range(batch=batch, distributor=kl, first_position=41, last_position=50)
     with pytest.raises(services.DistributorError, match="already assigned to KL Wholesale") as refused:
-        services.assign_range(batch=batch, distributor=johor, first=first, last=last)
+        services.assign_range(batch=batch, distributor=johor, first_position=first, last_position=last)
     assert refused.value.field == "first_position"
     assert current(batch) == [(41, 50, "KL")]
 
@@ -53,14 +53,14 @@ def test_overlapping_range_is_refused_naming_the_holder(batch, kl, johor, first,
 )
 def test_empty_or_out_of_batch_range_is_refused(batch, kl, first, last, field):
     with pytest.raises(services.DistributorError) as refused:
-        services.assign_range(batch=batch, distributor=kl, first=first, last=last)
+        services.assign_range(batch=batch, distributor=kl, first_position=first, last_position=last)
     assert refused.value.field == field and not Assignment.objects.exists()
 
 
 def test_distributor_of_another_brand_is_refused(batch, other_brand):
     stranger = DistributorFactory(brand=other_brand)
     with pytest.raises(services.DistributorError, match="No such distributor") as refused:
-        services.assign_range(batch=batch, distributor=stranger, first=1, last=5)
+        services.assign_range(batch=batch, distributor=stranger, first_position=1, last_position=5)
     assert refused.value.field == "distributor" and not Assignment.objects.exists()
 
 
@@ -68,7 +68,7 @@ def test_distributor_of_another_brand_is_refused(batch, other_brand):
 def test_database_refuses_overlap_even_when_the_service_check_is_skipped(batch, kl, johor):
     from django.db import IntegrityError, transaction
 
-    services.assign_range(batch=batch, distributor=kl, first=1, last=10)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=10)
     with pytest.raises(IntegrityError), transaction.atomic():
         Assignment.objects.create(batch=batch, distributor=johor, first_position=10, last_position=20)
 
@@ -82,7 +82,7 @@ def test_two_simultaneous_assignments_of_one_range_exactly_one_wins(brand):
     def attempt(distributor):
         try:
             barrier.wait(5)
-            services.assign_range(batch=batch, distributor=distributor, first=1, last=60)
+            services.assign_range(batch=batch, distributor=distributor, first_position=1, last_position=60)
             outcomes.append("won")
         except services.DistributorError as exc:
             outcomes.append(exc.message)
@@ -97,8 +97,10 @@ def test_two_simultaneous_assignments_of_one_range_exactly_one_wins(brand):
 
 
 def test_moving_part_of_a_range_splits_it_and_keeps_history(batch, kl, johor, owner):
-    original = services.assign_range(batch=batch, distributor=kl, first=1, last=50, shipment_reference="SHIP-1")
-    services.reassign_range(batch=batch, first=21, last=30, to=johor, by=owner.user)
+    original = services.assign_range(
+        batch=batch, distributor=kl, first_position=1, last_position=50, shipment_reference="SHIP-1"
+    )
+    services.reassign_range(batch=batch, first_position=21, last_position=30, to=johor, by=owner.user)
     assert current(batch) == [(1, 20, "KL"), (21, 30, "JHR"), (31, 50, "KL")]
     original.refresh_from_db()
     assert original.ended_at is not None and original.end_reason == AssignmentEnd.MOVED
@@ -110,24 +112,24 @@ def test_moving_part_of_a_range_splits_it_and_keeps_history(batch, kl, johor, ow
 
 
 def test_returned_range_is_free_again_and_history_stays(batch, kl):
-    services.assign_range(batch=batch, distributor=kl, first=1, last=50)
-    services.reassign_range(batch=batch, first=1, last=50, to=None)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=50)
+    services.reassign_range(batch=batch, first_position=1, last_position=50, to=None)
     assert current(batch) == [] and services.free_ranges(batch) == [(1, 100)]
     assert Assignment.objects.get(batch=batch).end_reason == AssignmentEnd.RETURNED
 
 
 def test_a_move_spanning_two_assignments_moves_both_parts(batch, kl, johor):
     other = DistributorFactory(brand=batch.product.brand, code="PNG", territory=["MY-07"])
-    services.assign_range(batch=batch, distributor=kl, first=1, last=10)
-    services.assign_range(batch=batch, distributor=johor, first=11, last=20)
-    services.reassign_range(batch=batch, first=6, last=15, to=other)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=10)
+    services.assign_range(batch=batch, distributor=johor, first_position=11, last_position=20)
+    services.reassign_range(batch=batch, first_position=6, last_position=15, to=other)
     assert current(batch) == [(1, 5, "KL"), (6, 10, "PNG"), (11, 15, "PNG"), (16, 20, "JHR")]
 
 
 def test_units_nobody_holds_cannot_be_moved(batch, kl, johor):
-    services.assign_range(batch=batch, distributor=kl, first=1, last=10)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=10)
     with pytest.raises(services.DistributorError, match="holds now"):
-        services.reassign_range(batch=batch, first=5, last=15, to=johor)
+        services.reassign_range(batch=batch, first_position=5, last_position=15, to=johor)
     assert current(batch) == [(1, 10, "KL")]
 
 
@@ -158,7 +160,7 @@ def test_command_refuses_a_distributor_of_another_brand(batch, other_brand):
 
 
 def test_command_refuses_overlap(batch, kl, johor):
-    services.assign_range(batch=batch, distributor=kl, first=1, last=10)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=10)
     with pytest.raises(CommandError, match="already assigned to KL Wholesale"):
         call_command("assign_range", str(batch.pk), "--distributor", "JHR", "--from", "5", "--to", "20")
     assert current(batch) == [(1, 10, "KL")]

@@ -27,7 +27,7 @@ def received_positions(batch) -> list[int]:
 
 
 def test_packing_makes_consecutive_cartons_with_valid_ssccs(batch):
-    cartons = services.pack_cartons(batch=batch, first=1, last=60, size=12, company_prefix=PREFIX)
+    cartons = services.pack_cartons(batch=batch, first_position=1, last_position=60, size=12, company_prefix=PREFIX)
     assert [(c.first_position, c.last_position) for c in cartons] == [(n, n + 11) for n in range(1, 61, 12)]
     for reference, carton in enumerate(cartons, 1):
         parsed = Sscc.parse(carton.sscc)  # biip checks the GS1 check digit on its own
@@ -41,8 +41,8 @@ def test_sscc_matches_gs1s_own_example():
 
 def test_ssccs_never_repeat_across_batches_of_the_brand(batch, brand):
     other = ready_batch(ProductFactory(brand=brand, gtin="09506000134376"), quantity=10)
-    first = services.pack_cartons(batch=batch, first=1, last=10, size=5, company_prefix=PREFIX)
-    second = services.pack_cartons(batch=other, first=1, last=10, size=5, company_prefix=PREFIX)
+    first = services.pack_cartons(batch=batch, first_position=1, last_position=10, size=5, company_prefix=PREFIX)
+    second = services.pack_cartons(batch=other, first_position=1, last_position=10, size=5, company_prefix=PREFIX)
     assert len({c.sscc for c in first + second}) == 4
 
 
@@ -53,33 +53,33 @@ def test_ssccs_never_repeat_across_batches_of_the_brand(batch, brand):
         ({"size": 0}, "size", "between 1 and 60"),
         ({"company_prefix": "12345"}, "company_prefix", "6 to 12 digits"),
         ({"company_prefix": "4006381"}, "company_prefix", "not under 4006381"),
-        ({"last": 61}, "last_position", "between 1 and 60"),
+        ({"last_position": 61}, "last_position", "between 1 and 60"),
     ],
 )
 def test_bad_packing_is_refused_naming_the_field_and_writes_nothing(batch, kwargs, field, reason):
-    request = {"first": 1, "last": 60, "size": 12, "company_prefix": PREFIX, **kwargs}
+    request = {"first_position": 1, "last_position": 60, "size": 12, "company_prefix": PREFIX, **kwargs}
     with pytest.raises(services.DistributorError, match=reason) as refused:
         services.pack_cartons(batch=batch, **request)
     assert refused.value.field == field and not Carton.objects.exists()
 
 
 def test_units_already_in_a_carton_cannot_be_packed_again(batch):
-    services.pack_cartons(batch=batch, first=1, last=10, size=10, company_prefix=PREFIX)
+    services.pack_cartons(batch=batch, first_position=1, last_position=10, size=10, company_prefix=PREFIX)
     with pytest.raises(services.DistributorError, match="already packed"):
-        services.pack_cartons(batch=batch, first=5, last=14, size=10, company_prefix=PREFIX)
+        services.pack_cartons(batch=batch, first_position=5, last_position=14, size=10, company_prefix=PREFIX)
     assert Carton.objects.count() == 1
 
 
 def test_a_prefix_another_brand_uses_cannot_be_taken(batch, other_brand):
-    services.pack_cartons(batch=batch, first=1, last=10, size=10, company_prefix=PREFIX)
+    services.pack_cartons(batch=batch, first_position=1, last_position=10, size=10, company_prefix=PREFIX)
     stranger = ready_batch(ProductFactory(brand=other_brand, gtin="09506000134383"), quantity=10)
     with pytest.raises(services.DistributorError, match="cannot be used"):
-        services.pack_cartons(batch=stranger, first=1, last=10, size=10, company_prefix=PREFIX)
+        services.pack_cartons(batch=stranger, first_position=1, last_position=10, size=10, company_prefix=PREFIX)
 
 
 def test_assigning_a_carton_assigns_exactly_its_units(batch, brand):
     kl = DistributorFactory(brand=brand)
-    cartons = services.pack_cartons(batch=batch, first=1, last=60, size=20, company_prefix=PREFIX)
+    cartons = services.pack_cartons(batch=batch, first_position=1, last_position=60, size=20, company_prefix=PREFIX)
     assignment = services.assign_carton(carton=cartons[1], distributor=kl)
     assert (assignment.first_position, assignment.last_position) == (21, 40)
     assert assignment.shipment_reference == cartons[1].sscc
@@ -87,8 +87,8 @@ def test_assigning_a_carton_assigns_exactly_its_units(batch, brand):
 
 
 def test_receiving_a_carton_marks_exactly_its_units(batch, brand):
-    cartons = services.pack_cartons(batch=batch, first=1, last=60, size=20, company_prefix=PREFIX)
-    services.assign_range(batch=batch, distributor=DistributorFactory(brand=brand), first=1, last=60)
+    cartons = services.pack_cartons(batch=batch, first_position=1, last_position=60, size=20, company_prefix=PREFIX)
+    services.assign_range(batch=batch, distributor=DistributorFactory(brand=brand), first_position=1, last_position=60)
     assert services.receive_carton(carton=cartons[1]) == 20
     assert received_positions(batch) == list(range(21, 41))
     cartons[1].refresh_from_db()
@@ -96,8 +96,10 @@ def test_receiving_a_carton_marks_exactly_its_units(batch, brand):
 
 
 def test_receiving_an_assignment_marks_its_units_and_keeps_earlier_receipts(batch, brand):
-    cartons = services.pack_cartons(batch=batch, first=1, last=60, size=20, company_prefix=PREFIX)
-    assignment = services.assign_range(batch=batch, distributor=DistributorFactory(brand=brand), first=11, last=50)
+    cartons = services.pack_cartons(batch=batch, first_position=1, last_position=60, size=20, company_prefix=PREFIX)
+    assignment = services.assign_range(
+        batch=batch, distributor=DistributorFactory(brand=brand), first_position=11, last_position=50
+    )
     services.receive_carton(carton=cartons[1])
     first_receipt = Code.objects.get(batch=batch, ordinal=batch.first_ordinal + 25).received_at
     assert services.receive_assignment(assignment=assignment) == 20  # 11–20 and 41–50; 21–40 were in
@@ -107,7 +109,7 @@ def test_receiving_an_assignment_marks_its_units_and_keeps_earlier_receipts(batc
 
 @needs_poppler
 def test_carton_label_decodes_as_gs1_with_the_sscc(batch, tmp_path):
-    carton = services.pack_cartons(batch=batch, first=1, last=60, size=60, company_prefix=PREFIX)[0]
+    carton = services.pack_cartons(batch=batch, first_position=1, last_position=60, size=60, company_prefix=PREFIX)[0]
     carton = Carton.objects.select_related("batch__product", "batch__lot").get(pk=carton.pk)
     page = rasterise(carton_label_pdf(carton), tmp_path)
     (found,) = zxingcpp.read_barcodes(page, formats=zxingcpp.BarcodeFormat.DataMatrix)
@@ -116,7 +118,7 @@ def test_carton_label_decodes_as_gs1_with_the_sscc(batch, tmp_path):
 
 
 def test_cartons_csv_lists_sscc_and_positions(batch, owner_client):
-    cartons = services.pack_cartons(batch=batch, first=1, last=60, size=30, company_prefix=PREFIX)
+    cartons = services.pack_cartons(batch=batch, first_position=1, last_position=60, size=30, company_prefix=PREFIX)
     response = owner_client.get(f"/batches/{batch.pk}/cartons.csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows == [

@@ -39,7 +39,7 @@ def test_unknown_territory_code_is_a_form_error_beside_the_field(owner_client):
 
 
 def test_batch_page_shows_free_ranges_and_the_assign_form_to_operators(operator_client, batch, kl):
-    services.assign_range(batch=batch, distributor=kl, first=11, last=40)
+    services.assign_range(batch=batch, distributor=kl, first_position=11, last_position=40)
     page = operator_client.get(f"/batches/{batch.pk}/").content.decode()
     assert re.search(r"Free positions: .*1–10.*41–100", page) and 'id="assign-form"' in page
     assert "KL Wholesale" in page
@@ -60,7 +60,7 @@ def test_operator_assigns_a_range_from_the_batch_page(operator_client, batch, kl
 
 
 def test_overlapping_range_is_refused_beside_the_field_and_nothing_written(operator_client, batch, kl):
-    services.assign_range(batch=batch, distributor=kl, first=1, last=50)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=50)
     other = DistributorFactory(brand=batch.product.brand, code="JHR", territory=["MY-01"])
     response = operator_client.post(
         f"/batches/{batch.pk}/ranges/assign/", {"distributor": other.pk, "first_position": 40, "last_position": 60}
@@ -89,7 +89,7 @@ def test_viewer_cannot_assign(viewer_client, batch, kl):
 
 
 def test_moving_a_range_from_the_batch_page_keeps_history_on_the_distributor_page(owner_client, batch, kl):
-    services.assign_range(batch=batch, distributor=kl, first=1, last=50)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=50)
     johor = DistributorFactory(brand=batch.product.brand, name="Johor Trading", code="JHR")
     owner_client.post(f"/batches/{batch.pk}/ranges/move/", {"first_position": 21, "last_position": 30, "to": johor.pk})
     page = owner_client.get(f"/distributors/{kl.pk}/").content.decode()
@@ -97,7 +97,7 @@ def test_moving_a_range_from_the_batch_page_keeps_history_on_the_distributor_pag
 
 
 def test_distributor_list_counts_units_and_scans_outside_territory(owner_client, batch, kl):
-    services.assign_range(batch=batch, distributor=kl, first=1, last=30)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=30)
     Scan.objects.create(brand=batch.product.brand, distributor=kl, outcome="authentic", out_of_territory=True)
     Scan.objects.create(brand=batch.product.brand, distributor=kl, outcome="authentic")
     response = owner_client.get("/distributors/")
@@ -130,14 +130,14 @@ def portal(kl):
 
 def test_portal_lists_only_its_own_ranges(portal, batch, kl):
     johor = DistributorFactory(brand=batch.product.brand, name="Johor Trading", code="JHR")
-    services.assign_range(batch=batch, distributor=kl, first=1, last=30)
-    services.assign_range(batch=batch, distributor=johor, first=31, last=60)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=30)
+    services.assign_range(batch=batch, distributor=johor, first_position=31, last_position=60)
     page = portal.get("/portal/").content.decode()
     assert "1–30" in page and "31–60" not in page and "Johor Trading" not in page
 
 
 def test_portal_renders_and_downloads_its_range_and_every_download_is_logged(portal, batch, kl):
-    assignment = services.assign_range(batch=batch, distributor=kl, first=11, last=30)
+    assignment = services.assign_range(batch=batch, distributor=kl, first_position=11, last_position=30)
     response = portal.post(f"/portal/assignments/{assignment.pk}/print/", {"format": "qr-svg"})
     assert response.url == "/portal/"
     job = PrintJob.objects.get()
@@ -151,7 +151,7 @@ def test_portal_renders_and_downloads_its_range_and_every_download_is_logged(por
 
 
 def test_portal_cannot_download_print_files_outside_its_ranges(portal, batch, kl):
-    services.assign_range(batch=batch, distributor=kl, first=1, last=30)
+    services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=30)
     whole_batch = ready_print_job(batch)  # the brand's own job of every unit
     assert portal.get(f"/portal/print-jobs/{whole_batch.pk}/files/1/").status_code == 404
     assert not PrintDownload.objects.exists()
@@ -159,7 +159,7 @@ def test_portal_cannot_download_print_files_outside_its_ranges(portal, batch, kl
 
 def test_portal_refuses_pin_files(portal, brand, kl):
     pin_batch = ready_batch(ProductFactory(brand=brand), quantity=10, with_pin=True)
-    assignment = services.assign_range(batch=pin_batch, distributor=kl, first=1, last=10)
+    assignment = services.assign_range(batch=pin_batch, distributor=kl, first_position=1, last_position=10)
     response = portal.post(f"/portal/assignments/{assignment.pk}/print/", {"format": "csv"}, follow=True)
     assert "scratch PINs" in response.content.decode() and not PrintJob.objects.exists()
 
@@ -169,7 +169,7 @@ def test_portal_downloads_the_qr_files_it_may_queue_for_a_pin_batch(portal, bran
     from codes import printing
 
     pin_batch = ready_batch(ProductFactory(brand=brand), quantity=10, with_pin=True)
-    assignment = services.assign_range(batch=pin_batch, distributor=kl, first=1, last=10)
+    assignment = services.assign_range(batch=pin_batch, distributor=kl, first_position=1, last_position=10)
     portal.post(f"/portal/assignments/{assignment.pk}/print/", {"format": "qr-png"})
     job = printing.render_job_here(PrintJob.objects.get())
     assert portal.get(f"/portal/print-jobs/{job.pk}/files/1/").status_code == 200
@@ -182,7 +182,7 @@ def test_a_viewer_still_cannot_download_a_pin_batchs_csv(viewer_client, brand):
 
 
 def test_portal_marks_its_range_received(portal, batch, kl):
-    assignment = services.assign_range(batch=batch, distributor=kl, first=1, last=30)
+    assignment = services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=30)
     portal.post(f"/portal/assignments/{assignment.pk}/receive/")
     assignment.refresh_from_db()
     assert assignment.received_at is not None and assignment.received_by.memberships.get().distributor == kl
@@ -209,8 +209,10 @@ def _receive_buttons(page: str) -> list[str]:
 
 
 def test_a_range_whose_cartons_were_all_received_no_longer_offers_mark_as_received(portal, batch, kl):
-    assignment = services.assign_range(batch=batch, distributor=kl, first=1, last=20)
-    first, second = services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    assignment = services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=20)
+    first, second = services.pack_cartons(
+        batch=batch, first_position=1, last_position=20, size=10, company_prefix="9506000"
+    )
     range_button = f"/portal/assignments/{assignment.pk}/receive/"
     portal.post(f"/portal/cartons/{first.pk}/receive/")
     assert range_button in _receive_buttons(portal.get("/portal/").content.decode())  # half is still on its way
@@ -220,8 +222,8 @@ def test_a_range_whose_cartons_were_all_received_no_longer_offers_mark_as_receiv
 
 
 def test_cartons_of_a_received_range_no_longer_offer_mark_as_received(portal, owner_client, batch, kl):
-    assignment = services.assign_range(batch=batch, distributor=kl, first=1, last=20)
-    services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    assignment = services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=20)
+    services.pack_cartons(batch=batch, first_position=1, last_position=20, size=10, company_prefix="9506000")
     assert len(_receive_buttons(portal.get("/portal/").content.decode())) == 3  # the range and its two cartons
     portal.post(f"/portal/assignments/{assignment.pk}/receive/")
     page = portal.get("/portal/").content.decode()
@@ -230,7 +232,9 @@ def test_cartons_of_a_received_range_no_longer_offer_mark_as_received(portal, ow
 
 
 def test_the_batch_page_shows_the_distributor_holding_each_carton(owner_client, batch, kl):
-    held, kept = services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    held, kept = services.pack_cartons(
+        batch=batch, first_position=1, last_position=20, size=10, company_prefix="9506000"
+    )
     services.assign_carton(carton=held, distributor=kl)
     page = owner_client.get(f"/batches/{batch.pk}/").content.decode()
     rows = {sscc: row for row in page.split("<tr>") for sscc in (held.sscc, kept.sscc) if sscc in row}
@@ -240,10 +244,10 @@ def test_the_batch_page_shows_the_distributor_holding_each_carton(owner_client, 
 
 def test_a_range_moved_to_a_new_distributor_is_not_received_by_it_until_it_says_so(batch, kl):
     johor = DistributorFactory(brand=batch.product.brand, name="Johor Trading", code="JHR")
-    first = services.assign_range(batch=batch, distributor=kl, first=1, last=20)
-    services.pack_cartons(batch=batch, first=1, last=20, size=10, company_prefix="9506000")
+    first = services.assign_range(batch=batch, distributor=kl, first_position=1, last_position=20)
+    services.pack_cartons(batch=batch, first_position=1, last_position=20, size=10, company_prefix="9506000")
     services.receive_assignment(assignment=first)  # KL received every unit
-    (moved,) = services.reassign_range(batch=batch, first=1, last=20, to=johor)
+    (moved,) = services.reassign_range(batch=batch, first_position=1, last_position=20, to=johor)
     page = client_of(distributor_member(johor)).get("/portal/").content.decode()
     assert f"/portal/assignments/{moved.pk}/receive/" in _receive_buttons(page)
 

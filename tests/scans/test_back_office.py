@@ -187,7 +187,7 @@ def test_scan_list_shows_out_of_territory_scans_of_a_distributors_units(owner_cl
     from distributors import services
 
     holder = DistributorFactory(brand=brand, code="JHR", territory=["MY-01"])
-    services.assign_range(batch=codes[0].batch, distributor=holder, first=1, last=10)
+    services.assign_range(batch=codes[0].batch, distributor=holder, first_position=1, last_position=10)
     scan(codes[0])  # Kuala Lumpur, outside Johor
     page = owner_client.get("/scans/?outside=on").content.decode()
     assert codes[0].serial in page and "outside territory" in page
@@ -212,7 +212,10 @@ def test_code_page_shows_the_unit_its_holder_and_scan_timeline(owner_client, bra
     from distributors import services
 
     services.assign_range(
-        batch=codes[0].batch, distributor=DistributorFactory(brand=brand, name="KL Wholesale"), first=1, last=5
+        batch=codes[0].batch,
+        distributor=DistributorFactory(brand=brand, name="KL Wholesale"),
+        first_position=1,
+        last_position=5,
     )
     scan(codes[2])
     scan(codes[2], JOHOR_BAHRU_IP)

@@ -24,7 +24,7 @@ def batch(brand):
 @pytest.fixture
 def kl_selangor(brand, batch):
     distributor = DistributorFactory(brand=brand, name="KL Wholesale", code="KL", territory=["MY-10", "MY-14"])
-    services.assign_range(batch=batch, distributor=distributor, first=1, last=20)
+    services.assign_range(batch=batch, distributor=distributor, first_position=1, last_position=20)
     return distributor
 
 
@@ -61,7 +61,7 @@ def test_consumer_verdict_never_names_the_distributor_nor_changes(batch, kl_sela
 
 def test_a_moved_unit_is_evidence_against_its_new_holder(batch, kl_selangor):
     johor = DistributorFactory(brand=batch.product.brand, code="JHR", territory=["MY-01"])
-    services.reassign_range(batch=batch, first=1, last=10, to=johor)
+    services.reassign_range(batch=batch, first_position=1, last_position=10, to=johor)
     from scans.products import product_cache
 
     product_cache.clear()  # another process would see it once its product cache entry expires
@@ -109,7 +109,7 @@ def test_loading_a_products_ranges_uses_indexes_on_a_large_assignments_table(bra
                 [other.pk, distributor.pk],
             )
         cursor.execute("ANALYZE distributors_assignment")
-    services.assign_range(batch=target, distributor=distributor, first=1, last=10)
+    services.assign_range(batch=target, distributor=distributor, first_position=1, last_position=10)
     assert [r[:3] for r in current_ranges([target.pk])] == [(target.pk, 1, 10)]
     with CaptureQueriesContext(connection) as captured:
         current_ranges([target.pk])

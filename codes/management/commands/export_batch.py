@@ -8,9 +8,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from codes import printing
 from codes.models import CodeBatch, PrintFormat
+from codes.printing.options import ALL_OPTIONS
 
 # Command-line option -> print option.
-OPTION_ARGUMENTS = ["error_level", "module_size", "symbology", "page_size", "columns", "rows", "margin_mm"]
+OPTION_ARGUMENTS = [option.name for option in ALL_OPTIONS]
 
 
 class Command(BaseCommand):
@@ -19,8 +20,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("batch_id", type=int)
         parser.add_argument("--format", required=True, dest="fmt", help=", ".join(PrintFormat.values))
-        parser.add_argument("--from", type=int, dest="from_position", help="first position (1-based)")
-        parser.add_argument("--to", type=int, dest="to_position", help="last position (1-based)")
+        parser.add_argument("--from", type=int, dest="first_position", help="first position (1-based)")
+        parser.add_argument("--to", type=int, dest="last_position", help="last position (1-based)")
         parser.add_argument("--out", required=True, help="directory to write the files into")
         parser.add_argument("--part-size", type=int, help="codes per file (default PRINT_PART_SIZE: 100000)")
         parser.add_argument("--error-level", dest="error_level", help="QR error correction: L, M, Q, H")
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         try:
             # Validate everything before creating anything.
             printing.clean_options(options["fmt"], given)
-            printing.clean_range(batch, options["from_position"], options["to_position"])
+            printing.clean_range(batch, options["first_position"], options["last_position"])
             printing.clean_part_size(options["part_size"])
             out.mkdir(parents=True, exist_ok=True)
             data = printing.export_batch(
@@ -48,8 +49,8 @@ class Command(BaseCommand):
                 fmt=options["fmt"],
                 options=given,
                 storage=FileSystemStorage(location=out),
-                first_position=options["from_position"],
-                last_position=options["to_position"],
+                first_position=options["first_position"],
+                last_position=options["last_position"],
                 part_size=options["part_size"],
             )
         except printing.PrintError as exc:
@@ -62,5 +63,5 @@ class Command(BaseCommand):
 
 
 def _argument(field: str) -> str:
-    names = {"from_position": "--from", "to_position": "--to", "fmt": "--format", "format": "--format"}
+    names = {"first_position": "--from", "last_position": "--to", "fmt": "--format", "format": "--format"}
     return names.get(field, "--" + field.replace("_", "-") if field != "batch" else "batch_id")

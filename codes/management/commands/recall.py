@@ -25,8 +25,8 @@ class Command(BaseCommand):
         scope.add_argument("--lot", help="lot number (needs --gtin)")
         scope.add_argument("--batch", type=int, help="batch id")
         scope.add_argument("--serial", action="append", help="a serial (repeat for more; needs --gtin)")
-        parser.add_argument("--from", type=int, dest="first", help="first position in the batch (1-based)")
-        parser.add_argument("--to", type=int, dest="last", help="last position in the batch (inclusive)")
+        parser.add_argument("--from", type=int, dest="first_position", help="first position in the batch (1-based)")
+        parser.add_argument("--to", type=int, dest="last_position", help="last position in the batch (inclusive)")
         parser.add_argument("--reason", required=True)
         parser.add_argument("--message", default="", help="shown to consumers on the verify page")
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         brand = Brand.objects.filter(slug=options["brand"]).first()
         if brand is None:
             raise CommandError(f"brand: no brand with slug {options['brand']!r}")
-        if (options["first"] or options["last"]) and not options["batch"]:
+        if (options["first_position"] or options["last_position"]) and not options["batch"]:
             raise CommandError("--from/--to: only with --batch")
         started = time.perf_counter()
         try:
@@ -57,7 +57,11 @@ class Command(BaseCommand):
             batch = CodeBatch.objects.for_brand(brand).select_related("product").filter(pk=options["batch"]).first()
             if batch is None:
                 raise CommandError(f"batch: brand {brand.slug} has no batch {options['batch']}")
-            return {"batch": batch, "first_position": options["first"], "last_position": options["last"]}
+            return {
+                "batch": batch,
+                "first_position": options["first_position"],
+                "last_position": options["last_position"],
+            }
         product = self.product(brand, options["gtin"])
         if options["lot"]:
             lot = Lot.objects.filter(product=product, number=options["lot"]).select_related("product").first()

@@ -113,7 +113,9 @@ class Command(BaseCommand):
                 distributor = distributor_services.create_distributor(
                     brand=brand, name=name, code=code, territory=territory
                 )
-                distributor_services.assign_range(batch=batch, distributor=distributor, first=first, last=last)
+                distributor_services.assign_range(
+                    batch=batch, distributor=distributor, first_position=first, last_position=last
+                )
         holder = Distributor.objects.for_brand(brand).get(code=DEMO_DISTRIBUTORS[0][0])
         user, password = User.objects.filter(email=DISTRIBUTOR_EMAIL).first(), None
         if user is None:

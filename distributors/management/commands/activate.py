@@ -25,15 +25,15 @@ class Command(BaseCommand):
         scope = parser.add_mutually_exclusive_group(required=True)
         scope.add_argument("--batch", type=int, help="batch id")
         scope.add_argument("--sscc", help="a carton's SSCC (18 digits)")
-        parser.add_argument("--from", type=int, dest="first", help="first position in the batch (1-based)")
-        parser.add_argument("--to", type=int, dest="last", help="last position in the batch (inclusive)")
+        parser.add_argument("--from", type=int, dest="first_position", help="first position in the batch (1-based)")
+        parser.add_argument("--to", type=int, dest="last_position", help="last position in the batch (inclusive)")
         parser.add_argument("--reason", default=activation.APPLIED, help="for the audit trail")
 
     def handle(self, *args, **options):
         brand = Brand.objects.filter(slug=options["brand"]).first()
         if brand is None:
             raise CommandError(f"brand: no brand with slug {options['brand']!r}")
-        if (options["first"] or options["last"]) and not options["batch"]:
+        if (options["first_position"] or options["last_position"]) and not options["batch"]:
             raise CommandError("--from/--to: only with --batch")
         batch, first, last, reason = self.scope(brand, options)
         try:
@@ -67,4 +67,4 @@ class Command(BaseCommand):
         batch = CodeBatch.objects.for_brand(brand).select_related("product").filter(pk=options["batch"]).first()
         if batch is None:
             raise CommandError(f"batch: brand {brand.slug} has no batch {options['batch']}")
-        return batch, options["first"], options["last"], options["reason"]
+        return batch, options["first_position"], options["last_position"], options["reason"]

@@ -13,8 +13,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("batch_id", type=int)
         parser.add_argument("--distributor", required=True, help="the distributor's code in the batch's brand")
-        parser.add_argument("--from", type=int, required=True, dest="first", help="first position (1-based)")
-        parser.add_argument("--to", type=int, required=True, dest="last", help="last position (inclusive)")
+        parser.add_argument("--from", type=int, required=True, dest="first_position", help="first position (1-based)")
+        parser.add_argument("--to", type=int, required=True, dest="last_position", help="last position (inclusive)")
         parser.add_argument("--shipment", default="", help="optional shipment reference")
 
     def handle(self, *args, **options):
@@ -29,8 +29,8 @@ class Command(BaseCommand):
             assignment = services.assign_range(
                 batch=batch,
                 distributor=distributor,
-                first=options["first"],
-                last=options["last"],
+                first_position=options["first_position"],
+                last_position=options["last_position"],
                 shipment_reference=options["shipment"],
             )
         except services.DistributorError as exc:
