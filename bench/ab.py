@@ -19,6 +19,8 @@ interpreter, environment and database:
   does not have stops the run (the base needs a schema the head has left), and migrations only the head has are
   listed (the base code then runs on the head's schema: fine if they only add nullable or defaulted columns).
   The 1,000,000 codes (and distributor_lookup's assignments) are made once, from the head, before round 1.
+- A round that fails is run once more (`--retries`): verify_load's stop() sometimes gives up waiting for a
+  gunicorn that is still stopping (20 s) under load.
 - A round's figures come from the benchmark's `--json FILE` where its script has it, else from its printed
   report (the format of 53126b7's scripts).
 
@@ -184,7 +186,7 @@ def port_of(script: Path) -> int | None:
 
 def wait_port_free(port: int) -> None:
     """A server left over from the previous round would be measured in place of this side's."""
-    for _ in range(60):
+    for _ in range(120):
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) != 0:
                 return
@@ -261,6 +263,7 @@ def main() -> None:
     parser.add_argument("--order", choices=("abab", "abba"), default="abab")
     parser.add_argument("--warmup", type=int, default=0, help="unreported base-head pairs first (default 0)")
     parser.add_argument("--harness", choices=("own", "head"), default="own", help="whose bench/ runs the base")
+    parser.add_argument("--retries", type=int, default=1, help="runs again a round that fails (default 1)")
     parser.add_argument("--log-dir", type=Path, help="keep each round's output here")
     parser.add_argument("benchmark", choices=BENCHMARKS)
     parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="passed to the benchmark")
@@ -296,8 +299,15 @@ def main() -> None:
         for n, side in enumerate(order):
             measured = n >= 2 * args.warmup
             tag = f"round{n + 1:02d}-{side}" if measured else f"warmup{n + 1:02d}-{side}"
-            round_started = time.monotonic()
-            figures = run_round(base if side == "base" else ROOT, args.benchmark, args.bench_args, logs, tag)
+            for attempt in range(args.retries + 1):
+                round_started = time.monotonic()
+                try:
+                    figures = run_round(base if side == "base" else ROOT, args.benchmark, args.bench_args, logs, tag)
+                    break
+                except RoundFailed as failure:
+                    if attempt == args.retries:
+                        raise
+                    print(f"  {tag} failed, once more: {str(failure).splitlines()[-1]}", flush=True)
             seconds = time.monotonic() - round_started
             if measured:
                 rounds.append((side, figures))
