@@ -29,8 +29,13 @@ median of the head/base ratios of each base-head pair (≈ 1.00 when nothing cha
 faster, for latencies < 1 is faster; differences in µs for the lookup's added cost). Machine load drifts:
 compare the pair column with the per-round spread before calling anything a regression.
 
-A verify_load run costs about 100 s before its rounds (six fresh-server first verifies, warm-ups) plus
-2 x seconds x rounds + 2 x seconds; a distributor_lookup run about 2 ms per scan plus a few seconds.
+A verify_load run costs about 90 s before its rounds (six fresh-server first verifies, of which the three
+"once ready" each wait out their 24 s: bench/settings.py's LOGGING silences gunicorn's "Worker ready" line they
+look for; warm-ups) plus 2 x seconds x rounds + 2 x seconds; a distributor_lookup run about 1.5 ms per scan
+plus a few seconds. About ten minutes each (2 shared cores):
+
+    python bench/ab.py --base 53126b7 --rounds 3 --order abba verify_load --seconds 4 --rounds 2
+    python bench/ab.py --base 53126b7 --rounds 20 --order abba distributor_lookup --scans 4000
 """
 
 import argparse
@@ -239,6 +244,10 @@ def prepare(head: Path, name: str, bench_args: list[str], logs: Path) -> None:
         print(result.stdout.strip())
 
 
+def figure(number: float) -> str:
+    return f"{number:10,.1f}" if abs(number) >= 10 else f"{number:10.3f}"  # ratios such as verify/baseline
+
+
 def summarize(name: str, rounds: list[tuple[str, dict]], pairs: list[tuple[dict, dict]]) -> None:
     sides = {side: [f for s, f in rounds if s == side] for side in ("base", "head")}
     print(f"\nmedians over {len(sides['base'])} rounds per side     base        head   head/base  pairs (median)")
@@ -249,11 +258,11 @@ def summarize(name: str, rounds: list[tuple[str, dict]], pairs: list[tuple[dict,
             of_medians = f"{head / base:9.3f}" if base else "        -"
             ratios = [value(h, key) / value(b, key) for b, h in pairs if value(b, key)]
             paired = f"{statistics.median(ratios):9.3f}" if ratios else "        -"
-            print(f"  {label:<31} {base:10,.1f}  {head:10,.1f}  {of_medians}  {paired}")
+            print(f"  {label:<31} {figure(base)}  {figure(head)}  {of_medians}  {paired}")
         else:
             differences = [value(h, key) - value(b, key) for b, h in pairs]
             paired = f"{statistics.median(differences):+9.1f}" if differences else "        -"
-            print(f"  {label:<31} {base:10,.1f}  {head:10,.1f}  {head - base:+9.1f}  {paired}  (difference)")
+            print(f"  {label:<31} {figure(base)}  {figure(head)}  {head - base:+9.1f}  {paired}  (difference)")
 
 
 def main() -> None:
