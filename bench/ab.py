@@ -336,8 +336,7 @@ def main() -> None:
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, capture_output=True, check=False)
         subprocess.run(["git", "worktree", "prune"], cwd=ROOT, capture_output=True, check=False)
-        if not args.log_dir:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)  # the logs too, unless --log-dir put them elsewhere
 
 
 if __name__ == "__main__":
