@@ -10,9 +10,11 @@ interleaved scan by scan so that machine noise falls on both alike. Target: < 20
 
 import argparse
 import dataclasses
+import json
 import random
 import statistics
 import time
+from pathlib import Path
 
 from _setup import setup_django
 
@@ -56,6 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scans", type=int, default=4_000)
     parser.add_argument("--quantity", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (bench/ab.py)")
     args = parser.parse_args()
     setup_django()
     from verify_load import million_code_batch
@@ -113,6 +116,17 @@ def main() -> None:
     added50 = percentile(timings["on"], 50) - percentile(timings["off"], 50)
     added99 = percentile(timings["on"], 99) - percentile(timings["off"], 99)
     print(f"added by the lookup: p50 {added50:+.1f} µs, p99 {added99:+.1f} µs (target < 200 µs at p99)")
+    if args.json:
+        figures = {"alone_p50": percentile(alone, 50), "alone_p99": percentile(alone, 99), "scans": len(ordinals)}
+        for mode in ("off", "on"):
+            values = timings[mode]
+            figures |= {
+                f"{mode}_p50": percentile(values, 50),
+                f"{mode}_p99": percentile(values, 99),
+                f"{mode}_mean": statistics.fmean(values),
+            }
+        figures |= {"added_p50": added50, "added_p99": added99}
+        args.json.write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ the production gunicorn.conf.py (preloading, warm-up), `--workers` sync workers 
 
 import argparse
 import contextlib
+import json
 import os
 import random
 import re
@@ -198,6 +199,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quantity", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (bench/ab.py)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -268,6 +270,26 @@ def main() -> None:
     lost = answered - scans_logged
     errors = int(sum(app["errors"] + base["errors"] for app, base in rounds))
     print(f"scans: {answered:,} answered, {scans_logged:,} logged, {max(0, lost)} lost; {errors} socket errors")
+    if args.json:
+        figures = {
+            f"{name}_{key}": median([pair[side][key] for pair in rounds])
+            for name, side in (("verify", 0), ("baseline", 1))
+            for key in ("rps", "p50", "p90", "p99")
+        }
+        figures |= {
+            "ratio": median([a["rps"] / b["rps"] for a, b in rounds]),
+            "p99_ratio": median([a["p99"] / b["p99"] for a, b in rounds]),
+            "first_verify_ms": firsts,
+            "cold_first_verify_ms": colds,
+            "half_rps": half["rps"],
+            "half_p50": half["p50"],
+            "half_p99": half["p99"],
+            "answered": answered,
+            "logged": scans_logged,
+            "lost": max(0, lost),
+            "socket_errors": errors,
+        }
+        args.json.write_text(json.dumps(figures))
 
 
 if __name__ == "__main__":
