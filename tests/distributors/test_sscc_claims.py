@@ -19,7 +19,7 @@ def squatter(db):
 
 
 def _pack(batch, prefix=PREFIX):
-    return services.pack_cartons(batch=batch, size=10, company_prefix=prefix, first=1, last=10)
+    return services.pack_cartons(batch=batch, size=10, company_prefix=prefix, first_position=1, last_position=10)
 
 
 def test_a_brand_without_an_approved_claim_cannot_take_a_prefixs_sscc_series(squatter):
