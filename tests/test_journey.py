@@ -776,8 +776,8 @@ def test_journey_brand_without_gs1_prefix(app, desk, phone, tmp_path):
 
     # A GS1 DataMatrix would claim a GTIN: refused, saying why; QR codes and the CSV carry the ref's URL.
     Select(desk.find_element(By.NAME, "format")).select_by_value("datamatrix")
-    submit(desk, "print-form")
-    assert "has none" in desk.page_source
+    submit(desk, "print-form")  # the click returns before the answer arrives: wait for it
+    WebDriverWait(desk, 20).until(lambda d: "has none" in d.page_source)
     desk.get(batch_url)
     Select(desk.find_element(By.NAME, "format")).select_by_value("csv")
     submit(desk, "print-form")
