@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 
-from .models import Brand, Membership, Role
+from .models import ApiKey, ApiKeyScope, Brand, Membership, Role
 
 SESSION_KEY = "brand_id"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -52,6 +52,7 @@ _ADMIN = _OPERATOR | {
     "statuses.change",  # destroyed, stolen, sample … and their undo
     "detection.manage",  # thresholds, markets
     "notifications.manage",  # webhooks (their secrets) and e-mail subscriptions
+    "api_keys.manage",  # keys for the brand's own systems (brands.apikeys)
 }
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset(_VIEWER),
@@ -62,9 +63,24 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # A distributor's people see only their distributor: its assignments, cartons, files and scan counts.
     Role.DISTRIBUTOR: frozenset({"portal.view", "portal.download", "portal.receive"}),
 }
+# An API key's scopes, as the roles whose permissions they carry. An admin key manages neither members nor
+# keys (a leaked key must not mint keys or let people in) and cannot offboard the brand. `vrs` answers
+# trading partners' verification requests and nothing else.
+API_SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
+    ApiKeyScope.READ: frozenset(_VIEWER),
+    ApiKeyScope.WRITE: frozenset(_OPERATOR),
+    ApiKeyScope.ADMIN: frozenset(_ADMIN - {"members.manage", "api_keys.manage"}),
+    ApiKeyScope.VRS: frozenset({"vrs.verify"}),
+}
+# A distributor's key: read is what its people see in the portal, write adds receiving.
+API_DISTRIBUTOR_SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
+    ApiKeyScope.READ: frozenset({"portal.view", "portal.download"}),
+    ApiKeyScope.WRITE: frozenset({"portal.view", "portal.download", "portal.receive"}),
+}
+
 # Each kind of actor lives in its own world: the brand's back office, or a distributor's portal. A page of the
 # other world does not exist for it (404); a page of its own world that its role may not use is a 403.
-WORLDS = {False: ROLE_PERMISSIONS[Role.OWNER], True: ROLE_PERMISSIONS[Role.DISTRIBUTOR]}
+WORLDS = {False: ROLE_PERMISSIONS[Role.OWNER] | {"vrs.verify"}, True: ROLE_PERMISSIONS[Role.DISTRIBUTOR]}
 
 # Numbers a dashboard URL takes that are not row ids (a print job's part number): the URL's other ids are checked.
 PLAIN_NUMBERS = frozenset({"part"})
@@ -99,6 +115,7 @@ class Actor:
     permissions: frozenset[str]
     membership: Membership | None = None
     distributor_id: int | None = None
+    api_key: ApiKey | None = None
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -138,6 +155,20 @@ class Actor:
             permissions=ROLE_PERMISSIONS[membership.role],
             membership=membership,
             distributor_id=membership.distributor_id,
+        )
+
+    @classmethod
+    def of_api_key(cls, key: ApiKey) -> Actor:
+        """A key acts as its scopes allow; what it does is recorded as done by whoever made it."""
+        table = API_DISTRIBUTOR_SCOPE_PERMISSIONS if key.distributor_id else API_SCOPE_PERMISSIONS
+        permissions = frozenset().union(*(table.get(scope, frozenset()) for scope in key.scopes))
+        return cls(
+            user=key.created_by,
+            brand=key.brand,
+            role="api",
+            permissions=permissions,
+            distributor_id=key.distributor_id,
+            api_key=key,
         )
 
     @classmethod

@@ -353,3 +353,45 @@ class UnsentTask(models.Model):
 
     def __str__(self):
         return f"{self.name}{tuple(self.args)} unsent since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ApiKeyScope(models.TextChoices):
+    """What a key may do, as the dashboard's roles: each scope maps onto named permissions (brands.access)."""
+
+    READ = "read", "Read (what a viewer may see)"
+    WRITE = "write", "Write (what an operator may do)"
+    ADMIN = "admin", "Admin (an admin's, without members, keys and offboarding)"
+    VRS = "vrs", "Verification requests of trading partners only"
+
+
+class ApiKey(models.Model):
+    """A brand's key for its own systems: an actor of the access layer, like a member. Only a SHA-256 of the
+    secret is kept (the secret has 256 random bits, so a slow hash buys nothing); `prefix` is shown to tell
+    keys apart. A key made for a distributor sees what that distributor's people see in the portal."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed = models.CharField(max_length=64, unique=True, editable=False)
+    export_exclude = ("hashed",)
+    scopes = models.JSONField(default=list)
+    distributor = models.ForeignKey(
+        "distributors.Distributor", null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    partner_gln = models.CharField("trading partner's GLN", max_length=13, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    brand_path = "brand"
+    url_id = "api_key_id"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"  # never the secret
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

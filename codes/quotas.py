@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db.models import Sum
 from django.utils import timezone
 
+from brands.apikeys import calls_today
 from brands.models import Brand, Membership, Role
 from brands.plans import DEFAULT_PLAN, Plan, plan_named
 
@@ -25,7 +26,7 @@ LIVE_PRINT_STATES = (PrintState.QUEUED, PrintState.RENDERING, PrintState.FINISHI
 @dataclass(frozen=True)
 class Usage:
     label: str
-    used: int | None  # None: a limit per request, or not metered yet (API calls: there is no API yet)
+    used: int | None  # None: a limit per request, or a counter that cannot be read now (Redis down)
     limit: int | None
 
 
@@ -136,7 +137,7 @@ def usage(brand: Brand) -> tuple[Plan, list[Usage]]:
         Usage("Batches in progress", live_batches(brand), plan.live_batches),
         Usage("Print file storage (MB)", print_storage(brand) // 1024**2, _mb(plan.print_storage_bytes)),
         Usage("Print jobs in progress", live_print_jobs(brand).count(), plan.live_print_jobs),
-        Usage("API calls a day", None, plan.api_calls_per_day),
+        Usage("API calls today", calls_today(brand), plan.api_calls_per_day),
     ]
 
 

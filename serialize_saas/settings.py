@@ -131,6 +131,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -143,6 +146,7 @@ INSTALLED_APPS = [
     "distributors",
     "scans",
     "backoffice",
+    "api",
     "demo",
 ]
 
@@ -505,9 +509,39 @@ UPLOAD_IMAGE_MAX_DECODE_BYTES = env_int("UPLOAD_IMAGE_MAX_DECODE_BYTES", 64 * 10
 # Codes per transaction when generating a batch: bounds memory and the work lost to a killed worker.
 CODES_CHUNK_SIZE = env_int("CODES_CHUNK_SIZE", 50000)
 
+# The REST API (api/): API keys are actors of brands.access; errors are RFC 9457 problems.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ActorPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.KeyRateThrottle", "api.throttling.DailyQuotaThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+}
+# Calls per key per window, shared by every worker (Redis); the plan caps calls per brand per day besides.
+API_KEY_RATE = env("API_KEY_RATE", "600/m")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Serialize API",
+    "DESCRIPTION": "Brands' systems: products, batches, codes, recalls, distribution, scans, alerts, webhooks. "
+    "Send an API key made in Settings as `Authorization: Bearer <key>`. Errors are RFC 9457 problem details.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],
 }
 
 # Production hardening: on whenever DEBUG is off.

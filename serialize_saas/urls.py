@@ -43,4 +43,5 @@ urlpatterns = [
     path("", include("backoffice.urls.alerts")),
     path("", include("backoffice.urls.recalls")),
     path("", include("backoffice.urls.notifications")),
+    path("", include("api.urls")),  # /api/v1/, its schema and docs
 ]

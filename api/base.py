@@ -1,0 +1,52 @@
+"""The base every API view is built on: it owns the actor filter, so no API view does its own tenancy.
+
+A view names its `model` (brand-owned), its permissions and, at most, narrows the rows with `scope()`;
+`get_queryset` is final: a subclass that overrides it fails at import (PostHog's routing mixin does the
+same), because DRF's object permissions alone would leave list views unprotected.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model, QuerySet
+from rest_framework import viewsets
+
+from .permissions import SAFE_METHODS
+
+
+class ActorViewMixin:
+    read_permission: str = "brand.view"
+    write_permission: str | None = None
+    action_permissions: dict[str, tuple[str, ...] | str] = {}
+
+    def permissions_for(self, request) -> tuple[str, ...]:
+        by_action = self.action_permissions.get(getattr(self, "action", None) or "")
+        if by_action:
+            return (by_action,) if isinstance(by_action, str) else tuple(by_action)
+        if request.method in SAFE_METHODS or self.write_permission is None:
+            return (self.read_permission,)  # a write the view does not take is its 405
+        return (self.read_permission, self.write_permission)
+
+    @property
+    def actor(self):
+        return self.request.actor
+
+
+class BrandScopedViewSet(ActorViewMixin, viewsets.GenericViewSet):
+    model: type[Model]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in vars(cls) or "queryset" in vars(cls):
+            raise ImproperlyConfigured(f"{cls.__name__}: narrow rows with scope(), never get_queryset/queryset")
+        url_id = getattr(vars(cls).get("model"), "url_id", None)
+        if url_id and "lookup_url_kwarg" not in vars(cls):
+            cls.lookup_url_kwarg = url_id  # the URL names its id as the model does: access.check resolves it
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the view, no request
+            return self.model._default_manager.none()
+        return self.scope(self.model._default_manager.for_actor(self.actor))  # type: ignore[attr-defined]
+
+    def scope(self, rows: QuerySet) -> QuerySet:
+        return rows

@@ -1,0 +1,92 @@
+"""One error format for every API error: RFC 9457 `application/problem+json`.
+
+`{"type", "title", "status", "detail"}`, plus `errors` (field -> messages) for a 400 and whatever a problem
+adds (the plan of an exceeded quota). Services' refusals (ServiceError) are 400s naming their field.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/problem+json"
+TYPE_BASE = "https://serialize.example/problems/"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The resource is not in a state that allows this."
+    default_code = "conflict"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request cannot be processed."
+    default_code = "unprocessable"
+
+
+class QuotaExceeded(exceptions.Throttled):
+    default_code = "quota-exceeded"
+
+    def __init__(self, *, plan: str, limit: int, wait: float):
+        super().__init__(wait=wait, detail=f"Your {plan} plan allows {limit:,} API calls a day; try again tomorrow.")
+        self.plan, self.limit = plan, limit
+
+
+def problem(status_code: int, detail: str = "", *, kind: str = "", **extra) -> dict:
+    body = {
+        "type": TYPE_BASE + kind if kind else "about:blank",
+        "title": HTTPStatus(status_code).phrase,
+        "status": status_code,
+    }
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return body
+
+
+def _field_errors(detail) -> dict:
+    """DRF's nested error detail as field -> list of messages."""
+    if isinstance(detail, dict):
+        return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in detail.items()}
+    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+
+
+def exception_handler(exc, context):
+    """Every exception a view raises, as a problem. Unknown ones are logged and answered 500 without detail."""
+    if isinstance(exc, ServiceError):
+        body = problem(400, exc.message, kind="invalid", errors={exc.field or "non_field_errors": [exc.message]})
+        return Response(body, status=400, content_type=CONTENT_TYPE)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        log.exception("API request failed", exc_info=exc)
+        return Response(problem(500, "Something went wrong on our side."), status=500, content_type=CONTENT_TYPE)
+    if isinstance(exc, exceptions.ValidationError):
+        body = problem(400, "The request has invalid fields.", kind="invalid", errors=_field_errors(exc.detail))
+    elif isinstance(exc, QuotaExceeded):
+        body = problem(429, str(exc.detail), kind="quota-exceeded", plan=exc.plan, limit=exc.limit)
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else ""
+        body = problem(response.status_code, str(detail))
+    response.data = body
+    response.content_type = CONTENT_TYPE
+    return response
+
+
+def not_found(request, *args, **kwargs):
+    """Any /api/ path that matches no route."""
+    return JsonResponse(problem(404, "No such API route."), status=404, content_type=CONTENT_TYPE)

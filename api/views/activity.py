@@ -1,0 +1,3 @@
+"""Scans (filters, CSV) and alerts (list, workflow)."""
+
+from . import router  # noqa: F401

@@ -1,0 +1,3 @@
+"""Webhook endpoints: create, rotate the secret, send a test event, the delivery log."""
+
+from . import router  # noqa: F401

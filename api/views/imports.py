@@ -1,0 +1,3 @@
+"""Code import: serials made elsewhere, registered as a batch."""
+
+from . import router  # noqa: F401

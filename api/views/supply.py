@@ -1,0 +1,3 @@
+"""Distributors, assignments (assign, move, return) and cartons (pack, receive)."""
+
+from . import router  # noqa: F401

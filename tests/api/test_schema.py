@@ -1,0 +1,24 @@
+"""The OpenAPI file clients are generated from, and its docs, served from our own static files."""
+
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_is_served_as_json_when_asked():
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+    schema = response.json()
+    assert schema["openapi"].startswith("3.") and "/api/v1/account/" in schema["paths"]
+    assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    assert "application/problem+json" in schema["paths"]["/api/v1/account/"]["get"]["responses"]["404"]["content"]
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/docs/redoc/"])
+def test_the_docs_load_no_asset_from_elsewhere(client, page):
+    html = client.get(page).content.decode()
+    assert "drf_spectacular_sidecar" in html
+    assert not re.search(r"""(src|href)=["']https?://""", html)
