@@ -90,3 +90,6 @@ def exception_handler(exc, context):
 def not_found(request, *args, **kwargs):
     """Any /api/ path that matches no route."""
     return JsonResponse(problem(404, "No such API route."), status=404, content_type=CONTENT_TYPE)
+
+
+not_found.public = True  # type: ignore[attr-defined]  # answers nothing but "no such route"
