@@ -45,6 +45,7 @@ __all__ = [
     "ref_link_url",
     "parse_ref_link",
     "parse_verify_link",
+    "parse_verify_url",
 ]
 
 GS = "\x1d"
@@ -459,3 +460,16 @@ def parse_verify_link(path: str, query: str = "") -> DigitalLink | RefLink:
     if path.startswith(f"/{REF_PATH}/"):
         return parse_ref_link(path, query)
     return parse_digital_link(path, query)
+
+
+def parse_verify_url(text: str) -> DigitalLink | RefLink:
+    """A whole verify URL as people paste it (any host, under any path prefix, or its path alone): its Digital
+    Link or product-ref part, parsed as the verify path parses it. Raises GS1Error for anything else."""
+    text = text.strip()
+    if len(text) > MAX_PATH_LENGTH + MAX_QUERY_LENGTH:
+        raise GS1Error("url", "The URL is too long.")
+    parts = urlsplit(text if "://" in text else "https://host/" + text.lstrip("/"))
+    found = [i for i in (parts.path.find("/01/"), parts.path.find(f"/{REF_PATH}/")) if i >= 0]
+    if not found:
+        raise GS1Error("url", "Not a verify URL: it has no /01/{GTIN} or /p/{ref} part.")
+    return parse_verify_link(parts.path[min(found) :], parts.query)

@@ -74,6 +74,30 @@ def only_from(to_status: str) -> frozenset[str] | None:
     return frozenset({NOT_ACTIVATED}) if to_status == ACTIVE else None
 
 
+def moves(from_status: str, to_status: str) -> bool:
+    """Whether a change to `to_status` moves a unit that is in `from_status` (else it is left as it is)."""
+    only = only_from(to_status)
+    if only is not None:
+        return from_status in only
+    return from_status not in unchangeable_from(to_status)
+
+
+def refusal(from_status: str, to_status: str) -> str | None:
+    """Why a change to `to_status` leaves a unit in `from_status` as it is, in pack-state words; None: it moves."""
+    if moves(from_status, to_status):
+        return None
+    if from_status == to_status:
+        return f"The unit is already {to_status}."
+    if from_status in FINAL:
+        return f"The unit is {from_status}: that state is final."
+    only = only_from(to_status)
+    if only is not None:
+        return f"Only units that are {', '.join(sorted(only))} can be set to {to_status}."
+    return (
+        f"The unit is {from_status}: only a final state ({', '.join(sorted(FINAL))}) can be set before it is activated."
+    )
+
+
 def can_change_to(to_status: str) -> bool:
     """Whether a status change may be asked for this state. Back to active only by undoing a change or by
     activation (`codes.activation`); back to not activated only by undoing an activation."""

@@ -8,6 +8,7 @@ in the target or a final state are skipped).
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,10 +23,14 @@ from core.errors import ServiceError
 from core.queueing import enqueue_on_commit
 
 from . import packstates, rows
-from .models import BatchState, ChangeScope, ChangeState, CodeBatch, CodeStatus, Lot, Product, StatusChange
+from .models import BatchState, ChangeScope, ChangeState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
 
 log = logging.getLogger(__name__)
 SERIALS_PER_STATEMENT = 5_000
+MAX_SERIALS = 1_000_000  # listed serials in one change (its audit row keeps them all)
+APPLY_NOW_LIMIT = 1_000  # units a person's (or a system's) change may have applied in its own request
+MAX_REASON = 2_000
+MAX_MESSAGE = 500
 
 
 class ChangeError(ServiceError):
@@ -88,6 +93,10 @@ def new_change(
     caller's to say: `plan_change` for people's changes, `codes.activation` for activation)."""
     if not reason.strip():
         raise ChangeError("reason", "Give a reason: it goes into the audit trail.")
+    if len(reason.strip()) > MAX_REASON:
+        raise ChangeError("reason", f"A reason has at most {MAX_REASON:,} characters.")
+    if len(consumer_message.strip()) > MAX_MESSAGE:
+        raise ChangeError("consumer_message", f"A consumer message has at most {MAX_MESSAGE} characters.")
     change = StatusChange(
         brand=brand,
         to_status=to_status,
@@ -129,8 +138,8 @@ def _translated_messages(messages: dict[str, str]) -> dict[str, str]:
     if unknown:
         raise ChangeError("consumer_messages", f"The verify page has no language {unknown[0]!r}.")
     kept = {code: text.strip() for code, text in messages.items() if text and text.strip()}
-    if any(len(text) > 500 for text in kept.values()):
-        raise ChangeError("consumer_messages", "A consumer message has at most 500 characters.")
+    if any(len(text) > MAX_MESSAGE for text in kept.values()):
+        raise ChangeError("consumer_messages", f"A consumer message has at most {MAX_MESSAGE} characters.")
     return kept
 
 
@@ -154,9 +163,11 @@ def _set_scope(change, brand, lot, batch, first_position, last_position, product
     else:
         if product is None or product.brand_id != brand.pk:
             raise ChangeError("gtin", "Listed serials need the GTIN of one of your products.")
-        normalised = sorted({product.serial_format.normalise(s) for s in serials if s.strip()})
+        normalised = sorted({product.serial_format.normalise(s.strip()) for s in serials if s.strip()})
         if not normalised:
             raise ChangeError("serials", "List at least one serial.")
+        if len(normalised) > MAX_SERIALS:
+            raise ChangeError("serials", f"List at most {MAX_SERIALS:,} serials in one change.")
         change.scope, change.product, change.serials, change.quantity = (
             ChangeScope.SERIALS,
             product,
@@ -168,6 +179,14 @@ def _set_scope(change, brand, lot, batch, first_position, last_position, product
     unfinished = _unfinished_batches(change)
     if unfinished:  # its codes are still being registered: the sweep would miss those not yet written
         raise ChangeError("scope", f"Batch {unfinished[0]} is still being generated; try again when it is ready.")
+
+
+def lot_by_number(*, product: Product, number: str) -> Lot:
+    """A product's lot by the number on its label (a recall names the lot as people read it)."""
+    lot = Lot.objects.filter(product=product, number=number.strip()).first()
+    if lot is None:
+        raise ChangeError("lot_number", "This product has no such lot.")
+    return lot
 
 
 def _unfinished_batches(change: StatusChange) -> list[int]:
@@ -378,6 +397,61 @@ def change_unit_status(*, brand: Brand, code, to_status: str, reason: str, creat
         enqueue=False,
     )
     return apply_change(change.pk)
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """What a change did to one listed unit: `code_id` None when the product has no such serial; `refusal` says
+    why a unit was left as it is."""
+
+    serial: str
+    code_id: int | None
+    status: str | None
+    changed: bool
+    refusal: str = ""
+
+
+def change_units_now(
+    *, brand: Brand, product: Product, serials: list[str], to_status: str, reason: str, created_by=None, **message
+) -> tuple[StatusChange, list[UnitResult]]:
+    """Listed serials of a product (at most APPLY_NOW_LIMIT) changed in this call, with the same rules and audit
+    row as any change, and what happened to each serial as asked, in the order asked."""
+    if len([s for s in serials if s.strip()]) > APPLY_NOW_LIMIT:
+        raise ChangeError("serials", f"At most {APPLY_NOW_LIMIT:,} units are changed at once; more run as a job.")
+    change = plan_change(
+        brand=brand,
+        to_status=to_status,
+        reason=reason,
+        created_by=created_by,
+        product=product,
+        serials=serials,
+        enqueue=False,
+        **message,
+    )
+    change = apply_change(change.pk)
+    return change, unit_results(change, serials)
+
+
+def unit_results(change: StatusChange, serials: list[str]) -> list[UnitResult]:
+    """Each listed serial's outcome after a change by serials (one read on the (product, serial) index)."""
+    spelled = {s: change.product.serial_format.normalise(s.strip()) for s in serials if s.strip()}
+    found = {
+        row["serial"]: row
+        for row in Code.objects.filter(product_id=change.product_id, serial__in=set(spelled.values())).values(
+            "id", "serial", "status", "previous_status", "status_change_id"
+        )
+    }
+    results = []
+    for asked, serial in spelled.items():
+        row = found.get(serial)
+        if row is None:
+            results.append(UnitResult(asked, None, None, False, "No such code."))
+            continue
+        changed = row["status_change_id"] == change.pk and row["status"] == change.to_status
+        before = row["previous_status"] if changed else row["status"]
+        refusal = "" if changed else packstates.refusal(before, change.to_status) or "Changed since by another change."
+        results.append(UnitResult(asked, row["id"], row["status"], changed, refusal))
+    return results
 
 
 def recall(**kwargs) -> StatusChange:

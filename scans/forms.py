@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from codes import packstates, recalls
-from codes.models import ChangeScope, CodeBatch, CodeStatus, Lot, Product
+from codes.models import ChangeScope, CodeBatch, CodeStatus, Product
 from core.files import clean_image
 
 from .models import AlertStatus, CounterfeitReport, DetectionSettings, ReportStatus, ScanOutcome, ScanSource
@@ -142,9 +142,10 @@ class StatusChangeForm(forms.Form):
         if scope == ChangeScope.BATCH and not data.get("batch"):
             self.add_error("batch", "Choose the batch.")
         if scope == ChangeScope.LOT and data.get("product"):
-            data["lot"] = Lot.objects.filter(product=data["product"], number=data.get("lot_number", "")).first()
-            if data["lot"] is None:
-                self.add_error("lot_number", "This product has no such lot.")
+            try:
+                data["lot"] = recalls.lot_by_number(product=data["product"], number=data.get("lot_number", ""))
+            except recalls.ChangeError as exc:
+                self.add_error(exc.field, exc.message)
         if scope == ChangeScope.SERIALS and not data.get("serials", "").split():
             self.add_error("serials", "List at least one serial.")
         return data

@@ -6,7 +6,7 @@ Each list page issues a fixed number of queries whatever its length (asserted in
 
 import mimetypes
 from pathlib import PurePosixPath
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import FileResponse, StreamingHttpResponse
@@ -147,16 +147,14 @@ def scan_export(request):
 def _serial_and_product(text: str) -> tuple[str, dict | None]:
     """A pasted serial, or a whole verify URL (its serial, and its product's GTIN or ref as a filter)."""
     text = text.strip()
-    marker = next((m for m in ("/01/", f"/{gs1.REF_PATH}/") if m in text), None)
-    if marker:
-        parts = urlsplit(text if "://" in text else "https://x" + text[text.index(marker) :])
-        try:
-            link = gs1.parse_verify_link(parts.path, parts.query)
-        except gs1.GS1Error:
-            return text, None
-        found = {"gtin": link.gtin} if isinstance(link, gs1.DigitalLink) else {"ref": link.ref}
-        return (link.serial or ""), found
-    return text, None
+    if not any(marker in text for marker in ("/01/", f"/{gs1.REF_PATH}/")):
+        return text, None
+    try:
+        link = gs1.parse_verify_url(text)
+    except gs1.GS1Error:
+        return text, None
+    found = {"gtin": link.gtin} if isinstance(link, gs1.DigitalLink) else {"ref": link.ref}
+    return (link.serial or ""), found
 
 
 @require("brand.view")
