@@ -20,8 +20,10 @@ from rest_framework.response import Response
 
 from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
+from codes.serials import SerialFormat
 from core.errors import ServiceError
 from scans import recall_report
+from scans.products import product_cache
 
 from ..base import BrandScopedViewSet
 from ..pagination import Cursor
@@ -99,19 +101,28 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
             raise NotFound("No such code.")
         return Response(self.get_serializer(code).data)
 
-    def _product(self, query) -> Product | None:
-        products = Product.objects.for_actor(self.actor)
+    def _product(self, query) -> tuple[int, SerialFormat] | None:
+        """The product a query names (`gtin` or `product`), as its id and serial format, if it is the actor's."""
         if query.get("gtin"):
-            return products.filter(gtin=_gtin(query["gtin"])).first()
+            return self._known(_gtin(query["gtin"]))
         if query.get("product"):
-            return products.filter(pk=_number(query, "product")).first()
+            product = Product.objects.for_actor(self.actor).filter(pk=_number(query, "product")).first()
+            return (product.pk, product.serial_format) if product else None
         raise ServiceError("gtin", "A serial needs its product: `gtin` or `product`.")
 
-    def _by_serial(self, serial: str, product: Product | None) -> Code | None:
+    def _known(self, lookup: str) -> tuple[int, SerialFormat] | None:
+        """A product by GTIN-14 or ref from verify's per-process product cache (no query once warm), if it is
+        the actor's brand's (the code's read below is the access layer's in any case)."""
+        info = product_cache.get(lookup)
+        if info is None or info.brand.pk != self.actor.brand.pk:
+            return None
+        return info.product_id, info.codec.format
+
+    def _by_serial(self, serial: str, product: tuple[int, SerialFormat] | None) -> Code | None:
         if product is None:
             return None
-        spelled = product.serial_format.normalise(serial.strip())
-        return self.get_queryset().filter(product=product, serial=spelled).first()
+        product_id, serial_format = product
+        return self.get_queryset().filter(product_id=product_id, serial=serial_format.normalise(serial.strip())).first()
 
     def _by_position(self, batch_id: int, position: int) -> Code | None:
         batch = CodeBatch.objects.for_actor(self.actor).filter(pk=batch_id).first()
@@ -119,9 +130,8 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
             return None
         if not 1 <= position <= batch.quantity:
             raise ServiceError("position", f"Positions run from 1 to {batch.quantity:,}.")
-        return (
-            self.get_queryset().filter(product_id=batch.product_id, ordinal=batch.first_ordinal + position - 1).first()
-        )
+        ordinal = batch.first_ordinal + position - 1
+        return self.get_queryset().filter(product_id=batch.product_id, ordinal=ordinal).first()
 
     def _by_url(self, url: str) -> Code | None:
         """As verify reads a scan: the link parsed strictly, its product by GTIN or ref, the serial in its
@@ -132,8 +142,7 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
             raise ServiceError("url", exc.message) from None
         if link.serial is None:
             raise ServiceError("url", "The URL names a product, not one unit: it has no serial (/21/).")
-        found = {"gtin": link.gtin} if isinstance(link, gs1.DigitalLink) else {"ref": link.ref}
-        code = self._by_serial(link.serial, Product.objects.for_actor(self.actor).filter(**found).first())
+        code = self._by_serial(link.serial, self._known(link.key))
         if code is None or (link.lot is not None and link.lot != code.batch.lot.number):
             return None
         if link.expiry is not None and link.expiry != code.batch.lot.expires_on:
