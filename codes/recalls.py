@@ -438,7 +438,7 @@ def unit_results(change: StatusChange, serials: list[str]) -> list[UnitResult]:
     found = {
         row["serial"]: row
         for row in Code.objects.filter(product_id=change.product_id, serial__in=set(spelled.values())).values(
-            "id", "serial", "status", "previous_status", "status_change_id"
+            "id", "serial", "status", "status_change_id"
         )
     }
     results = []
@@ -447,10 +447,11 @@ def unit_results(change: StatusChange, serials: list[str]) -> list[UnitResult]:
         if row is None:
             results.append(UnitResult(asked, None, None, False, "No such code."))
             continue
-        changed = row["status_change_id"] == change.pk and row["status"] == change.to_status
-        before = row["previous_status"] if changed else row["status"]
-        refusal = "" if changed else packstates.refusal(before, change.to_status) or "Changed since by another change."
-        results.append(UnitResult(asked, row["id"], row["status"], changed, refusal))
+        if row["status_change_id"] == change.pk and row["status"] == change.to_status:
+            results.append(UnitResult(asked, row["id"], row["status"], True))
+            continue
+        refusal = packstates.refusal(row["status"], change.to_status) or "Changed since by another change."
+        results.append(UnitResult(asked, row["id"], row["status"], False, refusal))
     return results
 
 

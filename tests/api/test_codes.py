@@ -44,6 +44,12 @@ def test_codes_list_by_batch_in_print_order_a_page_at_a_time(api, batch):
     assert "count" not in first  # never a COUNT over the code table
 
 
+def test_a_codes_page_costs_the_same_queries_whatever_its_length(api, batch, django_assert_max_num_queries):
+    api.get("/api/v1/codes/", {"batch": batch.pk, "page_size": 1})  # the key's last use is written once
+    with django_assert_max_num_queries(3):  # the key, the batch, one page of codes with product, batch and lot
+        assert len(api.get("/api/v1/codes/", {"batch": batch.pk, "page_size": 12}).json()["results"]) == 12
+
+
 def test_codes_list_filters_by_status(api, batch):
     applied_recall(batch, first=3, last=4)
     listed = api.get("/api/v1/codes/", {"batch": batch.pk, "status": "recalled"}).json()["results"]

@@ -16,6 +16,7 @@ from biip.gtin import Gtin
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from codes import gs1
 from codes.gs1 import (
     DigitalLink,
     GS1Error,
@@ -650,3 +651,27 @@ def test_parse_element_string_raises_only_gs1_error_on_arbitrary_text(data):
         str(exc).encode("utf-8")
         return
     _check_accepted(result)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://verify.example.com/01/09506000134352/10/L1/21/ABC123?17=271231",
+        "https://example.org/some/prefix/01/09506000134352/10/L1/21/ABC123?17=271231",
+        "verify.example.com/01/09506000134352/10/L1/21/ABC123?17=271231",
+        "/01/09506000134352/10/L1/21/ABC123?17=271231",
+    ],
+)
+def test_a_whole_verify_url_parses_under_any_host_or_prefix(url):
+    assert gs1.parse_verify_url(url) == gs1.DigitalLink("09506000134352", "L1", "ABC123", date(2027, 12, 31))
+
+
+def test_a_product_ref_url_parses_too():
+    link = gs1.parse_verify_url("https://verify.example.com/p/herbs.3/10/L1/21/ABC123")
+    assert link == gs1.RefLink("herbs.3", "L1", "ABC123")
+
+
+@pytest.mark.parametrize("url", ["https://example.org/about", "https://x/01/123/21/A", "", "https://x/?u=/01/1/21/A"])
+def test_anything_else_is_a_gs1_error(url):
+    with pytest.raises(gs1.GS1Error):
+        gs1.parse_verify_url(url)

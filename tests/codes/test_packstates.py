@@ -42,3 +42,19 @@ def test_every_state_the_verify_page_warns_of_has_its_own_words():
     generic = wording.word(rules.VerdictWarning(rules.INACTIVE, {"status": packstates.SAMPLE}))
     for state in packstates.WARNED:
         assert wording.word(rules.VerdictWarning(state)) != generic
+
+
+def test_a_refusal_is_given_exactly_when_a_change_leaves_a_unit_as_it_is():
+    for to_status in filter(packstates.can_change_to, packstates.STATES):
+        for from_status in packstates.STATES:
+            refusal = packstates.refusal(from_status, to_status)
+            assert (refusal is None) == packstates.moves(from_status, to_status), (from_status, to_status)
+            assert refusal is None or from_status in refusal  # it names the state the unit stays in
+
+
+def test_a_refusal_says_why_in_pack_state_words():
+    assert packstates.refusal("stolen", "sample") == "The unit is stolen: that state is final."
+    assert packstates.refusal("sample", "sample") == "The unit is already sample."
+    assert "only a final state" in packstates.refusal("not_activated", "sample")
+    assert packstates.refusal("not_activated", "destroyed") is None
+    assert packstates.refusal("active", "recalled") is None
