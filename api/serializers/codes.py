@@ -15,6 +15,23 @@ from scans.rules import effective_status
 MAX_SERIAL_CHARS = 40  # a pasted serial, before its product's spelling rules (AI 21 is at most 20)
 
 
+class SerialList(serializers.ListField):
+    """A list of serials as sent (a job's may hold a million: checked in one pass, not a field per item)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(max_length=MAX_SERIAL_CHARS), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
+            raise serializers.ValidationError("Send a list of serials (strings).")
+        if any(len(s) > MAX_SERIAL_CHARS for s in data):
+            raise serializers.ValidationError(f"A serial has at most {MAX_SERIAL_CHARS} characters.")
+        return super().to_internal_value(data)
+
+    def run_child_validation(self, data):
+        return data  # every item checked above, in one pass
+
+
 class ScanSummarySerializer(serializers.Serializer):
     count = serializers.IntegerField(source="scan_count")
     first_scanned_at = serializers.DateTimeField(allow_null=True)
@@ -85,12 +102,7 @@ class BulkStatusSerializer(serializers.Serializer):
     codes = serializers.ListField(
         child=serializers.IntegerField(min_value=1), required=False, min_length=1, max_length=recalls.APPLY_NOW_LIMIT
     )
-    serials = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_SERIAL_CHARS),
-        required=False,
-        min_length=1,
-        max_length=recalls.MAX_SERIALS,
-    )
+    serials = SerialList(required=False, min_length=1, max_length=recalls.MAX_SERIALS)
     gtin = serializers.CharField(max_length=14, required=False, help_text="The serials' product")
     product = serializers.IntegerField(min_value=1, required=False, help_text="The serials' product, by id")
 
@@ -175,12 +187,7 @@ class RecallCreateSerializer(serializers.Serializer):
     batch = serializers.IntegerField(min_value=1, required=False)
     first_position = serializers.IntegerField(min_value=1, required=False)
     last_position = serializers.IntegerField(min_value=1, required=False)
-    serials = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_SERIAL_CHARS),
-        required=False,
-        min_length=1,
-        max_length=recalls.MAX_SERIALS,
-    )
+    serials = SerialList(required=False, min_length=1, max_length=recalls.MAX_SERIALS)
     gtin = serializers.CharField(max_length=14, required=False, help_text="The product of `lot_number` or `serials`")
     product = serializers.IntegerField(min_value=1, required=False, help_text="The same, by id")
     reason = serializers.CharField(max_length=recalls.MAX_REASON)

@@ -220,6 +220,21 @@ def test_bulk_refuses_codes_and_serials_together_or_serials_without_product(api,
     assert "gtin" in api.post("/api/v1/codes/bulk-status/", bare, format="json").json()["errors"]
 
 
+def test_a_body_over_the_servers_limit_is_a_413_problem_not_a_500(api, batch, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000
+    body = {"status": "sample", "reason": "x", "gtin": batch.product.gtin, "serials": ["A" * 12] * 200}
+    answer = api.post("/api/v1/codes/bulk-status/", body, format="json")
+    assert answer.status_code == 413 and answer["Content-Type"] == "application/problem+json"
+    assert "fewer serials" in answer.json()["detail"]
+
+
+def test_serials_must_be_a_list_of_short_strings(api, batch):
+    for serials in (["A" * 41], [12345], "ABC"):
+        body = {"status": "sample", "reason": "x", "gtin": batch.product.gtin, "serials": serials}
+        answer = api.post("/api/v1/codes/bulk-status/", body, format="json")
+        assert answer.status_code == 400 and "serials" in answer.json()["errors"]
+
+
 def test_bulk_status_needs_the_status_change_permission(brand, batch):
     writer = key_client(brand, "read,write")  # an operator's: one unit at a time, as on the dashboard
     code = units(batch)[0]
