@@ -22,7 +22,7 @@ from brands.models import Brand
 from core.errors import ServiceError
 from core.queueing import enqueue_on_commit
 
-from . import packstates, rows
+from . import gs1, packstates, rows
 from .models import BatchState, ChangeScope, ChangeState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,7 @@ def _set_scope(change, brand, lot, batch, first_position, last_position, product
             raise ChangeError("serials", "List at least one serial.")
         if len(normalised) > MAX_SERIALS:
             raise ChangeError("serials", f"List at most {MAX_SERIALS:,} serials in one change.")
+        _check_serials(normalised)
         change.scope, change.product, change.serials, change.quantity = (
             ChangeScope.SERIALS,
             product,
@@ -179,6 +180,16 @@ def _set_scope(change, brand, lot, batch, first_position, last_position, product
     unfinished = _unfinished_batches(change)
     if unfinished:  # its codes are still being registered: the sweep would miss those not yet written
         raise ChangeError("scope", f"Batch {unfinished[0]} is still being generated; try again when it is ready.")
+
+
+def _check_serials(serials: list[str]) -> None:
+    """Every listed serial is one AI (21) can hold (1-20 characters of GS1 set 82): anything else names no unit,
+    and may not even be storable (a NUL) in the change's audit row."""
+    for serial in serials:
+        try:
+            gs1.validate_serial(serial)
+        except gs1.GS1Error as exc:
+            raise ChangeError("serials", f"{exc.message[:-1]}: {serial[:24]!r}.") from None
 
 
 def lot_by_number(*, product: Product, number: str) -> Lot:

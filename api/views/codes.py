@@ -17,6 +17,7 @@ from rest_framework import mixins
 from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from codes import gs1, packstates, recalls
@@ -88,6 +89,7 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
 
     model = Code
     serializer_class = shapes.CodeSerializer
+    parser_classes = [JSONParser]  # lists of serials and ids: JSON only
     pagination_class = PrintOrder
     filterset_class = CodeFilter
     action_permissions = {
@@ -263,6 +265,7 @@ class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScope
 
     model = StatusChange
     serializer_class = shapes.RecallSerializer
+    parser_classes = [JSONParser]
     filterset_class = RecallFilter
     write_permission = "recalls.create"
 

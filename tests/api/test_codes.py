@@ -76,7 +76,10 @@ def test_a_code_shows_state_batch_lot_expiry_position_and_scans(api, batch):
 def test_another_brands_code_is_a_404_and_no_key_a_401(api, other_batch):
     code = units(other_batch)[0]
     assert api.get(f"/api/v1/codes/{code.pk}/").status_code == 404
-    assert api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "stolen", "reason": "x"}).status_code == 404
+    assert (
+        api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "stolen", "reason": "x"}, format="json").status_code
+        == 404
+    )
     assert APIClient().get(f"/api/v1/codes/{code.pk}/").status_code == 401
     assert APIClient().get("/api/v1/codes/lookup/", {"serial": code.serial}).status_code == 401
 
@@ -130,7 +133,9 @@ def test_lookup_of_an_altered_label_another_brands_code_or_a_non_url_finds_nothi
 
 def test_a_units_state_changes_with_an_audit_row(api, batch):
     code = units(batch)[0]
-    changed = api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "destroyed", "reason": "Crushed in transit"})
+    changed = api.post(
+        f"/api/v1/codes/{code.pk}/status/", {"status": "destroyed", "reason": "Crushed in transit"}, format="json"
+    )
     assert changed.status_code == 200 and changed.json()["code"]["status"] == "destroyed"
     change = StatusChange.objects.get(pk=changed.json()["change_id"])
     assert (change.reason, change.codes_changed, change.created_by) == ("Crushed in transit", 1, api.key.created_by)
@@ -138,22 +143,27 @@ def test_a_units_state_changes_with_an_audit_row(api, batch):
 
 def test_a_final_state_stays_and_the_409_says_why(api, batch):
     code = units(batch)[0]
-    api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "stolen", "reason": "Truck"})
-    refused = api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "sample", "reason": "Oops"})
+    api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "stolen", "reason": "Truck"}, format="json")
+    refused = api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "sample", "reason": "Oops"}, format="json")
     assert refused.status_code == 409 and "stolen: that state is final" in refused.json()["detail"]
     assert Code.objects.get(pk=code.pk).status == "stolen"
 
 
 def test_back_to_active_is_refused_naming_the_field(api, batch):
     code = units(batch)[0]
-    refused = api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "active", "reason": "Found it"})
+    refused = api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "active", "reason": "Found it"}, format="json")
     assert refused.status_code == 400 and "to_status" in refused.json()["errors"]
 
 
 def test_a_read_key_cannot_change_a_state(read_api, batch):
     code = units(batch)[0]
     assert read_api.get(f"/api/v1/codes/{code.pk}/").status_code == 200
-    assert read_api.post(f"/api/v1/codes/{code.pk}/status/", {"status": "stolen", "reason": "x"}).status_code == 403
+    assert (
+        read_api.post(
+            f"/api/v1/codes/{code.pk}/status/", {"status": "stolen", "reason": "x"}, format="json"
+        ).status_code
+        == 403
+    )
     assert read_api.post("/api/v1/codes/bulk-status/", {}, format="json").status_code == 403
     assert Code.objects.get(pk=code.pk).status == "active"
 
@@ -164,7 +174,7 @@ def test_a_read_key_cannot_change_a_state(read_api, batch):
 def test_a_bulk_change_of_1000_serials_is_applied_at_once_with_each_ones_outcome(brand, api):
     big = ready_batch(ProductFactory(brand=brand), quantity=1_000, activated=True)
     codes = units(big)
-    api.post(f"/api/v1/codes/{codes[0].pk}/status/", {"status": "destroyed", "reason": "Crushed"})
+    api.post(f"/api/v1/codes/{codes[0].pk}/status/", {"status": "destroyed", "reason": "Crushed"}, format="json")
     serials = [c.serial for c in codes[:999]] + ["NOSUCHSERIAL"]
     body = {"status": "sample", "reason": "Trade fair", "gtin": big.product.gtin, "serials": serials}
     answer = api.post("/api/v1/codes/bulk-status/", body, format="json")
@@ -235,10 +245,24 @@ def test_serials_must_be_a_list_of_short_strings(api, batch):
         assert answer.status_code == 400 and "serials" in answer.json()["errors"]
 
 
+@pytest.mark.parametrize("serial", ["R\x00", "A" * 21, "ÄBC"])
+def test_a_serial_no_label_can_hold_is_refused_naming_it(api, batch, serial):
+    for path, body in (
+        ("/api/v1/codes/bulk-status/", {"status": "sample", "reason": "x"}),
+        ("/api/v1/recalls/", {"reason": "x"}),
+    ):
+        answer = api.post(path, {**body, "gtin": batch.product.gtin, "serials": ["ABC", serial]}, format="json")
+        assert answer.status_code == 400 and "serials" in answer.json()["errors"], answer.json()
+    assert not StatusChange.objects.filter(scope="serials").exists()
+
+
 def test_bulk_status_needs_the_status_change_permission(brand, batch):
     writer = key_client(brand, "read,write")  # an operator's: one unit at a time, as on the dashboard
     code = units(batch)[0]
-    assert writer.post(f"/api/v1/codes/{code.pk}/status/", {"status": "sample", "reason": "x"}).status_code == 200
+    assert (
+        writer.post(f"/api/v1/codes/{code.pk}/status/", {"status": "sample", "reason": "x"}, format="json").status_code
+        == 200
+    )
     body = {"status": "sample", "reason": "x", "codes": [code.pk]}
     assert writer.post("/api/v1/codes/bulk-status/", body, format="json").status_code == 403
 
