@@ -255,6 +255,11 @@ def _number(query, name: str) -> int:
 
 
 class RecallFilter(django_filters.FilterSet):
+    # Ids as plain numbers: a choice filter would check them against every brand's rows (an oracle).
+    product = django_filters.NumberFilter(field_name="product_id")
+    batch = django_filters.NumberFilter(field_name="batch_id")
+    lot = django_filters.NumberFilter(field_name="lot_id")
+
     class Meta:
         model = StatusChange
         fields = ["to_status", "state", "scope", "product", "batch", "lot"]

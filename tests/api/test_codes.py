@@ -331,6 +331,17 @@ def test_recalls_need_the_recall_permission_and_are_the_brands_own(brand, read_a
     assert APIClient().get("/api/v1/recalls/").status_code == 401
 
 
+def test_recall_filters_answer_alike_for_another_brands_ids_and_none(api, batch, other_batch):
+    applied_recall(other_batch)
+    mine = applied_recall(batch, first=1, last=1)
+    assert [
+        r["id"] for r in api.get("/api/v1/recalls/", {"batch": batch.pk, "to_status": "recalled"}).json()["results"]
+    ] == [mine.pk]
+    for filters in ({"batch": other_batch.pk}, {"batch": 10**9}, {"product": other_batch.product_id}):
+        answer = api.get("/api/v1/recalls/", filters)
+        assert answer.status_code == 200 and answer.json()["results"] == []
+
+
 def test_a_recall_report_counts_by_state_and_the_scans_after_it(brand, api):
     product = ProductFactory(brand=brand, gtin="09506000134352")
     batch = ready_batch(product, quantity=5, activated=True)
