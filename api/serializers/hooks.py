@@ -36,24 +36,32 @@ class WebhookWithSecretSerializer(WebhookSerializer):
         read_only_fields = fields
 
 
+class EventList(serializers.ListField):
+    """Event names (each one of EVENTS); a wrong one is named in a flat message, not nested by its index."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.ChoiceField(choices=EVENT_CHOICES), help_text="Empty: every event", **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):  # {index: [message]}
+                raise serializers.ValidationError([m for ms in exc.detail.values() for m in ms]) from None
+            raise
+
+
 class WebhookCreateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=500)
     description = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES),
-        required=False,
-        default=list,
-        help_text="Empty: every event",
-    )
+    events = EventList(required=False, default=list)
 
 
 class WebhookUpdateSerializer(serializers.Serializer):
     """What a PATCH may change; fields left out stay as they are."""
 
     description = serializers.CharField(max_length=120, required=False, allow_blank=True)
-    events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES), required=False, help_text="Empty: every event"
-    )
+    events = EventList(required=False)
     enabled = serializers.BooleanField(required=False, help_text="On again: its failure count starts from nothing")
 
 
