@@ -59,6 +59,7 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class AlertEventSerializer(serializers.ModelSerializer):
     by = serializers.SerializerMethodField()
+    from_status = serializers.ChoiceField(choices=AlertStatus.choices, allow_blank=True, help_text="Empty: opened")
 
     class Meta:
         model = AlertEvent

@@ -8,7 +8,7 @@ from notifications.models import EVENT_CHOICES, Webhook, WebhookAttempt, Webhook
 
 class WebhookSerializer(serializers.ModelSerializer):
     enabled = serializers.BooleanField(source="is_active", read_only=True)
-    secret_overlap_until = serializers.DateTimeField(source="previous_secret_until", read_only=True)
+    secret_overlap_until = serializers.DateTimeField(source="previous_secret_until", read_only=True, allow_null=True)
 
     class Meta:
         model = Webhook

@@ -69,13 +69,14 @@ class ScanViewSet(mixins.ListModelMixin, BrandScopedViewSet):
 
     @extend_schema(
         summary="The scan log, newest first; as CSV, every matching scan",
+        description="Pages by cursor, newest first. With `?format=csv` or `Accept: text/csv` every matching scan is "
+        "streamed as one CSV file (no pages), with the dashboard export's columns: "
+        + ", ".join(name for name, _ in export.CSV_COLUMNS)
+        + ".",
         parameters=[CSV_FORMAT],
         responses={
             (200, "application/json"): ScanSerializer(many=True),
-            (200, "text/csv"): OpenApiResponse(
-                OpenApiTypes.STR,
-                description="The dashboard export's columns: " + ", ".join(name for name, _ in export.CSV_COLUMNS),
-            ),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The scans as CSV, streamed"),
         },
     )
     def list(self, request, *args, **kwargs):

@@ -67,6 +67,25 @@ def test_scans_filter_by_serial_distributor_and_outcome(api, brand):
     assert serials(api.get("/api/v1/scans/", {"outcome": "not_recognised"})) == ["FAKE"]
 
 
+def test_a_page_of_scans_or_alerts_costs_the_same_queries_however_long(api, brand):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert api.get(url).status_code == 200
+        return len(seen)
+
+    api.get("/api/v1/account/")  # the key's first call of the minute records its use: not a list's cost
+    scan_of(brand, "FIRST")
+    alert_of(ready_batch(ProductFactory(brand=brand), quantity=3))
+    few = queries("/api/v1/scans/"), queries("/api/v1/alerts/")
+    for n in range(5):
+        scan_of(brand, f"MORE{n}", distributor=DistributorFactory(brand=brand))
+        alert_of(ready_batch(ProductFactory(brand=brand), quantity=3))
+    assert (queries("/api/v1/scans/"), queries("/api/v1/alerts/")) == few
+
+
 def test_an_unknown_outcome_is_a_400_naming_the_filter(api):
     response = api.get("/api/v1/scans/", {"outcome": "genuine"})
     assert response.status_code == 400 and "outcome" in response.json()["errors"]
