@@ -146,9 +146,10 @@ def test_scans_without_a_key_are_a_401():
     assert APIClient().get("/api/v1/scans/").status_code == 401
 
 
-def test_a_distributors_key_has_no_brand_scan_log(brand):
+@pytest.mark.parametrize("path", ["/api/v1/scans/", "/api/v1/alerts/", "/api/v1/webhooks/"])
+def test_a_distributors_key_has_no_brand_scan_log_alerts_or_webhooks(brand, path):
     distributor = DistributorFactory(brand=brand)
-    assert key_client(brand, "read", distributor=distributor).get("/api/v1/scans/").status_code == 404
+    assert key_client(brand, "read,write", distributor=distributor).get(path).status_code == 404
 
 
 # --- alerts ----------------------------------------------------------------------------------------------

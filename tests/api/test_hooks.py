@@ -137,3 +137,16 @@ def test_keys_without_admin_scope_are_refused_endpoints_and_secrets(brand, webho
 def test_webhooks_without_a_key_are_a_401(webhook):
     assert APIClient().get("/api/v1/webhooks/").status_code == 401
     assert APIClient().post(f"/api/v1/webhooks/{webhook.pk}/test/").status_code == 401
+
+
+def test_a_test_event_reaches_the_receiver_and_its_attempt_shows_in_the_log(
+    api, brand, receiver, eager_tasks, django_capture_on_commit_callbacks
+):
+    webhook = webhook_of(brand, url=receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(f"/api/v1/webhooks/{webhook.pk}/test/").status_code == 202
+    [(headers, body)] = receiver.requests
+    assert headers["Serialize-Event"] == "webhook.test"
+    [delivery] = api.get(f"/api/v1/webhooks/{webhook.pk}/deliveries/").json()["results"]
+    assert delivery["state"] == "delivered" and delivery["event_id"] in body.decode()
+    assert [a["status_code"] for a in delivery["attempt_log"]] == [200]
