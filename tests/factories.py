@@ -120,6 +120,7 @@ def one_of_everything(brand) -> dict:
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
         "product_id": product.pk,
         "batch_id": batch.pk,
+        "lot_id": batch.lot_id,
         "code_id": batch.codes.order_by("ordinal").values_list("pk", flat=True).first(),
         "report_id": report.pk,
         "print_job_id": ready_print_job(batch).pk,
