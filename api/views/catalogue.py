@@ -2,10 +2,11 @@
 
 from contextlib import contextmanager
 
+from django import forms
 from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,7 +17,7 @@ from codes.printing.download import serve_print_file
 from core.errors import ServiceError
 
 from ..base import BrandScopedViewSet
-from ..idempotency import HEADER, idempotent
+from ..idempotency import HEADER, MAX_KEY_LENGTH, idempotent
 from ..serializers.catalogue import (
     BatchOrderSerializer,
     BatchSerializer,
@@ -30,7 +31,7 @@ from . import router
 ID = r"[0-9]+"  # ids are numbers: anything else is no route (404), never a lookup that fails
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER,
-    str,
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     OpenApiParameter.HEADER,
     description="Send one with each new request; a retry with the same key gets the first answer and orders "
     "nothing twice. The same key with another body is a 422.",
@@ -53,6 +54,13 @@ def fields_named(names: dict[str, str]):
         if exc.field not in names:
             raise
         raise type(exc)(names[exc.field], exc.message) from exc
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """A row's id, not a choice among rows: an id of another brand finds nothing, as an unknown one does."""
+
+    field_class = forms.IntegerField
 
 
 class ProductFilter(filters.FilterSet):
@@ -84,7 +92,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScop
 
 
 class LotFilter(filters.FilterSet):
-    product = filters.NumberFilter(field_name="product_id")  # an id, not a choice: no hint of others' products
+    product = IdFilter(field_name="product_id")
     number = filters.CharFilter()
 
 
@@ -118,8 +126,8 @@ class LotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedVi
 
 
 class BatchFilter(filters.FilterSet):
-    product = filters.NumberFilter(field_name="product_id")
-    lot = filters.NumberFilter(field_name="lot_id")
+    product = IdFilter(field_name="product_id")
+    lot = IdFilter(field_name="lot_id")
     state = filters.ChoiceFilter(choices=BatchState.choices)
 
 
@@ -163,7 +171,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScoped
 
 
 class PrintJobFilter(filters.FilterSet):
-    batch = filters.NumberFilter(field_name="batch_id")
+    batch = IdFilter(field_name="batch_id")
     format = filters.ChoiceFilter(choices=PrintFormat.choices)
     state = filters.ChoiceFilter(choices=PrintState.choices)
 
