@@ -40,9 +40,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 def accepted(serializer) -> Response:
     """202: the work is queued; its status URL (also the Location) shows its progress."""
-    return Response(
-        serializer.data, status=status.HTTP_202_ACCEPTED, headers={"Location": serializer.data["status_url"]}
-    )
+    body = serializer.data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
 @contextmanager

@@ -406,6 +406,23 @@ def test_print_jobs_are_the_key_brands_only(outsider_api, read_api, batch):
     assert PrintDownload.objects.count() == 0 and PrintJob.objects.count() == 1
 
 
+def test_a_distributors_key_sees_no_catalogue(brand, batch):
+    """The catalogue is the brand's back office: a distributor's key lives in the portal's world (404)."""
+    from tests.factories import DistributorFactory
+
+    portal = key_client(brand, "read,write", distributor=DistributorFactory(brand=brand))
+    job = ready_print_job(batch, "csv", part_size=10)
+    for url in (
+        "/api/v1/products/",
+        f"/api/v1/products/{batch.product_id}/",
+        f"/api/v1/lots/{batch.lot_id}/",
+        f"/api/v1/batches/{batch.pk}/",
+        f"/api/v1/print-jobs/{job.pk}/files/1/",
+    ):
+        assert portal.get(url).status_code == 404, url
+    assert print_request(portal, batch).status_code == 404
+
+
 # --- a real worker ----------------------------------------------------------------------------------------
 
 
