@@ -3,7 +3,6 @@
 from contextlib import contextmanager
 
 from django import forms
-from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -148,24 +147,18 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScoped
         order = BatchOrderSerializer(data=request.data, context=self.get_serializer_context())
         order.is_valid(raise_exception=True)
         data = order.validated_data
-        # A refused order leaves nothing behind, not even its new lot.
-        with (
-            transaction.atomic(),
-            fields_named({"expiry": "expires_on"} | ({} if "lot" in data else {"lot": "lot_number"})),
-        ):
-            lot = data.get("lot") or services.get_or_create_lot(
-                product=data["product"],
-                number=data["lot_number"],
-                expires_on=data.get("expires_on"),
-                manufactured_on=data.get("manufactured_on"),
-            )
-            batch = services.order_batch(
-                product=data["product"],
-                lot=lot,
-                quantity=data["quantity"],
-                with_pin=data["with_pin"],
-                ordered_by=self.actor.user,
-            )
+        values = {"product": data["product"], "quantity": data["quantity"], "with_pin": data["with_pin"]}
+        values["ordered_by"] = self.actor.user
+        if "lot" in data:
+            batch = services.order_batch(lot=data["lot"], **values)
+        else:
+            with fields_named({"lot": "lot_number", "expiry": "expires_on"}):
+                batch = services.order_batch_in_lot(
+                    lot_number=data["lot_number"],
+                    expires_on=data.get("expires_on"),
+                    manufactured_on=data.get("manufactured_on"),
+                    **values,
+                )
         return accepted(self.get_serializer(batch))
 
 
