@@ -423,6 +423,23 @@ def test_a_distributors_key_sees_no_catalogue(brand, batch):
     assert print_request(portal, batch).status_code == 404
 
 
+@pytest.mark.parametrize("url", ["/api/v1/products/", "/api/v1/lots/", "/api/v1/batches/", "/api/v1/print-jobs/"])
+def test_a_list_reads_as_many_rows_in_as_many_queries(api, brand, url):
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(url).status_code == 200
+        return len(captured)
+
+    ready_print_job(ready_batch(ProductFactory(brand=brand), quantity=3), "csv")
+    queries()  # the key's first call of the minute also notes when it was last used
+    one = queries()
+    for _ in range(3):
+        ready_print_job(ready_batch(ProductFactory(brand=brand), quantity=3), "csv")
+    assert queries() == one
+
+
 # --- a real worker ----------------------------------------------------------------------------------------
 
 
