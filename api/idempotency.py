@@ -79,3 +79,9 @@ def replay(record: IdempotentRequest, asked: str) -> Response:
         response["Location"] = record.location
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+def forget_idempotency_keys(*, before) -> int:
+    """Drop answers older than `before`: a retry comes within minutes, so a week is plenty (beat, daily)."""
+    deleted, _ = IdempotentRequest.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -242,6 +242,19 @@ def test_keys_are_per_brand(api, outsider_api, product, other_brand):
     assert theirs.status_code == 202 and CodeBatch.objects.count() == 2
 
 
+def test_keys_are_forgotten_after_a_week_and_a_later_post_orders_anew(api, product):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.tasks import forget_idempotency_keys_task
+
+    order(api, product, key="order-old")
+    IdempotentRequest.objects.update(created_at=timezone.now() - timedelta(days=8))
+    assert forget_idempotency_keys_task() == 1
+    assert order(api, product, key="order-old").status_code == 202 and CodeBatch.objects.count() == 2
+
+
 def test_a_refused_request_leaves_its_key_free_for_the_corrected_retry(api, product):
     assert order(api, product, key="order-2", quantity=0).status_code == 400
     assert not IdempotentRequest.objects.exists()
