@@ -27,7 +27,6 @@ from ..serializers.catalogue import (
 )
 from . import router
 
-ID = r"[0-9]+"  # ids are numbers: anything else is no route (404), never a lookup that fails
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER,
     {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
@@ -72,7 +71,6 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScop
     serializer_class = ProductSerializer
     write_permission = "products.manage"
     filterset_class = ProductFilter
-    lookup_value_regex = ID
 
     @extend_schema(responses={201: ProductSerializer}, summary="Add a product (a GTIN of yours, or none: a ref)")
     def create(self, request):
@@ -99,7 +97,6 @@ class LotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedVi
     serializer_class = LotSerializer
     write_permission = "codes.order"
     filterset_class = LotFilter
-    lookup_value_regex = ID
 
     @extend_schema(
         responses={201: LotSerializer, 200: OpenApiResponse(LotSerializer, description="The lot existed already")},
@@ -134,7 +131,6 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScoped
     serializer_class = BatchSerializer
     write_permission = "codes.order"
     filterset_class = BatchFilter
-    lookup_value_regex = ID
 
     @extend_schema(
         request=BatchOrderSerializer,
@@ -177,7 +173,6 @@ class PrintJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandSco
     write_permission = "print.create"
     action_permissions = {"file": "print.download"}  # viewers may download, as in the dashboard
     filterset_class = PrintJobFilter
-    lookup_value_regex = ID
 
     def scope(self, rows):
         return rows.select_related("batch__product__brand", "batch__lot").prefetch_related("files")
