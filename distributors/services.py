@@ -28,6 +28,10 @@ class DistributorError(ServiceError):
     pass
 
 
+class AssignmentEnded(DistributorError):
+    """The assignment was moved or returned since: its positions are someone else's business now."""
+
+
 # Distributors ---------------------------------------------------------------------------------------------
 
 
@@ -206,8 +210,50 @@ def reassign_range(
     return created
 
 
+@transaction.atomic
+def reassign_assignment(
+    *,
+    assignment: Assignment,
+    to: Distributor | None,
+    first_position: int | None = None,
+    last_position: int | None = None,
+    by=None,
+    shipment_reference: str = "",
+) -> list[Assignment]:
+    """Move positions of one assignment (the whole of it by default) to another distributor, or return them to
+    the brand (`to=None`), through `reassign_range`. Checked under the batch's lock: an assignment ended by a
+    simultaneous move must not let this one move whoever holds its positions now."""
+    batch = assignment.batch
+    _lock_batch(batch)
+    if _has_ended(assignment):
+        raise AssignmentEnded("assignment", "This assignment was moved or returned already: act on its successors.")
+    if to is not None and to.pk == assignment.distributor_id:
+        raise DistributorError("to", f"{to.name} holds these positions already.")
+    first = assignment.first_position if first_position is None else first_position
+    last = assignment.last_position if last_position is None else last_position
+    for field, position in (("first_position", first), ("last_position", last)):
+        if not assignment.first_position <= position <= assignment.last_position:
+            raise DistributorError(
+                field,
+                f"This assignment holds positions {assignment.first_position:,}–{assignment.last_position:,}.",
+            )
+    return reassign_range(
+        batch=batch, first_position=first, last_position=last, to=to, by=by, shipment_reference=shipment_reference
+    )
+
+
+def _has_ended(assignment: Assignment) -> bool:
+    return Assignment.objects.filter(pk=assignment.pk, ended_at__isnull=False).exists()
+
+
+@transaction.atomic
 def receive_assignment(*, assignment: Assignment, by=None) -> int:
-    """The distributor confirms it has the goods: the assignment and each of its units are marked received."""
+    """The distributor confirms it has the goods: the assignment and each of its units are marked received.
+    Only a current assignment (checked under the batch's lock, so a simultaneous move is seen): the units of an
+    ended one are another holder's, or the brand's, now."""
+    _lock_batch(assignment.batch)
+    if _has_ended(assignment):
+        raise AssignmentEnded("assignment", "This assignment was moved or returned: it can no longer be received.")
     return _receive(assignment, by)
 
 
