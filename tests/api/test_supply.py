@@ -2,6 +2,8 @@
 receive); a distributor's key sees and receives only its own, as its people do in the portal."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from codes import gs1
@@ -441,3 +443,26 @@ def test_another_brands_carton_is_404(outsider_api, other_brand, batch):
     assert refused.status_code == 400 and "batch" in field_errors(refused)
     assert outsider_api.get("/api/v1/cartons/").json()["results"] == []
     assert Carton.objects.count() == 1 and received_positions(batch) == []
+
+
+# --- query counts -----------------------------------------------------------------------------------------
+
+
+def queries_of(client, url) -> int:
+    client.get(url)  # the key's last-used time is written once a minute: not on the measured call
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("who", ["brand", "distributor"])
+def test_lists_take_as_many_queries_for_many_rows_as_for_one(api, kl_api, batch, kl, johor, who):
+    client = api if who == "brand" else kl_api
+    cartons = pack(batch, 1, 60, 5)
+    assign(batch, kl, 1, 5)
+    few = {url: queries_of(client, url) for url in ("/api/v1/assignments/", "/api/v1/cartons/")}
+    given = assign(batch, kl, 6, 40)  # then cut in three, with history rows that replace it
+    services.reassign_assignment(assignment=given, to=johor, first_position=11, last_position=20)
+    services.receive_carton(carton=cartons[1])
+    many = {url: queries_of(client, url) for url in few}
+    assert many == few
