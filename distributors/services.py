@@ -316,8 +316,6 @@ def plan_cartons(batch: CodeBatch, *, first_position: int, last_position: int, s
 
 def _check_prefix(batch: CodeBatch, company_prefix: str) -> str:
     prefix = company_prefix.strip()
-    if not prefixes.is_company_prefix(prefix):
-        raise DistributorError("company_prefix", prefixes.RULE)
     # A brand's GTINs and SSCCs start with its company prefix: the product's GTIN must carry this one.
     if not batch.product.gtin:
         raise DistributorError(
@@ -325,9 +323,24 @@ def _check_prefix(batch: CodeBatch, company_prefix: str) -> str:
             "SSCCs are made under the GS1 company prefix of the product's GTIN, and this product has none "
             "(it has a Serialize product ref): assign ranges instead, or give it a GTIN first.",
         )
+    if not prefix:
+        raise DistributorError(
+            "company_prefix", "No approved GS1 Company Prefix of yours covers this product's GTIN: name the prefix."
+        )
+    if not prefixes.is_company_prefix(prefix):
+        raise DistributorError("company_prefix", prefixes.RULE)
     if not prefixes.prefix_covers(prefix, batch.product.gtin):
         raise DistributorError("company_prefix", f"The product's GTIN {batch.product.gtin} is not under {prefix}.")
     return prefix
+
+
+def _claimed_prefix(batch: CodeBatch) -> str:
+    """The prefix of the brand's approved claim covering the product's GTIN: where SSCCs go when none is named."""
+    gtin = batch.product.gtin
+    claim = brand_services.claim_covering(batch.product.brand, gtin, approved_only=True) if gtin else None
+    if claim is None:
+        return ""  # _check_prefix says why none will do
+    return claim.prefix
 
 
 def _reserve_references(brand: Brand, prefix: str, count: int) -> int:
@@ -358,14 +371,15 @@ def pack_cartons(
     first_position: int,
     last_position: int,
     size: int,
-    company_prefix: str,
+    company_prefix: str = "",
     extension: int = 0,
     packed_by=None,
 ) -> list[Carton]:
-    """Pack the positions [first_position, last_position] into cartons of `size` units, each with a new SSCC."""
+    """Pack the positions [first_position, last_position] into cartons of `size` units, each with a new SSCC
+    under `company_prefix`, by default the approved prefix claim of the brand that the product's GTIN lies under."""
     plan = plan_cartons(batch, first_position=first_position, last_position=last_position, size=size)
     first, last = plan.first_position, plan.last_position
-    prefix = _check_prefix(batch, company_prefix)
+    prefix = _check_prefix(batch, company_prefix.strip() or _claimed_prefix(batch))
     _lock_batch(batch)
     clash = Carton.objects.filter(batch=batch, first_position__lte=last, last_position__gte=first).first()
     if clash:

@@ -156,7 +156,12 @@ class PackSerializer(RangeSerializer):
     batch = ActorRowField(queryset=CodeBatch.objects.all())
     size = serializers.IntegerField(min_value=1, help_text="Units per carton; it must divide the range's length")
     company_prefix = serializers.CharField(
-        max_length=12, help_text="The GS1 Company Prefix (approved for you) the product's GTIN starts with"
+        max_length=12,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The GS1 Company Prefix (approved for you) the product's GTIN starts with; by default the prefix "
+        "of your approved claim that covers it",
     )
     extension = serializers.IntegerField(min_value=0, max_value=9, default=0, help_text="The SSCC's extension digit")
 

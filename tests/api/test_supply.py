@@ -363,6 +363,13 @@ def test_cartons_are_packed_with_new_ssccs(api, batch):
     assert api.get(f"/api/v1/cartons/?sscc={cartons[1]['sscc']}").json()["results"][0]["first_position"] == 13
 
 
+def test_cartons_go_under_the_brands_approved_prefix_when_none_is_named(api, batch):
+    body = {"batch": batch.pk, "first_position": 1, "last_position": 10, "size": 5}
+    packed = api.post("/api/v1/cartons/", body, format="json")
+    assert packed.status_code == 201, packed.content
+    assert [c["sscc"][1:8] for c in packed.json()["cartons"]] == [PREFIX, PREFIX]
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
