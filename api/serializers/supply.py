@@ -8,12 +8,7 @@ from rest_framework import serializers
 from codes.models import CodeBatch
 from distributors.models import Assignment, Carton, Distributor
 
-
-class ActorRowField(serializers.PrimaryKeyRelatedField):
-    """The id of a row the key's actor may see; another brand's id is "does not exist", as an unknown one."""
-
-    def get_queryset(self):
-        return self.queryset.model._default_manager.for_actor(self.context["request"].actor)
+from .catalogue import ActorRowField  # the id of a row the key may see: another brand's is "does not exist"
 
 
 class RangeSerializer(serializers.Serializer):

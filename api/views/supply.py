@@ -37,8 +37,6 @@ from ..serializers.supply import (
 )
 from . import router
 
-ID = r"[0-9]+"  # ids are numbers: anything else is no route (404), never a lookup that fails
-
 
 class PortalScopedViewSet(BrandScopedViewSet):
     """Rows the portal shows too: a distributor's key asks `portal_permissions[action]`; an action without one
@@ -62,7 +60,6 @@ class DistributorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Brand
     serializer_class = DistributorSerializer
     write_permission = "distributors.manage"
     filterset_fields = ["code"]
-    lookup_value_regex = ID
 
     @extend_schema(responses={201: DistributorSerializer}, summary="Add a distributor with its territory")
     def create(self, request):
@@ -107,7 +104,6 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Portal
     write_permission = "assignments.manage"
     portal_permissions = {"list": "portal.view", "retrieve": "portal.view", "receive": "portal.receive"}
     filterset_class = AssignmentFilter
-    lookup_value_regex = ID
 
     def scope(self, rows):
         rows = rows.select_related("distributor").annotate(replaces_distributor_id=F("replaces__distributor_id"))
@@ -198,7 +194,6 @@ class CartonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalScop
     write_permission = "assignments.manage"
     portal_permissions = {"list": "portal.view", "retrieve": "portal.view", "receive": "portal.receive"}
     filterset_class = CartonFilter
-    lookup_value_regex = ID
 
     def scope(self, rows):
         return queries.with_receipt(rows)
