@@ -3,6 +3,7 @@ from datetime import date
 import factory
 
 from brands import services as brand_services
+from brands.apikeys import create_api_key
 from brands.models import Brand, ClaimState, Membership, PrefixClaim, Role, User
 from codes import services as code_services
 from codes.gs1 import gtin_check_digit
@@ -138,6 +139,7 @@ def one_of_everything(brand) -> dict:
         "recall_id": applied_recall(batch, first=1, last=2).pk,
         "webhook_id": webhook.pk,
         "subscription_id": subscription.pk,
+        "api_key_id": create_api_key(brand=brand, name="ERP", scopes=["read"])[0].pk,
         # Brand-owned rows no URL takes an id of, so that offboarding tests see one of every kind.
         "webhook_attempt_id": webhook_attempt_of(webhook).pk,
         "detection_settings_id": detection_settings_of(brand).pk,
