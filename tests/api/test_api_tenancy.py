@@ -186,3 +186,10 @@ def test_the_same_urls_work_for_keys_allowed_to_use_them(brand, objects, holder)
         assert client is not None, f"GET {url}: no key of brand A may read it ({', '.join(sorted(wanted))})"
         status = client.get(url).status_code
         assert status == (200 if "GET" in methods_of(pattern) else 405), f"GET {url}: {status}"
+
+
+@pytest.mark.parametrize("method", ["GET", *UNSAFE])
+def test_a_url_no_route_matches_is_a_404_problem_for_every_method(api, method):
+    api.handler.enforce_csrf_checks = True  # as a real server does: the API takes keys, never cookies
+    response = send(api, method, "/api/v1/no.such/route/")
+    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
