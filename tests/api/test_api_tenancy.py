@@ -90,6 +90,11 @@ def send(client, method: str, url: str):
     return client.generic(method, url, data="{}" if method in UNSAFE else "", content_type="application/json")
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limit(settings):
+    settings.API_KEY_RATE = "1000000/m"  # each key here calls every route several times; throttling has its tests
+
+
 @pytest.fixture
 def objects(brand):
     return one_of_everything(brand)

@@ -87,3 +87,24 @@ def test_a_revoked_key_is_refused_by_the_api_at_once(owner_client, brand):
 def test_settings_links_to_the_keys_and_shows_todays_api_calls(owner_client):
     page = owner_client.get("/settings/").content.decode()
     assert f'href="{PAGE}"' in page and "API calls today" in page
+
+
+def test_the_list_issues_the_same_number_of_queries_whatever_its_length(owner_client, brand):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def make_keys(count):
+        for n in range(count):
+            distributor = DistributorFactory(brand=brand)
+            create_api_key(brand=brand, name=f"Sync {n}", scopes="read", distributor=distributor)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_client.get(PAGE).status_code == 200
+        return len(captured)
+
+    make_keys(2)
+    owner_client.get(PAGE)  # warms per-process caches
+    few = queries()
+    make_keys(8)
+    assert queries() == few
