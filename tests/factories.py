@@ -117,6 +117,7 @@ def one_of_everything(brand) -> dict:
     distributor = DistributorFactory(brand=brand, code="HOLDER")
     webhook = webhook_of(brand)  # first, so the events below queue deliveries for it (sent after commit: never)
     subscription = email_subscription_of(brand)
+    api_key, _raw = create_api_key(brand=brand, name="ERP", scopes="read")
     return {
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
         "product_id": product.pk,
@@ -139,11 +140,11 @@ def one_of_everything(brand) -> dict:
         "recall_id": applied_recall(batch, first=1, last=2).pk,
         "webhook_id": webhook.pk,
         "subscription_id": subscription.pk,
-        "api_key_id": create_api_key(brand=brand, name="ERP", scopes=["read"])[0].pk,
         # Brand-owned rows no URL takes an id of, so that offboarding tests see one of every kind.
         "webhook_attempt_id": webhook_attempt_of(webhook).pk,
         "detection_settings_id": detection_settings_of(brand).pk,
         "email_digest_id": subscription.digests.create(day=date(2026, 1, 1), alerts=1).pk,
+        "api_key_id": api_key.pk,
     }
 
 
