@@ -34,6 +34,7 @@ class ActorViewMixin:
 
 class BrandScopedViewSet(ActorViewMixin, viewsets.GenericViewSet):
     model: type[Model]
+    lookup_value_regex = "[0-9]+"  # ids are numbers: anything else matches no route (a 404), never a lookup
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
