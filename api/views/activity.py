@@ -110,10 +110,11 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScoped
     )
     @action(detail=True, methods=["post"])
     def move(self, request, *args, **kwargs):
+        alert = self.get_object()  # first: another brand's alert is a 404 whatever the body
         wanted = AlertMoveSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         moved = alerts.move_alert(
-            alert=self.get_object(),
+            alert=alert,
             to_status=wanted.validated_data["to_status"],
             note=wanted.validated_data["note"],
             by=self.actor.user,
