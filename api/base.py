@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
-from rest_framework import viewsets
+from rest_framework import exceptions, viewsets
 
 from .permissions import SAFE_METHODS
 
@@ -34,6 +34,7 @@ class ActorViewMixin:
 
 class BrandScopedViewSet(ActorViewMixin, viewsets.GenericViewSet):
     model: type[Model]
+    lookup_value_regex = "[0-9]+"  # ids are numbers: anything else matches no route (a 404), never a lookup
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -42,6 +43,14 @@ class BrandScopedViewSet(ActorViewMixin, viewsets.GenericViewSet):
         url_id = getattr(vars(cls).get("model"), "url_id", None)
         if url_id and "lookup_url_kwarg" not in vars(cls):
             cls.lookup_url_kwarg = url_id  # the URL names its id as the model does: access.check resolves it
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        wanted = kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        if wanted is not None and self.lookup_field == "pk" and not self.get_queryset().filter(pk=wanted).exists():
+            # Before any body is read: another brand's object is a 404 whatever the request says, never a 400
+            # that would tell its id exists (an action validating its body first would answer 400).
+            raise exceptions.NotFound()
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the view, no request

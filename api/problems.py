@@ -11,36 +11,18 @@ from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import ServiceError
 
+from .exceptions import Conflict, QuotaExceeded, Unprocessable  # noqa: F401 - views raise them from here
+
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://serialize.example/problems/"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The resource is not in a state that allows this."
-    default_code = "conflict"
-
-
-class Unprocessable(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "The request cannot be processed."
-    default_code = "unprocessable"
-
-
-class QuotaExceeded(exceptions.Throttled):
-    default_code = "quota-exceeded"
-
-    def __init__(self, *, plan: str, limit: int, wait: float):
-        super().__init__(wait=wait, detail=f"Your {plan} plan allows {limit:,} API calls a day; try again tomorrow.")
-        self.plan, self.limit = plan, limit
 
 
 def problem(status_code: int, detail: str = "", *, kind: str = "", **extra) -> dict:
@@ -55,11 +37,25 @@ def problem(status_code: int, detail: str = "", *, kind: str = "", **extra) -> d
     return body
 
 
-def _field_errors(detail) -> dict:
-    """DRF's nested error detail as field -> list of messages."""
+def _messages(detail, path: str, into: dict[str, list[str]]) -> None:
+    """Flatten DRF's nested detail: `events.1` for the second item of a list field, `lines.0.serial` deeper."""
     if isinstance(detail, dict):
-        return {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])] for field, msgs in detail.items()}
-    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+        for name, inner in detail.items():
+            _messages(inner, f"{path}.{name}" if path else str(name), into)
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        for n, inner in enumerate(detail):
+            if inner:  # DRF puts {} for the items of a list that are fine
+                _messages(inner, f"{path}.{n}" if path else str(n), into)
+    else:
+        items = detail if isinstance(detail, list) else [detail]
+        into.setdefault(path or "non_field_errors", []).extend(str(m) for m in items)
+
+
+def _field_errors(detail) -> dict[str, list[str]]:
+    """DRF's nested error detail as field -> list of messages."""
+    errors: dict[str, list[str]] = {}
+    _messages(detail, "", errors)
+    return errors
 
 
 def exception_handler(exc, context):

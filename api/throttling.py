@@ -16,7 +16,7 @@ from brands.apikeys import count_call
 from brands.plans import plan_named
 from core.ratelimit import allow, parse_rate
 
-from .problems import QuotaExceeded
+from .exceptions import QuotaExceeded
 
 
 def _seconds_left(window: int) -> int:

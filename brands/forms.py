@@ -6,7 +6,7 @@ from django.core.validators import FileExtensionValidator
 from core.errors import ServiceError
 from core.files import clean_image
 
-from .models import BRAND_ROLES, Activation, Brand, Invitation, Role, User, normalise_email
+from .models import BRAND_ROLES, Activation, ApiKey, ApiKeyScope, Brand, Invitation, Role, User, normalise_email
 from .services import clean_name
 
 
@@ -210,3 +210,35 @@ class RegistrationClaimForm(forms.Form):
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
     note = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ApiKeyForm(forms.Form):
+    """A key for one of the brand's systems; the rules (scopes that go together, a partner's GLN, the expiry's
+    range) are brands.apikeys.create_api_key's, which the view calls."""
+
+    name = forms.CharField(
+        max_length=ApiKey._meta.get_field("name").max_length,
+        help_text="The system that will use it, e.g. ERP or packaging line 2.",
+        validators=[no_control_characters],
+    )
+    scopes = forms.MultipleChoiceField(choices=ApiKeyScope.choices, widget=forms.CheckboxSelectMultiple)
+    distributor = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="None: the whole brand",
+        help_text="A distributor's key sees only what its people see in the portal (read, and write to receive).",
+    )
+    partner_gln = forms.CharField(
+        label="Trading partner's GLN",
+        max_length=13,
+        required=False,
+        help_text="13 digits; needed for the verification-requests scope.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    expires_days = forms.IntegerField(
+        label="Expires after (days)", required=False, min_value=1, max_value=3650, help_text="Empty: never."
+    )
+
+    def __init__(self, *args, distributors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["distributor"].queryset = distributors  # type: ignore[attr-defined]  # a ModelChoiceField

@@ -91,6 +91,7 @@ class Lot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     brand_path = "product__brand"
+    url_id = "lot_id"
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:

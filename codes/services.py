@@ -312,6 +312,26 @@ def order_batch(
     return batch
 
 
+@transaction.atomic
+def order_batch_in_lot(
+    *,
+    product: Product,
+    lot_number: str,
+    expires_on: date | None = None,
+    manufactured_on: date | None = None,
+    quantity: int,
+    with_pin: bool = False,
+    ordered_by=None,
+    enqueue: bool = True,
+) -> CodeBatch:
+    """Order a batch under the product's lot of this number, made if new; one transaction, so a refused order
+    leaves nothing behind, not even its new lot."""
+    lot = get_or_create_lot(product=product, number=lot_number, expires_on=expires_on, manufactured_on=manufactured_on)
+    return order_batch(
+        product=product, lot=lot, quantity=quantity, with_pin=with_pin, ordered_by=ordered_by, enqueue=enqueue
+    )
+
+
 def next_number(model, brand_id: int) -> int:
     """The brand's next batch or print-job number. Call inside the use case's transaction: the brand row lock
     makes two orders of one brand take turns, so no number is given twice."""

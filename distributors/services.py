@@ -28,6 +28,10 @@ class DistributorError(ServiceError):
     pass
 
 
+class AssignmentEnded(DistributorError):
+    """The assignment was moved or returned since: its positions are someone else's business now."""
+
+
 # Distributors ---------------------------------------------------------------------------------------------
 
 
@@ -206,8 +210,50 @@ def reassign_range(
     return created
 
 
+@transaction.atomic
+def reassign_assignment(
+    *,
+    assignment: Assignment,
+    to: Distributor | None,
+    first_position: int | None = None,
+    last_position: int | None = None,
+    by=None,
+    shipment_reference: str = "",
+) -> list[Assignment]:
+    """Move positions of one assignment (the whole of it by default) to another distributor, or return them to
+    the brand (`to=None`), through `reassign_range`. Checked under the batch's lock: an assignment ended by a
+    simultaneous move must not let this one move whoever holds its positions now."""
+    batch = assignment.batch
+    _lock_batch(batch)
+    if _has_ended(assignment):
+        raise AssignmentEnded("assignment", "This assignment was moved or returned already: act on its successors.")
+    if to is not None and to.pk == assignment.distributor_id:
+        raise DistributorError("to", f"{to.name} holds these positions already.")
+    first = assignment.first_position if first_position is None else first_position
+    last = assignment.last_position if last_position is None else last_position
+    for field, position in (("first_position", first), ("last_position", last)):
+        if not assignment.first_position <= position <= assignment.last_position:
+            raise DistributorError(
+                field,
+                f"This assignment holds positions {assignment.first_position:,}–{assignment.last_position:,}.",
+            )
+    return reassign_range(
+        batch=batch, first_position=first, last_position=last, to=to, by=by, shipment_reference=shipment_reference
+    )
+
+
+def _has_ended(assignment: Assignment) -> bool:
+    return Assignment.objects.filter(pk=assignment.pk, ended_at__isnull=False).exists()
+
+
+@transaction.atomic
 def receive_assignment(*, assignment: Assignment, by=None) -> int:
-    """The distributor confirms it has the goods: the assignment and each of its units are marked received."""
+    """The distributor confirms it has the goods: the assignment and each of its units are marked received.
+    Only a current assignment (checked under the batch's lock, so a simultaneous move is seen): the units of an
+    ended one are another holder's, or the brand's, now."""
+    _lock_batch(assignment.batch)
+    if _has_ended(assignment):
+        raise AssignmentEnded("assignment", "This assignment was moved or returned: it can no longer be received.")
     return _receive(assignment, by)
 
 
@@ -270,8 +316,6 @@ def plan_cartons(batch: CodeBatch, *, first_position: int, last_position: int, s
 
 def _check_prefix(batch: CodeBatch, company_prefix: str) -> str:
     prefix = company_prefix.strip()
-    if not prefixes.is_company_prefix(prefix):
-        raise DistributorError("company_prefix", prefixes.RULE)
     # A brand's GTINs and SSCCs start with its company prefix: the product's GTIN must carry this one.
     if not batch.product.gtin:
         raise DistributorError(
@@ -279,9 +323,24 @@ def _check_prefix(batch: CodeBatch, company_prefix: str) -> str:
             "SSCCs are made under the GS1 company prefix of the product's GTIN, and this product has none "
             "(it has a Serialize product ref): assign ranges instead, or give it a GTIN first.",
         )
+    if not prefix:
+        raise DistributorError(
+            "company_prefix", "No approved GS1 Company Prefix of yours covers this product's GTIN: name the prefix."
+        )
+    if not prefixes.is_company_prefix(prefix):
+        raise DistributorError("company_prefix", prefixes.RULE)
     if not prefixes.prefix_covers(prefix, batch.product.gtin):
         raise DistributorError("company_prefix", f"The product's GTIN {batch.product.gtin} is not under {prefix}.")
     return prefix
+
+
+def _claimed_prefix(batch: CodeBatch) -> str:
+    """The prefix of the brand's approved claim covering the product's GTIN: where SSCCs go when none is named."""
+    gtin = batch.product.gtin
+    claim = brand_services.claim_covering(batch.product.brand, gtin, approved_only=True) if gtin else None
+    if claim is None:
+        return ""  # _check_prefix says why none will do
+    return claim.prefix
 
 
 def _reserve_references(brand: Brand, prefix: str, count: int) -> int:
@@ -312,14 +371,15 @@ def pack_cartons(
     first_position: int,
     last_position: int,
     size: int,
-    company_prefix: str,
+    company_prefix: str = "",
     extension: int = 0,
     packed_by=None,
 ) -> list[Carton]:
-    """Pack the positions [first_position, last_position] into cartons of `size` units, each with a new SSCC."""
+    """Pack the positions [first_position, last_position] into cartons of `size` units, each with a new SSCC
+    under `company_prefix`, by default the approved prefix claim of the brand that the product's GTIN lies under."""
     plan = plan_cartons(batch, first_position=first_position, last_position=last_position, size=size)
     first, last = plan.first_position, plan.last_position
-    prefix = _check_prefix(batch, company_prefix)
+    prefix = _check_prefix(batch, company_prefix.strip() or _claimed_prefix(batch))
     _lock_batch(batch)
     clash = Carton.objects.filter(batch=batch, first_position__lte=last, last_position__gte=first).first()
     if clash:

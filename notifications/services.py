@@ -99,6 +99,32 @@ def add_webhook(*, brand: Brand, url: str, description: str = "", events=()) -> 
     return Webhook.objects.create(brand=brand, url=url, description=description, events=list(events))
 
 
+def update_webhook(
+    *, webhook: Webhook, description: str | None = None, events=None, enabled: bool | None = None
+) -> Webhook:
+    """Change what an endpoint is called, which events it gets, or switch it on or off (None: left as it is).
+    Switched on, it starts again with no failures counted (as `enable`); its URL is not editable: a new
+    address is a new endpoint, with a secret of its own."""
+    changes: dict[str, Any] = {}
+    if description is not None:
+        changes["description"] = description
+    if events is not None:
+        check_events(events, error=WebhookError)
+        changes["events"] = list(events)
+    if enabled is True and not webhook.is_active:
+        changes.update(is_active=True, disabled_at=None, consecutive_failures=0)
+    elif enabled is False and webhook.is_active:
+        changes.update(is_active=False, disabled_at=timezone.now())
+    if changes:
+        Webhook.objects.filter(pk=webhook.pk).update(**changes)
+    return Webhook.objects.get(pk=webhook.pk)
+
+
+def delete_webhook(*, webhook: Webhook) -> None:
+    """The endpoint and its delivery log; events already queued for it are dropped (their rows go with it)."""
+    Webhook.objects.filter(pk=webhook.pk).delete()
+
+
 class SubscriptionError(ServiceError):
     """An e-mail subscription that cannot be added."""
 

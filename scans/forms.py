@@ -9,6 +9,7 @@ from codes import packstates, recalls
 from codes.models import ChangeScope, CodeBatch, CodeStatus, Product
 from core.files import clean_image
 
+from . import queries
 from .models import AlertStatus, CounterfeitReport, DetectionSettings, ReportStatus, ScanOutcome, ScanSource
 
 
@@ -228,8 +229,7 @@ class ScanFilterForm(forms.Form):
         if data.get("source"):
             scans = scans.filter(source=data["source"])
         if data.get("region"):
-            code = data["region"].strip().upper()
-            scans = scans.filter(**{"region_code" if "-" in code else "country_code": code})
+            scans = queries.in_region(scans, data["region"])
         if data.get("outside"):
             scans = scans.filter(out_of_territory=True)
         return scans

@@ -21,6 +21,12 @@ def since(days: int = STATS_DAYS):
     return timezone.now() - timedelta(days=days)
 
 
+def in_region(scans, code: str):
+    """Scans made in a place given by its ISO 3166 code: a subdivision ("MY-14") or a whole country ("MY")."""
+    code = code.strip().upper()
+    return scans.filter(**{"region_code" if "-" in code else "country_code": code})
+
+
 def scans_by_distributor(brand, days: int = STATS_DAYS) -> dict[int, dict]:
     """{distributor id: {"scans": n, "outside": n}} over the last `days` days (one grouped query)."""
     rows = (

@@ -424,6 +424,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-unsent-tasks": {"task": "brands.tasks.send_unsent_tasks_task", "schedule": 60},
     "resend-stalled-work": {"task": "codes.tasks.resend_stalled_work_task", "schedule": 60},
     "resend-stalled-deliveries": {"task": "notifications.tasks.resend_stalled_deliveries_task", "schedule": 60},
+    "forget-idempotency-keys": {"task": "api.tasks.forget_idempotency_keys_task", "schedule": 24 * 60 * 60},
 }
 # One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started
 # without -Q consumes every queue listed here. The default set-ups (bin/run, docker-compose.yml) run two workers:
@@ -446,6 +447,7 @@ CELERY_TASK_ROUTES = {
     "scans.tasks.create_scan_partitions_task": {"queue": "housekeeping"},
     "brands.tasks.delete_due_brands_task": {"queue": "housekeeping"},
     "brands.tasks.export_brand_task": {"queue": "housekeeping"},
+    "api.tasks.forget_idempotency_keys_task": {"queue": "housekeeping"},
 }
 
 # Public verify routes: requests per IP per window ("60/m", "1000/h"); "0" turns limiting off (load tests).
@@ -528,6 +530,8 @@ REST_FRAMEWORK = {
 }
 # Calls per key per window, shared by every worker (Redis); the plan caps calls per brand per day besides.
 API_KEY_RATE = env("API_KEY_RATE", "600/m")
+# How long an `Idempotency-Key`'s answer is kept for retries.
+IDEMPOTENCY_KEY_DAYS = env_int("IDEMPOTENCY_KEY_DAYS", 7)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Serialize API",
     "DESCRIPTION": "Brands' systems: products, batches, codes, recalls, distribution, scans, alerts, webhooks. "
@@ -540,6 +544,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"AlertStatusEnum": "scans.models.AlertStatus"},
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],
 }

@@ -2,7 +2,9 @@ from datetime import date
 
 import factory
 
+from api.models import IdempotentRequest
 from brands import services as brand_services
+from brands.apikeys import create_api_key
 from brands.models import Brand, ClaimState, Membership, PrefixClaim, Role, User
 from codes import services as code_services
 from codes.gs1 import gtin_check_digit
@@ -116,10 +118,12 @@ def one_of_everything(brand) -> dict:
     distributor = DistributorFactory(brand=brand, code="HOLDER")
     webhook = webhook_of(brand)  # first, so the events below queue deliveries for it (sent after commit: never)
     subscription = email_subscription_of(brand)
+    api_key, _raw = create_api_key(brand=brand, name="ERP", scopes="read")
     return {
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
         "product_id": product.pk,
         "batch_id": batch.pk,
+        "lot_id": batch.lot_id,
         "code_id": batch.codes.order_by("ordinal").values_list("pk", flat=True).first(),
         "report_id": report.pk,
         "print_job_id": ready_print_job(batch).pk,
@@ -142,6 +146,10 @@ def one_of_everything(brand) -> dict:
         "webhook_attempt_id": webhook_attempt_of(webhook).pk,
         "detection_settings_id": detection_settings_of(brand).pk,
         "email_digest_id": subscription.digests.create(day=date(2026, 1, 1), alerts=1).pk,
+        "api_key_id": api_key.pk,
+        "idempotent_request_id": IdempotentRequest.objects.create(
+            brand=brand, key="order-1", fingerprint="0" * 64, status=202, body={"id": batch.pk}
+        ).pk,
     }
 
 

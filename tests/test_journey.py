@@ -26,6 +26,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.processes import wait_for
@@ -154,6 +155,13 @@ def submit(driver, form_id: str | None = None) -> None:
     scope.find_element(By.CSS_SELECTOR, "button.primary").click()
 
 
+def click_and_wait(driver, button) -> None:
+    """Click a button that posts its form, and wait for the answer's page: a `get` right after a bare click
+    can cancel the post on a slow machine (the click returns before the request is sent)."""
+    button.click()
+    WebDriverWait(driver, 30).until(staleness_of(button))
+
+
 def session_get(driver, url: str) -> bytes:
     """A download with the browser's own session (what clicking the link fetches)."""
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies())
@@ -252,7 +260,7 @@ def test_a_new_brands_first_hour(app, desk, phone):
 
     # Print files: a CSV for the line printer and PDF label sheets of the first 48 codes.
     Select(desk.find_element(By.NAME, "format")).select_by_value("csv")
-    submit(desk, "print-form")
+    click_and_wait(desk, desk.find_element(By.CSS_SELECTOR, "#print-form button.primary"))
     desk.get(batch_url)
     Select(desk.find_element(By.NAME, "format")).select_by_value("pdf")
     fill(desk, {"from_position": "1", "to_position": "48"})
@@ -585,7 +593,7 @@ def test_journey_onboarding(app, desk):
     step.find_element(By.LINK_TEXT, "Settings").click()
     WebDriverWait(desk, 20).until(lambda d: "/settings/" in d.current_url)
     fill(desk, {"prefix": "9557777"})
-    desk.find_element(By.CSS_SELECTOR, "form[action*='prefix'] button").click()
+    click_and_wait(desk, desk.find_element(By.CSS_SELECTOR, "form[action*='prefix'] button"))
     desk.get(app + "/dashboard/")
     assert desk.find_element(By.ID, "prefix-state").text == "awaiting approval"
     shot(desk, "onboarding-02-start-here")

@@ -96,7 +96,11 @@ def stack():
     finally:
         for process in (nginx, gunicorn):
             process.terminate()
-            process.wait(10)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:  # a loaded machine: gunicorn still finishing its graceful stop
+                process.kill()
+                process.wait(10)
         log.close()
         shutil.rmtree(folder, ignore_errors=True)
 

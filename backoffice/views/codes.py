@@ -90,8 +90,15 @@ def batch_order(request, product_id: int):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():  # a refused order leaves nothing behind, not even its new lot
-                batch = _order(request, product, data)
+            batch = services.order_batch_in_lot(
+                product=product,
+                lot_number=data["lot_number"],
+                expires_on=data["expires_on"],
+                manufactured_on=data["manufactured_on"],
+                quantity=data["quantity"],
+                with_pin=data["with_pin"],
+                ordered_by=request.user,
+            )
         except services.OrderError as exc:
             add_service_error(form, exc, {"expiry": "expires_on", "lot": "lot_number"})
         else:
@@ -99,18 +106,6 @@ def batch_order(request, product_id: int):
             return redirect("batch_detail", batch.pk)
     context = {"form": form, "product": product, "limits": order_limits(request.brand), **verify_host()}
     return render(request, "codes/batch_order.html", {**context, **verification_banner(product)})
-
-
-def _order(request, product, data):
-    lot = services.get_or_create_lot(
-        product=product,
-        number=data["lot_number"],
-        expires_on=data["expires_on"],
-        manufactured_on=data["manufactured_on"],
-    )
-    return services.order_batch(
-        product=product, lot=lot, quantity=data["quantity"], with_pin=data["with_pin"], ordered_by=request.user
-    )
 
 
 @require("brand.view")

@@ -12,6 +12,7 @@ from brands.models import Activation, Invitation, Membership
 from brands.spreadsheet import SpreadsheetWriter
 from codes import activation, printing, recalls
 from codes.models import CodeBatch
+from codes.printing.download import serve_print_file
 from core.forms import add_service_error
 from distributors import labels, queries, services
 from distributors.forms import (
@@ -27,7 +28,6 @@ from distributors.models import Assignment, Carton, Distributor
 from scans import queries as scan_queries
 
 from .codes import activated
-from .printing import serve_print_file
 
 
 def _form_error(form, exc: services.DistributorError) -> None:
@@ -386,4 +386,4 @@ def portal_print_file_download(request, print_job_id: int, part: int):
     )
     if job is None:
         raise Http404("No such print job.")
-    return serve_print_file(request, job, part)
+    return serve_print_file(request, job, part, actor=request.actor)

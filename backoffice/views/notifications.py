@@ -113,6 +113,6 @@ def webhook_rotate_secret(request, webhook_id: int):
 @require_POST
 @require("notifications.manage")
 def webhook_delete(request, webhook_id: int):
-    get_for_actor(request, Webhook, pk=webhook_id).delete()
+    services.delete_webhook(webhook=get_for_actor(request, Webhook, pk=webhook_id))
     messages.success(request, "Endpoint deleted.")
     return redirect("notification_settings")

@@ -17,14 +17,13 @@ from django.views.decorators.http import require_POST
 
 from brands.access import current_actor, get_for_actor, require, signed_in
 from brands.services import verification_state
-from brands.spreadsheet import SpreadsheetWriter
 from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product
 from core.files import presigned_url
 from core.forms import add_service_error
 from core.routers import reads_from_replica
 from distributors.queries import holder_of
-from scans import alerts, queries, retention
+from scans import alerts, export, queries, retention
 from scans.forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
 from scans.models import Alert, CounterfeitReport, ReportStatus, Scan
 
@@ -99,43 +98,11 @@ def _cursor(text: str):
     return (moment if timezone.is_aware(moment) else timezone.make_aware(moment), int(pk))
 
 
-CSV_COLUMNS = [
-    ("scanned_at", "scanned_at"),
-    ("gtin", "gtin"),
-    ("serial", "serial"),
-    ("product", "product__name"),
-    ("variant", "product__variant"),
-    ("batch", "code__batch__number"),
-    ("lot", "code__batch__lot__number"),
-    ("outcome", "outcome"),
-    ("source", "source"),
-    ("place", "place"),
-    ("region", "region_code"),
-    ("country", "country_code"),
-    ("located_by", "location_source"),
-    ("distributor", "distributor__code"),
-    ("outside_territory", "out_of_territory"),
-]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @require("brand.view")
 def scan_export(request):
     """Every matching scan as CSV, streamed row by row from a server-side cursor: memory stays flat."""
     _form, scans = _filtered_scans(request)
-    rows = scans.order_by("-scanned_at", "-pk").values_list(*(column for _, column in CSV_COLUMNS))
-    writer = SpreadsheetWriter(_Echo())
-
-    def lines():
-        yield writer.writerow([name for name, _ in CSV_COLUMNS])
-        for row in rows.iterator(chunk_size=5_000):
-            yield writer.writerow([row[0].isoformat(), *row[1:]])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(export.csv_lines(scans), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{request.brand.slug}-scans-{stamp}.csv"'
     return response

@@ -96,6 +96,34 @@ def test_two_simultaneous_assignments_of_one_range_exactly_one_wins(brand):
     assert Assignment.objects.filter(batch=batch).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_moves_of_one_assignment_move_it_once(brand):
+    """Both requests name the same assignment (the API's /assignments/{id}/move/): the second waits on the batch's
+    lock, then finds it ended and is refused, instead of moving on what the first one just gave away."""
+    batch = ready_batch(ProductFactory(brand=brand), quantity=100)
+    holder = DistributorFactory(brand=brand, code="HOLD")
+    given = services.assign_range(batch=batch, distributor=holder, first_position=1, last_position=60)
+    rivals = [DistributorFactory(brand=brand, code=f"R{n}") for n in range(2)]
+    barrier, outcomes = threading.Barrier(2), []
+
+    def attempt(distributor):
+        try:
+            barrier.wait(5)
+            services.reassign_assignment(assignment=given, to=distributor)
+            outcomes.append("won")
+        except services.AssignmentEnded as exc:
+            outcomes.append(exc.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(d,)) for d in rivals]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert outcomes.count("won") == 1 and "moved or returned" in sorted(outcomes)[0], outcomes
+    rows = Assignment.objects.filter(batch=batch)
+    assert rows.count() == 2 and rows.get(ended_at__isnull=True).replaces_id == given.pk
+
+
 def test_moving_part_of_a_range_splits_it_and_keeps_history(batch, kl, johor, owner):
     original = services.assign_range(
         batch=batch, distributor=kl, first_position=1, last_position=50, shipment_reference="SHIP-1"

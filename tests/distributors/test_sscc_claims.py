@@ -49,3 +49,16 @@ def test_the_pack_page_says_why_an_unapproved_prefix_is_refused(squatter):
     response = client.post(f"/batches/{batch.pk}/cartons/pack/", data)
     assert "approved" in " ".join(response.context["pack_form"].errors["company_prefix"])
     assert not Carton.objects.exists()
+
+
+def test_without_a_named_prefix_ssccs_go_under_the_approved_claim_covering_the_gtin(brand):
+    batch = ready_batch(ProductFactory(brand=brand, gtin="09506000134352"), quantity=10)
+    carton = services.pack_cartons(batch=batch, size=10, first_position=1, last_position=10)[0]
+    assert carton.sscc[1:8] == PREFIX
+
+
+def test_without_a_named_prefix_a_merely_pending_claim_gives_no_ssccs(squatter):
+    batch = ready_batch(ProductFactory(brand=squatter, gtin="09506000134352"), quantity=10)
+    with pytest.raises(services.DistributorError, match="name the prefix") as refused:
+        services.pack_cartons(batch=batch, size=10, first_position=1, last_position=10)
+    assert refused.value.field == "company_prefix" and not Carton.objects.exists()

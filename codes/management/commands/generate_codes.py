@@ -38,9 +38,13 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():  # a refused order leaves nothing behind, not even its new lot
                 product = self.product(options)
-                lot = services.get_or_create_lot(product=product, number=options["lot"], expires_on=expires_on)
-                batch = services.order_batch(
-                    product=product, lot=lot, quantity=options["quantity"], with_pin=options["pin"], enqueue=False
+                batch = services.order_batch_in_lot(
+                    product=product,
+                    lot_number=options["lot"],
+                    expires_on=expires_on,
+                    quantity=options["quantity"],
+                    with_pin=options["pin"],
+                    enqueue=False,
                 )
         except services.OrderError as exc:
             raise CommandError(f"{ARGUMENTS.get(exc.field, exc.field)}: {exc.message}") from exc
