@@ -9,8 +9,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from codes import recalls
-from codes.models import ChangeScope, ChangeState, Code, CodeStatus, StatusChange
+from codes.models import ChangeScope, ChangeState, Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
 from scans.rules import effective_status
+
+from .catalogue import ActorRowField
 
 MAX_SERIAL_CHARS = 40  # a pasted serial, before its product's spelling rules (AI 21 is at most 20)
 
@@ -104,7 +106,7 @@ class BulkStatusSerializer(serializers.Serializer):
     )
     serials = SerialList(required=False, min_length=1, max_length=recalls.MAX_SERIALS)
     gtin = serializers.CharField(max_length=14, required=False, help_text="The serials' product")
-    product = serializers.IntegerField(min_value=1, required=False, help_text="The serials' product, by id")
+    product = ActorRowField(queryset=Product.objects.all(), required=False, help_text="The serials' product, by id")
 
     def validate(self, data):
         if ("codes" in data) == ("serials" in data):
@@ -182,14 +184,14 @@ class RecallCreateSerializer(serializers.Serializer):
     """Exactly one scope: a lot (by id, or by number with its product), a batch (or a range of its positions),
     or serials of one product."""
 
-    lot = serializers.IntegerField(min_value=1, required=False)
+    lot = ActorRowField(queryset=Lot.objects.all(), required=False)
     lot_number = serializers.CharField(max_length=20, required=False)
-    batch = serializers.IntegerField(min_value=1, required=False)
+    batch = ActorRowField(queryset=CodeBatch.objects.all(), required=False)
     first_position = serializers.IntegerField(min_value=1, required=False)
     last_position = serializers.IntegerField(min_value=1, required=False)
     serials = SerialList(required=False, min_length=1, max_length=recalls.MAX_SERIALS)
     gtin = serializers.CharField(max_length=14, required=False, help_text="The product of `lot_number` or `serials`")
-    product = serializers.IntegerField(min_value=1, required=False, help_text="The same, by id")
+    product = ActorRowField(queryset=Product.objects.all(), required=False, help_text="The same, by id")
     reason = serializers.CharField(max_length=recalls.MAX_REASON)
     consumer_message = serializers.CharField(max_length=recalls.MAX_MESSAGE, required=False, allow_blank=True)
     consumer_messages = serializers.DictField(

@@ -21,7 +21,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from codes import gs1, packstates, recalls
-from codes.models import Code, CodeBatch, CodeStatus, Lot, Product, StatusChange
+from codes.models import Code, CodeBatch, CodeStatus, Product, StatusChange
 from codes.serials import SerialFormat
 from core.errors import ServiceError
 from scans import recall_report
@@ -194,7 +194,7 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
     )
     @action(detail=False, methods=["post"], url_path="bulk-status", filter_backends=[], pagination_class=None)
     def bulk_status(self, request):
-        asked = shapes.BulkStatusSerializer(data=_body(request))
+        asked = shapes.BulkStatusSerializer(data=_body(request), context=self.get_serializer_context())
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         change_args = {
@@ -280,7 +280,7 @@ class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScope
     @extend_schema(request=shapes.RecallCreateSerializer, responses={202: shapes.RecallCreatedSerializer})
     def create(self, request):
         """Recall a lot, a batch (or a range of its positions) or listed serials; a worker applies it."""
-        asked = shapes.RecallCreateSerializer(data=_body(request))
+        asked = shapes.RecallCreateSerializer(data=_body(request), context=self.get_serializer_context())
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         change = recalls.recall(
@@ -296,20 +296,16 @@ class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScope
         return Response(body, status=http.HTTP_202_ACCEPTED, headers={"Location": url})
 
     def _scope(self, data) -> dict:
-        """The service's scope arguments, every id read through the access layer (another brand's: no such)."""
-        actor = self.actor
+        """The service's scope arguments (ids were read through the access layer by the serializer's fields:
+        another brand's is no such row)."""
         if "batch" in data:
-            batch = _one(CodeBatch.objects.for_actor(actor), "batch", pk=data["batch"])
-            return {
-                "batch": batch,
-                "first_position": data.get("first_position"),
-                "last_position": data.get("last_position"),
-            }
+            positions = {name: data.get(name) for name in ("first_position", "last_position")}
+            return {"batch": data["batch"], **positions}
         if "lot" in data:
-            return {"lot": _one(Lot.objects.for_actor(actor), "lot", pk=data["lot"])}
+            return {"lot": data["lot"]}
         if "lot_number" not in data and "serials" not in data:
             return {}  # no scope: the service says which to choose
-        product = _product(Product.objects.for_actor(actor), data)
+        product = _product(Product.objects.for_actor(self.actor), data)
         if "lot_number" in data:
             return {"lot": recalls.lot_by_number(product=product, number=data["lot_number"])}
         return {"product": product, "serials": data["serials"]}
@@ -333,7 +329,7 @@ def _product(products, data: dict) -> Product:
     if data.get("gtin"):
         return _one(products, "gtin", gtin=_gtin(data["gtin"]))
     if data.get("product"):
-        return _one(products, "product", pk=data["product"])
+        return data["product"]  # read through the access layer by the serializer's field
     raise ServiceError("gtin", "Name the product: `gtin` or `product`.")
 
 
