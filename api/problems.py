@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -63,6 +63,9 @@ def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         body = problem(400, exc.message, kind="invalid", errors={exc.field or "non_field_errors": [exc.message]})
         return Response(body, status=400, content_type=CONTENT_TYPE)
+    if isinstance(exc, RequestDataTooBig):
+        body = problem(413, "The body is larger than this server takes: send less in one request.")
+        return Response(body, status=413, content_type=CONTENT_TYPE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -22,6 +22,7 @@ PROBLEM_STATUSES = {
     "404": "No such object in the key's brand",
     "405": "Method not allowed",
     "409": "Conflict with the object's state",
+    "413": "The body is larger than the server takes",
     "422": "Idempotency-Key reused with another body",
     "429": "Rate limit or daily quota exceeded (see Retry-After)",
 }

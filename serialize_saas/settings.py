@@ -544,7 +544,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"AlertStatusEnum": "scans.models.AlertStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStatusEnum": "scans.models.AlertStatus",
+        "CodeStatusEnum": "codes.models.CodeStatus",
+        "ChangeStateEnum": "codes.models.ChangeState",
+    },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],
 }

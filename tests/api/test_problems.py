@@ -22,3 +22,10 @@ def test_items_of_a_list_of_objects_keep_their_index():
 def test_an_unexpected_error_is_a_500_problem_without_detail_of_ours():
     response = exception_handler(RuntimeError("secret internals"), {})
     assert response.status_code == 500 and "secret internals" not in str(response.data)
+
+
+def test_a_body_over_the_limit_is_a_413_problem():
+    from django.core.exceptions import RequestDataTooBig
+
+    response = exception_handler(RequestDataTooBig("too big"), {})
+    assert response.status_code == 413 and response.content_type == "application/problem+json"
