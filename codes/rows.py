@@ -169,7 +169,8 @@ def insert(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> None:
     """Register serials for consecutive ordinals: COPY on PostgreSQL, bulk_create elsewhere. They are born not
     activated: a code verifies as authentic only once its unit is marked applied (see `codes.activation`)."""
     if connection.vendor == "postgresql":
-        # Serial alphabets are GS1-safe letters and digits: nothing to escape in COPY's text format.
+        # Serials are GS1 set 82 (generated ones letters and digits, imported ones checked by codes.imports): no
+        # backslash, tab or line break, so nothing to escape in COPY's text format.
         prefix = f"{batch.product_id}\t{batch.pk}\t"
         lines = [
             f"{prefix}{ordinal}\t{serial}\t{CodeStatus.NOT_ACTIVATED}\t0\t\n"
@@ -198,6 +199,28 @@ def insert(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> None:
         ),
         batch_size=2_000,
     )
+
+
+def registered(product_id: int, serials: list[str]) -> dict[str, int]:
+    """Which of these serials the product has already, each with the batch it is in (one indexed read)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT serial, batch_id FROM {TABLE} WHERE product_id = %s AND serial = ANY(%s)",  # noqa: S608
+                [product_id, list(serials)],
+            )
+            return dict(cursor.fetchall())
+    found = Code.objects.filter(product_id=product_id, serial__in=serials).values_list("serial", "batch_id")
+    return dict(found)
+
+
+def ordinal_of(*, product_id: int, serial: str) -> int | None:
+    """The ordinal of a product's code by its serial, exactly as stored: how verify finds an imported serial,
+    which no cipher maps to its ordinal (one read on the (product, serial) unique index)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ordinal FROM {TABLE} WHERE product_id = %s AND serial = %s", [product_id, serial])  # noqa: S608
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def fix_first_place(*, code_id: int, scanned_at: datetime, place: str) -> None:
