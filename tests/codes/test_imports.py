@@ -250,3 +250,12 @@ def test_import_requires_the_order_permission(brand, viewer_client):
         f"/products/{product.pk}/imports/new/", {"lot_number": "V1", "format": "csv", "file": upload("V-1\n")}
     )
     assert response.status_code == 403 and not SerialImport.objects.exists()
+
+
+def test_imported_codes_can_be_recalled_by_listed_serials_as_registered(brand):
+    product = ProductFactory(brand=brand)
+    batch = imported_batch(product, ["abc-lower", "ABC-LOWER", "other-1"]).batch
+    change = recalls.recall(brand=brand, product=product, serials=["abc-lower"], reason="Seal", enqueue=False)
+    recalls.apply_change(change.pk)
+    statuses = dict(Code.objects.filter(batch=batch).values_list("serial", "status"))
+    assert statuses == {"abc-lower": "recalled", "ABC-LOWER": "not_activated", "other-1": "not_activated"}
