@@ -259,3 +259,33 @@ def test_imported_codes_can_be_recalled_by_listed_serials_as_registered(brand):
     recalls.apply_change(change.pk)
     statuses = dict(Code.objects.filter(batch=batch).values_list("serial", "status"))
     assert statuses == {"abc-lower": "recalled", "ABC-LOWER": "not_activated", "other-1": "not_activated"}
+
+
+def test_the_sweep_resumes_an_import_whose_worker_is_gone_and_never_generates_into_its_batch(brand, eager_tasks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from codes.tasks import resend_stalled_work_task
+
+    product = ProductFactory(brand=brand)
+    serial_import = imports.start_import(
+        brand=brand, product=product, lot_number="SW1", upload=upload("SW-1\nSW-2\nSW-3\n"), fmt="csv", enqueue=False
+    )
+    imports.run_import(serial_import.pk, chunk_size=1)
+    # As a worker that died mid-import leaves it: running, its lease out, its batch "generating".
+    long_ago = timezone.now() - timedelta(hours=1)
+    SerialImport.objects.filter(pk=serial_import.pk).update(
+        state=ImportState.RUNNING, offset=5, codes_done=1, lines_accepted=1, heartbeat_at=long_ago
+    )
+    Code.objects.filter(batch=serial_import.batch).exclude(serial="SW-1").delete()
+    CodeBatch.objects.filter(pk=serial_import.batch_id).update(state=BatchState.GENERATING, heartbeat_at=long_ago)
+    assert resend_stalled_work_task() == 1  # the import, not its batch
+    done = SerialImport.objects.get(pk=serial_import.pk)
+    assert done.state == ImportState.DONE and serials_of(done.batch) == ["SW-1", "SW-2", "SW-3"]
+
+
+def test_an_imported_batch_page_links_to_its_import(brand, owner_client):
+    serial_import = imported_batch(ProductFactory(brand=brand), ["LINK-1"])
+    page = owner_client.get(f"/batches/{serial_import.batch_id}/").content.decode()
+    assert f'href="/imports/{serial_import.pk}/"' in page
