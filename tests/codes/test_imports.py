@@ -289,3 +289,18 @@ def test_an_imported_batch_page_links_to_its_import(brand, owner_client):
     serial_import = imported_batch(ProductFactory(brand=brand), ["LINK-1"])
     page = owner_client.get(f"/batches/{serial_import.batch_id}/").content.decode()
     assert f'href="/imports/{serial_import.pk}/"' in page
+
+
+def test_imported_codes_assigned_to_a_distributor_are_scanned_as_theirs(brand):
+    from distributors import services as distributor_services
+    from scans.models import Scan
+    from tests.factories import DistributorFactory
+
+    batch = imported_batch(ProductFactory(brand=brand), ["D-1", "D-2", "D-3"]).batch
+    activate(batch)
+    distributor = DistributorFactory(brand=brand)
+    distributor_services.assign_range(batch=batch, distributor=distributor, first_position=2, last_position=3)
+    for serial in ("D-1", "D-3"):
+        scan(qr_path(Code.objects.select_related("product", "batch__lot").get(serial=serial)))
+    held = dict(Scan.objects.filter(brand=brand).values_list("serial", "distributor_id"))
+    assert held == {"D-1": None, "D-3": distributor.pk}
