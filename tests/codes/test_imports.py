@@ -304,3 +304,17 @@ def test_imported_codes_assigned_to_a_distributor_are_scanned_as_theirs(brand):
         scan(qr_path(Code.objects.select_related("product", "batch__lot").get(serial=serial)))
     held = dict(Scan.objects.filter(brand=brand).values_list("serial", "distributor_id"))
     assert held == {"D-1": None, "D-3": distributor.pk}
+
+
+def test_a_csv_with_windows_line_breaks_and_a_title_reads_the_same(brand):
+    product = ProductFactory(brand=brand)
+    serial_import = imports.start_import(
+        brand=brand,
+        product=product,
+        lot_number="CRLF",
+        upload=upload("Serial\r\nW-1\r\nW-2\r\n"),
+        fmt="csv",
+        enqueue=False,
+    )
+    serial_import = imports.run_import(serial_import.pk)
+    assert serials_of(serial_import.batch) == ["W-1", "W-2"] and serial_import.lines_refused == 0
