@@ -43,6 +43,9 @@ def import_new(request, product_id: int):
     return render(request, "codes/import_new.html", {"form": form, "product": product, "imports": recent})
 
 
+import_new.upload_limit = "IMPORT_MAX_BYTES"  # type: ignore[attr-defined]  # a file of up to 10 million serials
+
+
 @require("brand.view")
 def import_detail(request, import_id: int):
     serial_import = get_for_actor(request, SerialImport.objects.select_related("product", "lot", "batch"), pk=import_id)

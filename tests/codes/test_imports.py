@@ -318,3 +318,15 @@ def test_a_csv_with_windows_line_breaks_and_a_title_reads_the_same(brand):
     )
     serial_import = imports.run_import(serial_import.pk)
     assert serials_of(serial_import.batch) == ["W-1", "W-2"] and serial_import.lines_refused == 0
+
+
+def test_the_import_page_takes_files_larger_than_other_requests_may_be(brand, owner_client, settings):
+    settings.MAX_REQUEST_BYTES, settings.IMPORT_MAX_BYTES = 2_000, 100_000
+    product = ProductFactory(brand=brand)
+    big = "".join(f"BIG-{n:06d}\n" for n in range(1_000))  # 11,000 bytes
+    response = owner_client.post(
+        f"/products/{product.pk}/imports/new/", {"lot_number": "BIG", "format": "csv", "file": upload(big)}
+    )
+    assert response.status_code == 302 and SerialImport.objects.get().size == 11_000
+    elsewhere = owner_client.post(f"/products/{product.pk}/batches/new/", {"lot_number": "X" * 11_000})
+    assert elsewhere.status_code == 413
