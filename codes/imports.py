@@ -6,7 +6,7 @@ quantity) in the file's order, so positions, printing, assignments, recalls and 
 generated ones. Only the serial is stored rather than derived (the FF1 key plays no part): verify finds an
 imported serial by the (product, serial) index instead of decrypting it (scans.verify).
 
-The file is read in chunks of CODES_CHUNK_SIZE lines, never whole. Each chunk commits its codes, its refused
+The file is read in chunks of IMPORT_CHUNK_LINES lines, never whole. Each chunk commits its codes, its refused
 lines and the import's counters (bytes read, lines read, accepted, refused) in one transaction under a lock on
 the import row, so a killed worker loses at most one uncommitted chunk and a rerun (or the sweep, once the
 worker's lease is out) resumes after the last committed one: the good lines end registered exactly once.
@@ -152,7 +152,7 @@ def run_import(import_id: int, *, chunk_size: int | None = None) -> SerialImport
         serial_import = _open_batch(import_id)
         if serial_import.state != ImportState.RUNNING:
             return serial_import
-    chunk_size = chunk_size or settings.CODES_CHUNK_SIZE
+    chunk_size = chunk_size or settings.IMPORT_CHUNK_LINES
     checker = LineChecker(serial_import.product)
     try:
         with serial_import.file.open("rb") as handle:

@@ -513,6 +513,9 @@ UPLOAD_IMAGE_MAX_DECODE_BYTES = env_int("UPLOAD_IMAGE_MAX_DECODE_BYTES", 64 * 10
 CODES_CHUNK_SIZE = env_int("CODES_CHUNK_SIZE", 50000)
 # The largest file of serials a brand may upload (codes.imports): 10 million serials of 20 characters, with room.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 400 * 1024 * 1024)
+# Lines of such a file checked and registered per transaction: larger than a batch's chunks (checking a line costs
+# less than making a code), still a second or two of work, far inside WORK_LEASE_SECONDS.
+IMPORT_CHUNK_LINES = env_int("IMPORT_CHUNK_LINES", 200_000)
 
 # The REST API (api/): API keys are actors of brands.access; errors are RFC 9457 problems.
 REST_FRAMEWORK = {

@@ -352,7 +352,7 @@ def test_a_serial_import_whose_worker_is_killed_mid_way_registers_exactly_the_go
             SerialImport.objects.filter(lines_accepted__gte=20_000).values_list("lines_accepted", flat=True).first()
         ),
         lambda: SerialImport.objects.filter(state=ImportState.DONE).exists(),
-        CODES_CHUNK_SIZE=2_000,
+        IMPORT_CHUNK_LINES=2_000,
     )
     serial_import = SerialImport.objects.get()
     assert at_kill < len(good)

@@ -295,7 +295,7 @@ def test_a_serial_import_whose_worker_is_killed_is_resumed_by_its_lease_within_t
         ),
         lambda: SerialImport.objects.filter(lines_accepted__gte=10_000).exists(),
         lambda: SerialImport.objects.filter(state=ImportState.DONE).exists(),
-        CODES_CHUNK_SIZE=2_000,
+        IMPORT_CHUNK_LINES=2_000,
     )
     assert seconds < 120
     serial_import = SerialImport.objects.get()

@@ -46,7 +46,7 @@ def test_a_million_serials_register_the_good_ones_and_report_every_bad_line(bran
     serial_import = imports.start_import(
         brand=brand, product=product, lot_number="BYO1", upload=upload("\n".join(lines)), fmt="csv", enqueue=False
     )
-    serial_import = imports.run_import(serial_import.pk)
+    serial_import = imports.run_import(serial_import.pk, chunk_size=50_000)
 
     assert serial_import.state == ImportState.DONE
     assert (serial_import.codes_done, serial_import.lines_accepted) == (1_000_000, len(good))
