@@ -7,6 +7,7 @@ from core.files import clean_image
 from .models import (
     MAX_BATCH_QUANTITY,
     IdentifierKind,
+    ImportFormat,
     PrintFormat,
     Product,
 )
@@ -108,6 +109,19 @@ class BatchOrderForm(forms.Form):
         return min(1.0, issued / self.product.serial_format.space)
 
     max_guess_probability = MAX_GUESS_PROBABILITY
+
+
+class SerialImportForm(forms.Form):
+    """A file of serials the brand's own systems assigned, for one lot of the product."""
+
+    lot_number = forms.CharField(label="Lot", max_length=20)
+    expires_on = forms.DateField(label="Expiry date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    manufactured_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    format = forms.ChoiceField(choices=ImportFormat.choices, initial=ImportFormat.CSV)
+    file = forms.FileField(
+        label="File of serials",
+        help_text="Up to 10,000,000 serials: GS1 AI (21), 1 to 20 characters each, none twice.",
+    )
 
 
 def _option_field(option: Option) -> forms.Field:

@@ -176,6 +176,9 @@ class CodeBatch(TrackedWork):
     # Units activation moved to active (less those an undo moved back): kept by codes.recalls with each chunk it
     # applies, so the batch page never counts a million rows.
     codes_activated = models.PositiveIntegerField(default=0)
+    # Its serials were uploaded by the brand (codes.imports), not derived from ordinals by FF1: they are stored
+    # codes like any other, but no generation task ever runs for it and verify finds them by serial.
+    imported = models.BooleanField(default=False)
 
     brand_path = "product__brand"
     url_id = "batch_id"
@@ -478,3 +481,93 @@ class PrintDownload(models.Model):
 
     def __str__(self):
         return f"{self.user} downloaded {self.file} at {self.created_at}"
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", "CSV (one serial a line, in the first column)"
+    JSON = "json", "JSON (a list of serials)"
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class SerialImport(TrackedWork):
+    """A file of serials a brand's own line or serialization system assigned, registered as a batch of one lot.
+
+    `quantity` is the number of ordinals reserved for it (at most the file's lines, within the plan's limits);
+    `codes_done` the lines read so far, `offset` the bytes of the file those lines took: each chunk commits its
+    codes, its refused lines and these counters together, so a rerun resumes exactly after the last chunk."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="serial_imports")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="+")
+    batch = models.OneToOneField(
+        CodeBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="serial_import"
+    )
+    file = models.FileField(upload_to=RandomName("serial-imports", dated=True))
+    format = models.CharField(max_length=8, choices=ImportFormat.choices)
+    size = models.BigIntegerField(default=0)  # of the file, in bytes
+    offset = models.BigIntegerField(default=0)  # bytes of the file read and committed
+    quantity = models.PositiveIntegerField(default=0)
+    lines_accepted = models.PositiveIntegerField(default=0)
+    lines_refused = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=8, choices=ImportState.choices, default=ImportState.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    brand_path = "brand"
+    url_id = "import_id"
+    storage_name_fields = ("file",)  # deleted from storage with the brand (brands/offboarding.py)
+    objects = BrandOwnedQuerySet.as_manager()
+
+    def __str__(self):
+        return f"Import {self.pk}: {self.product} lot {self.lot}"
+
+    @property
+    def lines_read(self) -> int:
+        return self.codes_done
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (ImportState.DONE, ImportState.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        """By bytes of the file: the number of lines is known only once they are read."""
+        if self.state == ImportState.DONE or not self.size:
+            return 100 if self.state == ImportState.DONE else 0
+        return min(99, int(100 * self.offset / self.size))
+
+    def progress(self, **extra: Any) -> dict[str, Any]:
+        return super().progress(
+            lines_read=self.codes_done,
+            lines_accepted=self.lines_accepted,
+            lines_refused=self.lines_refused,
+            batch=self.batch_id,
+            error=self.error,
+            **extra,
+        )
+
+
+class RefusedLine(models.Model):
+    """A line of an import that was not registered, and why: the import's report."""
+
+    serial_import = models.ForeignKey(
+        SerialImport, on_delete=models.CASCADE, related_name="refused_lines", db_constraint=False, db_index=False
+    )
+    line = models.PositiveIntegerField()  # 1-based: a CSV file's line, a JSON list's item
+    serial = models.CharField(max_length=40)  # as read (cut short), for the report
+    reason = models.CharField(max_length=200)
+
+    brand_path = "serial_import__brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["serial_import", "line"]
+        indexes = [models.Index(fields=["serial_import", "line"], name="refused_line_by_import")]
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}"

@@ -88,6 +88,24 @@ def order_problem(brand: Brand, quantity: int) -> str | None:
     return None
 
 
+def import_allowance(brand: Brand, lines: int) -> tuple[int, str | None]:
+    """How many codes of an import of `lines` lines the brand's plan lets it register now, and why not more (None
+    when all of them). The lines beyond are refused one by one in the import's report, not the whole file."""
+    plan = plan_named(brand.plan)
+    if plan.live_batches is not None and live_batches(brand) >= plan.live_batches:
+        return 0, f"Your {plan.label} plan allows {plan.live_batches} batches in progress at once; wait for one."
+    allowed, why = lines, None
+    if plan.largest_batch is not None and plan.largest_batch < allowed:
+        allowed = plan.largest_batch
+        why = f"Your {plan.label} plan allows batches of at most {plan.largest_batch:,} codes."
+    if plan.codes_per_month is not None:
+        left = max(0, plan.codes_per_month - codes_this_month(brand))
+        if left < allowed:
+            allowed = left
+            why = f"Your {plan.label} plan allows {plan.codes_per_month:,} codes a month; {left:,} were left."
+    return allowed, why
+
+
 @dataclass(frozen=True)
 class OrderLimits:
     """What the plan lets the brand order now, shown before ordering (None: no limit)."""

@@ -163,7 +163,11 @@ def _set_scope(change, brand, lot, batch, first_position, last_position, product
     else:
         if product is None or product.brand_id != brand.pk:
             raise ChangeError("gtin", "Listed serials need the GTIN of one of your products.")
-        normalised = sorted({product.serial_format.normalise(s.strip()) for s in serials if s.strip()})
+        # Generated serials are matched in their canonical spelling; imported ones exactly as registered.
+        spellings = {product.serial_format.normalise(s.strip()) for s in serials if s.strip()}
+        if CodeBatch.objects.filter(product=product, imported=True).exists():
+            spellings |= {s.strip() for s in serials if s.strip()}
+        normalised = sorted(spellings)
         if not normalised:
             raise ChangeError("serials", "List at least one serial.")
         if len(normalised) > MAX_SERIALS:

@@ -351,7 +351,7 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
         state=BatchState.GENERATING, started_at=Coalesce(F("started_at"), Now()), error="", heartbeat_at=Now()
     )
     batch = CodeBatch.objects.select_related("product__key").get(pk=batch_id)
-    if batch.state == BatchState.READY:
+    if batch.state == BatchState.READY or batch.imported:  # an imported batch's codes come from its file
         return batch
     chunk_size = chunk_size or settings.CODES_CHUNK_SIZE
     product = batch.product
@@ -371,12 +371,12 @@ def generate_batch(batch_id: int, *, chunk_size: int | None = None) -> CodeBatch
         )
         batch.refresh_from_db()
         if finished:  # only the call that made it ready tells the brand
-            _publish_batch_ready(batch)
+            publish_batch_ready(batch)
     log.info("batch generated", extra={"batch": batch.pk, "quantity": batch.quantity, "seconds": batch.seconds})
     return batch
 
 
-def _publish_batch_ready(batch: CodeBatch) -> None:
+def publish_batch_ready(batch: CodeBatch) -> None:
     from notifications.services import publish
 
     publish(
@@ -404,7 +404,13 @@ def mark_failed(batch_id: int, reason: str) -> None:
 
 
 def retry_batch(batch: CodeBatch) -> bool:
-    """Put a failed batch back in the queue; generation resumes after its last committed chunk."""
+    """Put a failed batch back in the queue; generation (or its import) resumes after its last committed chunk."""
+    if batch.imported:
+        from .imports import retry_import
+        from .models import SerialImport
+
+        serial_import = SerialImport.objects.filter(batch=batch).first()
+        return serial_import is not None and retry_import(serial_import)
     with transaction.atomic():
         requeued = CodeBatch.objects.filter(pk=batch.pk, state=BatchState.FAILED).update(
             state=BatchState.QUEUED, error="", finished_at=None, enqueued_at=Now()

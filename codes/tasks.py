@@ -7,7 +7,7 @@ from celery import shared_task
 
 from core.queueing import LOST_DATABASE, RETRY_ON_LOST_DATABASE
 
-from . import printing, recalls, services
+from . import imports, printing, recalls, services
 
 log = logging.getLogger(__name__)
 
@@ -71,27 +71,52 @@ def apply_change_task(change_id: int) -> int:
 
 
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
+@failing_cleanly(
+    "serial import",
+    key="import",
+    fail=imports.fail_import,
+    reason="The import stopped on an internal error; retry resumes where it stopped.",
+)
+def import_serials_task(import_id: int) -> int:
+    """Check and register an uploaded file of serials; resumes after its last committed chunk."""
+    return imports.run_import(import_id).lines_accepted
+
+
+@shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
 def resend_stalled_work_task() -> int:
-    """Beat, every minute: batches, print parts and status changes still queued long after their task was sent
-    (its message was lost, say with the broker down) are sent again, and running ones whose worker stopped
-    committing (killed mid-way) are resumed once their lease is out, so nothing stays queued or half-done."""
+    """Beat, every minute: batches, print parts, status changes and serial imports still queued long after their
+    task was sent (its message was lost, say with the broker down) are sent again, and running ones whose worker
+    stopped committing (killed mid-way) are resumed once their lease is out, so nothing stays queued or half-done."""
     from django.conf import settings
 
     from core.queueing import resend_stalled
 
-    from .models import BatchState, ChangeState, CodeBatch, PrintFile, PrintFileState, PrintState, StatusChange
+    from .models import (
+        BatchState,
+        ChangeState,
+        CodeBatch,
+        ImportState,
+        PrintFile,
+        PrintFileState,
+        PrintState,
+        SerialImport,
+        StatusChange,
+    )
 
     live_jobs = [PrintState.QUEUED, PrintState.RENDERING]
     parts = PrintFile.objects.filter(part__gt=PrintFile.MANIFEST, job__state__in=live_jobs)
     lease: dict[str, Any] = {"field": "heartbeat_at", "after": settings.WORK_LEASE_SECONDS}
+    batches = CodeBatch.objects.filter(imported=False)  # an imported batch moves with its import
     return sum(
         len(resend_stalled(rows, task, **options))
         for rows, task, options in (
-            (CodeBatch.objects.filter(state=BatchState.QUEUED), generate_batch_task, {}),
+            (batches.filter(state=BatchState.QUEUED), generate_batch_task, {}),
             (parts.filter(state=PrintFileState.PENDING), render_print_part_task, {}),
             (StatusChange.objects.filter(state=ChangeState.QUEUED), apply_change_task, {}),
-            (CodeBatch.objects.filter(state=BatchState.GENERATING), generate_batch_task, lease),
+            (batches.filter(state=BatchState.GENERATING), generate_batch_task, lease),
             (parts.filter(state=PrintFileState.RENDERING), render_print_part_task, lease),
             (StatusChange.objects.filter(state=ChangeState.RUNNING), apply_change_task, lease),
+            (SerialImport.objects.filter(state=ImportState.QUEUED), import_serials_task, {}),
+            (SerialImport.objects.filter(state=ImportState.RUNNING), import_serials_task, lease),
         )
     )

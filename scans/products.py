@@ -46,6 +46,11 @@ class ProductInfo:
         """The serials' tweak (codes.models.Product.serial_tweak): the ref if it has one, else the GTIN."""
         return self.codec.identifier
 
+    @property
+    def has_imports(self) -> bool:
+        """Some of its serials were imported (codes.imports): those are found by serial, not decrypted."""
+        return any(b.imported for b in self.batches)
+
     def batch_of(self, ordinal: int) -> "BatchInfo | None":
         """The batch an ordinal was issued in, found without touching the database."""
         index = bisect.bisect_right([b.first_ordinal for b in self.batches], ordinal) - 1
@@ -72,6 +77,7 @@ class BatchInfo:
     expires_on: date | None
     with_pin: bool
     holders: tuple[Holder, ...] = ()  # by first position; current assignments never overlap
+    imported: bool = False  # its serials were uploaded by the brand, not derived from ordinals
 
     def holder_of(self, ordinal: int) -> Holder | None:
         """The distributor holding the unit with this ordinal, found without touching the database."""
@@ -166,7 +172,13 @@ def _load_product(lookup: str) -> ProductInfo | None:
         holders.setdefault(batch_id, []).append(Holder(first, last, distributor_id, frozenset(territory)))
     batches = tuple(
         BatchInfo(
-            b.first_ordinal, b.end_ordinal, b.lot.number, b.lot.expires_on, b.with_pin, tuple(holders.get(b.pk, ()))
+            b.first_ordinal,
+            b.end_ordinal,
+            b.lot.number,
+            b.lot.expires_on,
+            b.with_pin,
+            tuple(holders.get(b.pk, ())),
+            b.imported,
         )
         for b in rows
     )

@@ -184,20 +184,35 @@ def _issued_unit(
     serial the brand issued, with the lot and expiry the link names; None for any other (no database read)."""
     serial = info.codec.format.normalise(link.serial or "")
     ordinal = info.codec.ordinal(serial)
-    if ordinal is None:
-        return None
-    batch = info.batch_of(ordinal)
-    if batch is None:  # or in a batch ordered since the product was cached
+    batch = None if ordinal is None else info.batch_of(ordinal)
+    if batch is None:  # or in a batch ordered (or imported) since the product was cached
         info = product_cache.with_new_batches(info)
-        batch = info.batch_of(ordinal)
-    if batch is None:
-        return None  # never issued: rejected without reading the codes table
+        batch = None if ordinal is None else info.batch_of(ordinal)
+    if batch is None or batch.imported:
+        # Not a serial the cipher issued: an imported one (stored as uploaded, found by its index) or none at all.
+        # A product without imports rejects it here, without reading the codes table.
+        found = _imported_unit(info, link.serial or "")
+        if found is None:
+            return None
+        serial, ordinal, batch = found
     # A real serial with a lot or expiry that is not its own is an altered label.
     if (link.lot is not None and link.lot != batch.lot) or (
         link.expiry is not None and link.expiry != batch.expires_on
     ):
         return None
     return info, serial, ordinal, batch
+
+
+def _imported_unit(info: ProductInfo, serial: str) -> tuple[str, int, BatchInfo] | None:
+    """(serial, ordinal, batch) of an imported serial, exactly as it was registered (GS1 serials are case-sensitive:
+    no normalising); None for a serial the product never imported."""
+    if not info.has_imports or not serial:
+        return None
+    ordinal = rows.ordinal_of(product_id=info.product_id, serial=serial)
+    batch = None if ordinal is None else info.batch_of(ordinal)
+    if batch is None or not batch.imported:
+        return None
+    return serial, ordinal, batch
 
 
 def _is_expired(batch: BatchInfo, now: datetime) -> bool:

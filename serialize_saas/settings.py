@@ -438,6 +438,7 @@ CELERY_TASK_QUEUES = [Queue(name) for name in (*WORK_QUEUES, *OUTBOUND_QUEUES)]
 CELERY_TASK_ROUTES = {
     "codes.tasks.generate_batch_task": {"queue": "print"},  # making codes and their files: long, CPU-bound
     "codes.tasks.render_print_part_task": {"queue": "print"},
+    "codes.tasks.import_serials_task": {"queue": "print"},  # registering uploaded serials: long, like a batch
     "scans.tasks.record_findings_task": {"queue": "alerts"},  # seconds matter: never behind a print job
     "notifications.tasks.send_event_email_task": {"queue": "mail"},
     "scans.tasks.send_alert_email_task": {"queue": "mail"},
@@ -510,6 +511,11 @@ UPLOAD_IMAGE_MAX_DECODE_BYTES = env_int("UPLOAD_IMAGE_MAX_DECODE_BYTES", 64 * 10
 
 # Codes per transaction when generating a batch: bounds memory and the work lost to a killed worker.
 CODES_CHUNK_SIZE = env_int("CODES_CHUNK_SIZE", 50000)
+# The largest file of serials a brand may upload (codes.imports): 10 million serials of 20 characters, with room.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 400 * 1024 * 1024)
+# Lines of such a file checked and registered per transaction: larger than a batch's chunks (checking a line costs
+# less than making a code), still a second or two of work, far inside WORK_LEASE_SECONDS.
+IMPORT_CHUNK_LINES = env_int("IMPORT_CHUNK_LINES", 200_000)
 
 # The REST API (api/): API keys are actors of brands.access; errors are RFC 9457 problems.
 REST_FRAMEWORK = {

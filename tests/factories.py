@@ -85,6 +85,28 @@ def ready_batch(product=None, *, quantity=20, with_pin=False, lot=None, activate
     return batch
 
 
+def imported_batch(product, serials, *, lot_number="IMP1", fmt="csv", expires_on=None):
+    """An import of these serials (a CSV file, one a line, or a JSON list), run here by the real services; returns
+    the finished SerialImport (its batch: `.batch`)."""
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from codes import imports
+
+    text = json.dumps(list(serials)) if fmt == "json" else "".join(f"{s}\n" for s in serials)
+    serial_import = imports.start_import(
+        brand=product.brand,
+        product=product,
+        lot_number=lot_number,
+        expires_on=expires_on,
+        upload=SimpleUploadedFile(f"serials.{fmt}", text.encode()),
+        fmt=fmt,
+        enqueue=False,
+    )
+    return imports.run_import(serial_import.pk)
+
+
 def activate(batch, *, first=None, last=None):
     """Mark positions of a batch applied (the whole batch by default), by the real service, here and now."""
     from codes import activation
@@ -140,6 +162,8 @@ def one_of_everything(brand) -> dict:
         "claim_id": prefix_claim_with_evidence(brand).pk,
         "alert_id": alert_of(batch).pk,
         "recall_id": applied_recall(batch, first=1, last=2).pk,
+        # An import of another product with a refused line, so its report has a row too.
+        "import_id": imported_batch(ProductFactory(brand=brand), ["IMPORTED-0001", "IMPORTED-0001"]).pk,
         "webhook_id": webhook.pk,
         "subscription_id": subscription.pk,
         # Brand-owned rows no URL takes an id of, so that offboarding tests see one of every kind.

@@ -325,3 +325,40 @@ def test_a_brand_deletion_whose_worker_is_killed_mid_way_is_finished_by_the_next
     )
     assert not codes.exists()
     assert not any(offboarding.rows_of(m, brand.pk).exists() for m in offboarding.brand_owned_models())
+
+
+def test_a_serial_import_whose_worker_is_killed_mid_way_registers_exactly_the_good_lines_once():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from codes import imports
+    from codes.models import ImportState, RefusedLine, SerialImport
+
+    product = ProductFactory()
+    lines = [f"UNIT-{n:08d}" if n % 101 else f"UNIT {n}" for n in range(1, 200_001)]  # every 101st: a space
+    lines[150_000] = lines[10]  # a repeat, chunks apart
+    good = [s for i, s in enumerate(lines) if " " not in s and i != 150_000]
+    started = []
+    at_kill = killed_mid_task_and_redelivered(
+        lambda: started.append(
+            imports.start_import(
+                brand=product.brand,
+                product=product,
+                lot_number="KILLED",
+                upload=SimpleUploadedFile("s.csv", "\n".join(lines).encode()),
+                fmt="csv",
+            )
+        ),
+        lambda: (
+            SerialImport.objects.filter(lines_accepted__gte=20_000).values_list("lines_accepted", flat=True).first()
+        ),
+        lambda: SerialImport.objects.filter(state=ImportState.DONE).exists(),
+        IMPORT_CHUNK_LINES=2_000,
+    )
+    serial_import = SerialImport.objects.get()
+    assert at_kill < len(good)
+    assert (serial_import.codes_done, serial_import.lines_accepted) == (200_000, len(good))
+    codes = list(Code.objects.filter(batch=serial_import.batch).order_by("ordinal").values_list("serial", flat=True))
+    assert codes == good and serial_import.batch.quantity == len(good)
+    refused = list(RefusedLine.objects.filter(serial_import=serial_import).values_list("line", flat=True))
+    assert sorted(refused) == sorted([n for n in range(1, 200_001) if n % 101 == 0] + [150_001])
+    assert serial_import.lines_refused == len(refused)

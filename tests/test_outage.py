@@ -273,3 +273,32 @@ def test_a_print_job_whose_worker_is_killed_is_resumed_by_its_lease_within_two_m
     assert seconds < 120
     job = PrintJob.objects.get(pk=jobs[0].pk)
     assert job.state == PrintState.READY and job.codes_done == 6_000
+
+
+def test_a_serial_import_whose_worker_is_killed_is_resumed_by_its_lease_within_two_minutes(settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from codes import imports
+    from codes.models import ImportState, SerialImport
+    from tests.factories import ProductFactory
+
+    settings.WORK_LEASE_SECONDS = 10
+    product = ProductFactory()
+    lines = [f"LEASE-{n:08d}" for n in range(1, 100_001)]
+    seconds = killed_mid_way_and_resumed_by_the_sweep(
+        lambda: imports.start_import(
+            brand=product.brand,
+            product=product,
+            lot_number="LEASE",
+            upload=SimpleUploadedFile("s.csv", "\n".join(lines).encode()),
+            fmt="csv",
+        ),
+        lambda: SerialImport.objects.filter(lines_accepted__gte=10_000).exists(),
+        lambda: SerialImport.objects.filter(state=ImportState.DONE).exists(),
+        IMPORT_CHUNK_LINES=2_000,
+    )
+    assert seconds < 120
+    serial_import = SerialImport.objects.get()
+    assert (serial_import.lines_accepted, serial_import.lines_refused) == (100_000, 0)
+    codes = Code.objects.filter(batch=serial_import.batch).order_by("ordinal").values_list("serial", flat=True)
+    assert list(codes) == lines

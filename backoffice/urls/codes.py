@@ -1,6 +1,6 @@
 from django.urls import path
 
-from backoffice.views import codes, printing
+from backoffice.views import codes, imports, printing
 
 urlpatterns = [
     path("products/", codes.product_list, name="product_list"),
@@ -8,6 +8,11 @@ urlpatterns = [
     path("products/<int:product_id>/", codes.product_detail, name="product_detail"),
     path("products/<int:product_id>/edit/", codes.product_edit, name="product_edit"),
     path("products/<int:product_id>/batches/new/", codes.batch_order, name="batch_order"),
+    path("products/<int:product_id>/imports/new/", imports.import_new, name="import_new"),
+    path("imports/<int:import_id>/", imports.import_detail, name="import_detail"),
+    path("imports/<int:import_id>/progress/", imports.import_progress, name="import_progress"),
+    path("imports/<int:import_id>/refused.csv", imports.import_report, name="import_report"),
+    path("imports/<int:import_id>/retry/", imports.import_retry, name="import_retry"),
     path("batches/", codes.batch_list, name="batch_list"),
     path("batches/<int:batch_id>/", codes.batch_detail, name="batch_detail"),
     path("batches/<int:batch_id>/progress/", codes.batch_progress, name="batch_progress"),
