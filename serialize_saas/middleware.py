@@ -101,5 +101,5 @@ def _upload_limit(path: str) -> int:
         match = resolve(path)
     except Resolver404:
         return 0
-    name = getattr(match.func, "upload_limit", None)
+    name = getattr(match.func, "upload_limit", None) or getattr(getattr(match.func, "cls", None), "upload_limit", None)
     return int(getattr(settings, name)) if name else 0

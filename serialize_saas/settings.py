@@ -554,6 +554,8 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "scans.models.AlertStatus",
         "CodeStatusEnum": "codes.models.CodeStatus",
         "ChangeStateEnum": "codes.models.ChangeState",
+        "PrintFormatEnum": "codes.models.PrintFormat",
+        "ImportFormatEnum": "codes.models.ImportFormat",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],

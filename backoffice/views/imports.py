@@ -1,5 +1,7 @@
 """Code import pages: upload a file of serials for a product, watch it being checked, download its report."""
 
+import itertools
+
 from django.contrib import messages
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -70,7 +72,7 @@ def import_report(request, import_id: int):
 
     writer = SpreadsheetWriter(Echo())
     rows = imports.refused_lines(serial_import)
-    body = (writer.writerow(row) for row in [("line", "serial", "reason"), *rows])
+    body = (writer.writerow(row) for row in itertools.chain([("line", "serial", "reason")], rows))  # never a list
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     filename = f"{serial_import.brand.slug}-import{serial_import.pk}-refused.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -22,3 +22,11 @@ def test_the_docs_load_no_asset_from_elsewhere(client, page):
     html = client.get(page).content.decode()
     assert "drf_spectacular_sidecar" in html
     assert not re.search(r"""(src|href)=["']https?://""", html)
+
+
+def test_the_schema_validates_without_a_warning(tmp_path):
+    """A warning is a client generated with a wrong or unnamed type (drf-spectacular's own validation)."""
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    assert "/api/v1/imports/" in (tmp_path / "schema.yaml").read_text()
