@@ -55,7 +55,8 @@ def million_code_batch(quantity: int):
     from brands.services import approve_brand_prefix, is_verified_for
     from codes.models import CodeBatch
 
-    ready = CodeBatch.objects.filter(quantity__gte=quantity, state="ready").select_related("product__brand", "lot")
+    ready = CodeBatch.objects.filter(quantity__gte=quantity, state="ready", imported=False)  # serials from the key
+    ready = ready.select_related("product__brand", "lot")
     if not ready.exists():
         subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--quantity", str(quantity)], check=True)
     batch = ready.first()

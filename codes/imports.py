@@ -29,6 +29,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce, Now
 
 from brands.models import Brand
+from brands.spreadsheet import csv_lines
 from core.errors import ServiceError
 from core.queueing import enqueue_on_commit
 
@@ -596,6 +597,11 @@ def count_lines(fmt: str, handle: IO[bytes]) -> int:
         total += block.count(separator)
         last = block
     return total + (1 if last and not last.endswith(b"\n") or fmt == ImportFormat.JSON else 0)
+
+
+def refused_report(serial_import: SerialImport) -> Iterator[str]:
+    """The report people open: a header, then every refused line (line, serial, reason) as CSV lines."""
+    return csv_lines(("line", "serial", "reason"), refused_lines(serial_import))
 
 
 def refused_lines(serial_import: SerialImport) -> Iterator[tuple[int, str, str]]:

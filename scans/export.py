@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
-from brands.spreadsheet import SpreadsheetWriter
+from brands import spreadsheet
 
 CSV_COLUMNS = [
     ("scanned_at", "scanned_at"),
@@ -27,17 +27,8 @@ CSV_COLUMNS = [
 CHUNK_ROWS = 5_000
 
 
-class _Echo:
-    """A file that hands back what is written: csv.writer formats one line, the generator yields it."""
-
-    def write(self, value):
-        return value
-
-
 def csv_lines(scans: QuerySet) -> Iterator[str]:
     """The header, then one line per scan, newest first (ties by id), read CHUNK_ROWS at a time."""
     rows = scans.order_by("-scanned_at", "-pk").values_list(*(column for _, column in CSV_COLUMNS))
-    writer = SpreadsheetWriter(_Echo())
-    yield writer.writerow([name for name, _ in CSV_COLUMNS])
-    for row in rows.iterator(chunk_size=CHUNK_ROWS):
-        yield writer.writerow([row[0].isoformat(), *row[1:]])
+    found = rows.iterator(chunk_size=CHUNK_ROWS)
+    return spreadsheet.csv_lines([name for name, _ in CSV_COLUMNS], ([row[0].isoformat(), *row[1:]] for row in found))

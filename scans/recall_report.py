@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from django.db.models import Count, F
 
-from brands.spreadsheet import SpreadsheetWriter
+from brands.spreadsheet import csv_lines
 from codes.models import StatusChange
 
 from .models import Scan
@@ -29,17 +29,10 @@ def summary(change: StatusChange) -> dict:
 
 def csv_rows(change: StatusChange) -> Iterator[str]:
     """The report as CSV lines, streamed: a big recall can have many late scans."""
-
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = SpreadsheetWriter(Echo())
-    yield writer.writerow(REPORT_COLUMNS)
     rows = scans_after(change).annotate(
         position=F("code__ordinal") - F("code__batch__first_ordinal") + 1, lot=F("code__batch__lot__number")
     )
-    for s in rows.values_list(
+    found = rows.values_list(
         "scanned_at", "gtin", "serial", "lot", "position", "outcome", "place", "region_code", "country_code", "source"
-    ).iterator(chunk_size=2000):
-        yield writer.writerow([s[0].isoformat(), *s[1:]])
+    ).iterator(chunk_size=2000)
+    return csv_lines(REPORT_COLUMNS, ([s[0].isoformat(), *s[1:]] for s in found))

@@ -1,6 +1,5 @@
 """Code import: serials made elsewhere (a packaging line's or a serialization system's), registered as a batch."""
 
-import itertools
 import json
 
 from django.core.files.base import ContentFile
@@ -11,18 +10,12 @@ from rest_framework import mixins, parsers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from brands.spreadsheet import SpreadsheetWriter
 from codes import imports
 from codes.models import ImportFormat, SerialImport
 
 from ..base import BrandScopedViewSet
 from ..serializers.imports import SerialImportCreateSerializer, SerialImportSerializer
 from . import router
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 class SerialImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedViewSet):
@@ -71,9 +64,7 @@ class SerialImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Bran
     @action(detail=True, methods=["get"])
     def refused(self, request, *args, **kwargs):
         serial_import = self.get_object()
-        writer = SpreadsheetWriter(_Echo())
-        rows = itertools.chain([("line", "serial", "reason")], imports.refused_lines(serial_import))
-        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(imports.refused_report(serial_import), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import{serial_import.pk}-refused.csv"'
         return response
 

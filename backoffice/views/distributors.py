@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from brands import services as brand_services
 from brands.access import get_for_actor, require
 from brands.models import Activation, Invitation, Membership
-from brands.spreadsheet import SpreadsheetWriter
+from brands.spreadsheet import csv_lines
 from codes import activation, printing, recalls
 from codes.models import CodeBatch
 from codes.printing.download import serve_print_file
@@ -274,13 +274,8 @@ def cartons_csv(request, batch_id: int):
 
 
 def _cartons_csv(cartons, filename: str) -> StreamingHttpResponse:
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = SpreadsheetWriter(Echo())
     rows = cartons.order_by("first_position").values_list("sscc", "first_position", "last_position").iterator()
-    body = (writer.writerow(row) for row in [("sscc", "first_position", "last_position"), *rows])
+    body = csv_lines(("sscc", "first_position", "last_position"), rows)
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

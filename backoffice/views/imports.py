@@ -1,14 +1,11 @@
 """Code import pages: upload a file of serials for a product, watch it being checked, download its report."""
 
-import itertools
-
 from django.contrib import messages
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
-from brands.spreadsheet import SpreadsheetWriter
 from codes import imports, services
 from codes.forms import SerialImportForm
 from codes.models import Product, SerialImport
@@ -66,14 +63,7 @@ def import_report(request, import_id: int):
     """Every refused line, with its number and reason, as CSV (streamed: a bad file can refuse millions)."""
     serial_import = get_for_actor(request, SerialImport.objects.select_related("brand"), pk=import_id)
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = SpreadsheetWriter(Echo())
-    rows = imports.refused_lines(serial_import)
-    body = (writer.writerow(row) for row in itertools.chain([("line", "serial", "reason")], rows))  # never a list
-    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(imports.refused_report(serial_import), content_type="text/csv; charset=utf-8")
     filename = f"{serial_import.brand.slug}-import{serial_import.pk}-refused.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
