@@ -1,6 +1,8 @@
 """Regulators' identifiers on a product: NPRA's MAL and NOT numbers, the US NDC inside a drug's GTIN, the FarmaTag
 flag; the one rule in the service (the dashboard, the API and the admin all save through it)."""
 
+import importlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -174,3 +176,21 @@ def test_registration_number_and_farmatag_may_change_once_codes_exist(brand):
     services.update_product(product=product, changes={"registration_number": "MAL20001564T", "needs_farmatag": True})
     product.refresh_from_db()
     assert (product.registration_number, product.needs_farmatag) == ("MAL20001564T", True)
+
+
+def test_the_migration_keeps_only_the_ndcs_their_gtins_carry(brand):
+    """NDCs typed before the GTIN was their one truth: a split of the GTIN's digits stays, the rest goes."""
+    from django.apps import apps
+
+    migration = importlib.import_module("codes.migrations.0015_product_regulator")
+    us_drug_brand(brand)
+    body = "0031234567891"
+    kept = ProductFactory(brand=brand, gtin=US_DRUG_GTIN)
+    other_us = ProductFactory(brand=brand, gtin=body + gtin_check_digit(body))
+    elsewhere = ProductFactory(brand=brand)
+    stored = {kept: "12345-678-90", other_us: "55555-555-55", elsewhere: "0002-3227-30"}
+    for product, ndc in stored.items():
+        Product.objects.filter(pk=product.pk).update(ndc=ndc)
+    migration.ndc_from_the_gtin(apps, None)
+    after = dict(Product.objects.values_list("pk", "ndc"))
+    assert after == {kept.pk: "12345-678-90", other_us.pk: "", elsewhere.pk: ""}
