@@ -14,7 +14,7 @@ from .models import (
 from .printing import PrintError, clean_options, clean_range, symbology_problem
 from .printing.options import ALL_OPTIONS, OPTIONS, Option
 from .serials import MAX_LENGTH
-from .services import MAX_GUESS_PROBABILITY, OrderError, clean_gtin, frozen_product_fields
+from .services import MAX_GUESS_PROBABILITY, OrderError, clean_gtin, clean_registration_number, frozen_product_fields
 
 
 class ProductForm(forms.ModelForm):
@@ -41,10 +41,36 @@ class ProductForm(forms.ModelForm):
         required=False,
         help_text="Leave empty for the default (12 letters/digits, or 13 digits).",
     )
+    # Wider than stored: labels print them with spaces ("MAL 19990123 AZ"), which the service removes.
+    registration_number = forms.CharField(
+        label=Product._meta.get_field("registration_number").verbose_name.capitalize(),
+        max_length=24,
+        required=False,
+        help_text=Product._meta.get_field("registration_number").help_text,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "MAL19990123AZ"}),
+    )
+    ndc = forms.CharField(
+        label="NDC",
+        max_length=24,
+        required=False,
+        help_text=Product._meta.get_field("ndc").help_text,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "12345-678-90"}),
+    )
 
     class Meta:
         model = Product
-        fields = ["name", "variant", "identifier_kind", "gtin", "ndc", "image", "serial_alphabet", "serial_length"]
+        fields = [
+            "name",
+            "variant",
+            "identifier_kind",
+            "gtin",
+            "ndc",
+            "registration_number",
+            "needs_farmatag",
+            "image",
+            "serial_alphabet",
+            "serial_length",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,6 +106,15 @@ class ProductForm(forms.ModelForm):
             return clean_gtin(self.cleaned_data["gtin"])  # GTIN-14 before the form compares it with the stored one
         except OrderError as exc:
             raise forms.ValidationError(exc.message) from exc
+
+    def clean_registration_number(self):
+        try:
+            return clean_registration_number(self.cleaned_data["registration_number"])
+        except OrderError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def clean_ndc(self):
+        return "".join(self.cleaned_data["ndc"].split())  # checked against the GTIN by the service
 
     def clean(self):
         cleaned = super().clean()

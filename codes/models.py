@@ -7,7 +7,7 @@ from django.utils import timezone
 from brands.models import Brand, BrandKey, BrandOwnedQuerySet
 from core.files import RandomName
 
-from . import packstates
+from . import packstates, regulators
 from .serials import CROCKFORD32, DIGITS, SerialFormat
 
 MAX_BATCH_QUANTITY = 10_000_000
@@ -39,7 +39,27 @@ class Product(models.Model):
     variant = models.CharField(max_length=120, blank=True)
     gtin = models.CharField("GTIN", max_length=14, unique=True, null=True, blank=True)
     ref = models.CharField("product ref", max_length=80, unique=True, null=True, blank=True, editable=False)
-    ndc = models.CharField("NDC", max_length=12, blank=True)
+    # A US drug's NDC is the one inside its GTIN (codes.regulators): this keeps only how its label splits it.
+    ndc = models.CharField(
+        "NDC",
+        max_length=12,
+        blank=True,
+        help_text="US drugs only (GTIN starting 003): the NDC inside the GTIN as your label writes it, e.g. "
+        "12345-678-90. Left empty, its 10 digits are shown.",
+    )
+    registration_number = models.CharField(
+        "NPRA registration or notification number",
+        max_length=16,
+        blank=True,
+        help_text="Malaysia: the MAL… registration number of a medicine, traditional product or supplement, or the "
+        "NOT… notification number of a cosmetic, as printed on the pack.",
+    )
+    needs_farmatag = models.BooleanField(
+        "must carry the FarmaTag",
+        default=False,
+        help_text="Registered in Malaysia (MAL…) and required to carry the Ministry of Health's FarmaTag security "
+        "label: the verify page tells consumers to check that label too.",
+    )
     image = models.ImageField(upload_to=RandomName("products"), blank=True)
     serial_alphabet = models.CharField(max_length=10, choices=SerialAlphabet.choices, default=SerialAlphabet.ALNUM)
     serial_length = models.PositiveSmallIntegerField(default=12)
@@ -81,6 +101,16 @@ class Product(models.Model):
     def identifier(self) -> str:
         """What people see to tell the product apart: its GTIN, else its ref."""
         return self.gtin or self.ref or ""
+
+    @property
+    def ndc_shown(self) -> str:
+        """The US NDC inside its GTIN, in its label's form when given, else its 10 digits; "" for none."""
+        return regulators.ndc_shown(self.gtin, self.ndc) or ""
+
+    @property
+    def registrations(self) -> tuple[regulators.Registration, ...]:
+        """Its regulators' identifiers, each with the public search to check it in."""
+        return regulators.registrations(gtin=self.gtin, npra_number=self.registration_number, ndc_form=self.ndc)
 
 
 class Lot(models.Model):

@@ -14,7 +14,7 @@ from brands.services import approved_claim_of, claim_covering, current_key, note
 from core.errors import ServiceError
 from core.queueing import enqueue_on_commit
 
-from . import gs1, quotas, rows
+from . import gs1, quotas, regulators, rows
 from .models import (
     ALPHABETS,
     DEFAULT_LENGTHS,
@@ -100,6 +100,34 @@ def clean_gtin(gtin: str | None) -> str | None:
         raise OrderError("gtin", exc.message) from exc
 
 
+def clean_registration_number(text: str | None) -> str:
+    """An NPRA registration (MAL…) or cosmetic notification (NOT…) number as printed, spaces removed; "" for none."""
+    try:
+        return regulators.clean_npra_number(text or "")
+    except regulators.RegulatorError as exc:
+        raise OrderError("registration_number", exc.message) from exc
+
+
+REGULATOR_FIELDS = ("ndc", "registration_number", "needs_farmatag")
+
+
+def clean_regulator_fields(*, gtin: str | None, ndc: str, registration_number: str, needs_farmatag: bool) -> dict:
+    """A product's regulators' identifiers, checked together with its GTIN: the NDC is the one inside a US drug's
+    GTIN (only its label's split is kept), and only a product registered with NPRA (MAL…) carries the FarmaTag."""
+    number = clean_registration_number(registration_number)
+    try:
+        ndc = regulators.clean_ndc(ndc or "", gtin)
+    except regulators.RegulatorError as exc:
+        raise OrderError("ndc", exc.message) from exc
+    if needs_farmatag and regulators.npra_kind(number) != regulators.MAL:
+        raise OrderError(
+            "needs_farmatag",
+            "The FarmaTag is for products registered with NPRA: enter the product's MAL… registration number "
+            "(cosmetics, NOT…, carry none).",
+        )
+    return {"ndc": ndc, "registration_number": number, "needs_farmatag": bool(needs_farmatag)}
+
+
 def clean_serial_format(serial_alphabet: str, serial_length: int | None) -> tuple[str, int]:
     """A serial alphabet and length (the alphabet's default when not given) that make a usable format."""
     if serial_alphabet not in SerialAlphabet.values:
@@ -133,6 +161,15 @@ def create_product(
         release_squatted_gtin(gtin=gtin, owner=brand)
     else:
         gtin, ref = None, next_ref(brand)
+    regulated = {name: fields.pop(name) for name in REGULATOR_FIELDS if name in fields}
+    fields.update(
+        clean_regulator_fields(
+            gtin=gtin,
+            ndc=regulated.get("ndc") or "",
+            registration_number=regulated.get("registration_number") or "",
+            needs_farmatag=bool(regulated.get("needs_farmatag")),
+        )
+    )
     return Product.objects.create(
         brand=brand,
         name=name,
@@ -170,7 +207,17 @@ def upgrade_problem(brand: Brand, gtin: str) -> str | None:
     return None
 
 
-EDITABLE_PRODUCT_FIELDS = ("name", "variant", "gtin", "ndc", "image", "serial_alphabet", "serial_length")
+EDITABLE_PRODUCT_FIELDS = (
+    "name",
+    "variant",
+    "gtin",
+    "ndc",
+    "registration_number",
+    "needs_farmatag",
+    "image",
+    "serial_alphabet",
+    "serial_length",
+)
 
 
 def frozen_product_fields(product: Product) -> list[str]:
@@ -201,6 +248,9 @@ def update_product(*, product: Product, changes: dict) -> Product:
         length = changes.get("serial_length", locked.serial_length)
         alphabet, length = clean_serial_format(alphabet, length)
         changes = {**changes, "serial_alphabet": alphabet, "serial_length": length}
+    if {"gtin", *REGULATOR_FIELDS} & changes.keys():  # checked together: a new GTIN may no longer hold the NDC
+        current = {name: changes.get(name, getattr(locked, name)) for name in ("gtin", *REGULATOR_FIELDS)}
+        changes = {**changes, **clean_regulator_fields(**current)}
     changes = {name: value for name, value in changes.items() if _differs(locked, name, value)}
     frozen = [name for name in frozen_product_fields(locked) if name in changes]
     if frozen:

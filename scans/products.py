@@ -14,6 +14,7 @@ from brands.models import Brand
 from brands.services import is_registration_verified, is_verified_for
 from codes import gs1
 from codes.models import CodeBatch, Product
+from codes.regulators import Registration
 from codes.serials import SerialCodec
 from distributors.queries import current_ranges
 
@@ -40,6 +41,8 @@ class ProductInfo:
     generation: int = 0  # the brand's verify_generation when loaded: the verify statement reads the current one
     ref: str | None = None
     lookup: str = ""  # the cache key it was loaded under: its GTIN-14 or its ref (never all digits)
+    registrations: tuple[Registration, ...] = ()  # its regulators' identifiers (MAL/NOT number, US NDC)
+    needs_farmatag: bool = False  # must also carry Malaysia's FarmaTag: the page says so
 
     @property
     def tweak(self) -> str:
@@ -199,6 +202,8 @@ def _load_product(lookup: str) -> ProductInfo | None:
         product.brand.verify_generation,
         product.ref,
         lookup,
+        product.registrations,
+        product.needs_farmatag,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from codes import packstates
+from codes.regulators import Registration
 
 # Warning codes: a public contract (the JSON verdict publishes them). A unit's state is warned of by its name.
 RECALLED = packstates.RECALLED
@@ -54,6 +55,8 @@ class ProductFacts:
     expiry: str | None
     brand: str
     ref: str | None = None  # the Serialize product ref, for products of brands without a GS1 prefix
+    registrations: tuple[Registration, ...] = ()  # its regulators' identifiers, as the brand declared them
+    needs_farmatag: bool = False  # must also carry Malaysia's official FarmaTag security label
 
     @property
     def expires_on(self) -> date | None:
@@ -80,8 +83,14 @@ class Verdict:
     pin_required: bool = False
     pin: PinCheck | None = None
 
-    def as_json(self, word: Callable[[VerdictWarning], str]) -> dict[str, object]:
-        """The public JSON verdict; `word` turns a warning into a message in the reader's language."""
+    def as_json(
+        self,
+        word: Callable[[VerdictWarning], str],
+        describe: Callable[[Registration], str] | None = None,
+        farmatag_notice: Callable[[], str] | None = None,
+    ) -> dict[str, object]:
+        """The public JSON verdict; `word` turns a warning into a message in the reader's language, `describe` a
+        registration and `farmatag_notice` says the FarmaTag must be checked too (no message without them)."""
         # Spelled out rather than dataclasses.asdict, whose deep copies cost more than the rest of a verdict.
         product: dict[str, object] | None = None
         if self.product is not None:
@@ -95,6 +104,13 @@ class Verdict:
             if self.product.ref is not None:
                 # A product without a GTIN ("gtin": null) is named by its Serialize ref, never as a GTIN.
                 product["ref"] = self.product.ref
+            # Added only for a product that has them: every other answer stays as it was.
+            if self.product.registrations:
+                product["registrations"] = [_registration(r, describe) for r in self.product.registrations]
+            if self.product.needs_farmatag:
+                product["needs_farmatag"] = True
+                if farmatag_notice is not None:
+                    product["farmatag_message"] = farmatag_notice()
         data: dict[str, object] = {
             "authentic": self.authentic,
             "status": self.status,
@@ -121,6 +137,19 @@ class Verdict:
     @property
     def is_likely_copy(self) -> bool:
         return any(w.code == LIKELY_COPY for w in self.warnings)
+
+
+def _registration(registration: Registration, describe: Callable[[Registration], str] | None) -> dict[str, str]:
+    shown = {
+        "regulator": registration.regulator,
+        "country": registration.country,
+        "kind": registration.kind,
+        "number": registration.number,
+        "search_url": registration.search_url,
+    }
+    if describe is not None:
+        shown["message"] = describe(registration)
+    return shown
 
 
 def effective_status(stored_status: str, expires_on: date | None, today: date) -> str:

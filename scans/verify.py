@@ -245,6 +245,8 @@ def _verdict_of(
         expiry=batch.expires_on.isoformat() if batch.expires_on else None,
         brand=info.brand.name,
         ref=info.ref,
+        registrations=info.registrations,
+        needs_farmatag=info.needs_farmatag,
     )
     if row.status == rules.NOT_ACTIVATED:  # logged (evidence of a leak), never counted, and no PIN is checked
         scan.code_id, scan.outcome = row.code_id, ScanOutcome.NOT_ACTIVATED

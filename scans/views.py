@@ -224,12 +224,18 @@ def _verify(request):
     metrics.SCANS.labels(scan.source, scan.outcome).inc()
     status = 200 if verdict.authentic else 404
     if as_json:
-        return _no_store(_remember_device(request, JsonResponse(verdict.as_json(wording.word), status=status), context))
+        data = verdict.as_json(wording.word, wording.registration, wording.farmatag_notice)
+        return _no_store(_remember_device(request, JsonResponse(data, status=status), context))
     token = follow_up.locate_token(scan)
     page = {
         "verdict": verdict,
         "headline": wording.headline(verdict),
         "warning_texts": [wording.word(w) for w in verdict.warnings if w.code != "pin_reused"],
+        # The brand's registrations, each linked to the regulator's own search, and the official label to check.
+        "regulator_lines": wording.regulator_lines(verdict.product) if verdict.authentic else [],
+        "farmatag_notice": wording.farmatag_notice()
+        if verdict.authentic and verdict.product and verdict.product.needs_farmatag
+        else "",
         # The brand whose GTIN was scanned, even when the serial is not one of theirs: its page, its colours;
         # but never a brand not yet verified for that GTIN (an impostor must not borrow a page's trust).
         "brand": scan.brand if verdict.status != "unverified_brand" else None,

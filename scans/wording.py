@@ -14,6 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 
+from codes import regulators
+from codes.regulators import Registration
 from distributors.territory import region_name
 
 from . import rules
@@ -254,3 +256,46 @@ def day(value: datetime | str | None, format_name: str = "DATE_FORMAT") -> str:
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return formats.date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment, format_name)
+
+
+# --- Regulators: the product's registration, in the reader's language --------------------------------------
+
+
+@dataclass(frozen=True)
+class RegulatorLine:
+    """A registration as the verify page shows it: what it is, and a link to the regulator's own search."""
+
+    text: str
+    link_text: str
+    url: str
+
+
+def registration(reg: Registration) -> str:
+    """ "Registered with NPRA (Malaysia): MAL19990123AZ", "US NDC 12345-678-90"."""
+    text = {
+        regulators.MAL: _("Registered with NPRA (Malaysia): %(number)s"),
+        regulators.NOT: _("Cosmetic notified to NPRA (Malaysia): %(number)s"),
+        regulators.NDC: _("US NDC %(number)s"),
+    }.get(reg.kind, "%(number)s")
+    return text % {"number": reg.number}
+
+
+def regulator_lines(facts: rules.ProductFacts | None) -> list[RegulatorLine]:
+    """The page's lines for a product's registrations, each linking to where anyone can check it."""
+    if facts is None:
+        return []
+    return [RegulatorLine(registration(reg), _search_words(reg), reg.search_url) for reg in facts.registrations]
+
+
+def _search_words(reg: Registration) -> str:
+    if reg.kind == regulators.NDC:
+        return _("Look it up on DailyMed (US National Library of Medicine)")
+    return _("Check it in NPRA's product search (QUEST3+)")
+
+
+def farmatag_notice() -> str:
+    """Serialize is not Malaysia's official security label and never poses as it: the consumer checks that too."""
+    return _(
+        "This product must also carry the Ministry of Health's FarmaTag security label, a hologram sticker. "
+        "Check that label too, as NPRA explains: it is the official mark, and this page does not replace it."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -36,6 +37,22 @@ PROGRESS = {
 }
 
 
+REGISTRATIONS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "regulator": {"type": "string", "description": "NPRA (Malaysia) or FDA (United States)"},
+            "country": {"type": "string", "description": "ISO 3166-1 alpha-2"},
+            "kind": {"type": "string", "enum": ["mal", "not", "ndc"]},
+            "number": {"type": "string"},
+            "search_url": {"type": "string", "format": "uri"},
+        },
+        "required": ["regulator", "country", "kind", "number", "search_url"],
+    },
+}
+
+
 # --- products ---------------------------------------------------------------------------------------------
 
 
@@ -50,6 +67,30 @@ class ProductSerializer(serializers.ModelSerializer):
     )
     serial_alphabet = serializers.ChoiceField(choices=SerialAlphabet.choices, required=False)
     serial_length = serializers.IntegerField(min_value=1, max_value=MAX_LENGTH, required=False, allow_null=True)
+    ndc = serializers.CharField(
+        max_length=24,
+        required=False,
+        allow_blank=True,
+        help_text="US drugs only: the NDC inside the GTIN (a GTIN-14 starting 003). Reads as the label's "
+        'labeler-product-package form when given (12345-678-90), else its 10 digits; "" for a GTIN without one. '
+        "Write the form your label uses; another NDC than the GTIN's is refused.",
+    )
+    registration_number = serializers.CharField(
+        max_length=24,
+        required=False,
+        allow_blank=True,
+        help_text="Malaysia: the NPRA registration number (MAL19990123AZ) or cosmetic notification number "
+        "(NOT190500123K) printed on the pack.",
+    )
+    needs_farmatag = serializers.BooleanField(
+        required=False,
+        help_text="Must also carry the Ministry of Health's FarmaTag security label (a MAL registration needed): "
+        "the verify page tells consumers to check that label too.",
+    )
+    registrations = serializers.SerializerMethodField(
+        help_text="Its regulators' identifiers as the verify page shows them, each with the public search to "
+        "check it in."
+    )
     frozen_fields = serializers.SerializerMethodField(help_text="What cannot change any more: its codes use it.")
 
     class Meta:
@@ -61,6 +102,9 @@ class ProductSerializer(serializers.ModelSerializer):
             "gtin",
             "ref",
             "ndc",
+            "registration_number",
+            "needs_farmatag",
+            "registrations",
             "image",
             "serial_alphabet",
             "serial_length",
@@ -71,6 +115,15 @@ class ProductSerializer(serializers.ModelSerializer):
 
     def get_frozen_fields(self, product: Product) -> list[str]:
         return frozen_product_fields(product)
+
+    @extend_schema_field(REGISTRATIONS)
+    def get_registrations(self, product: Product) -> list[dict[str, str]]:
+        return [dataclasses.asdict(registration) for registration in product.registrations]
+
+    def to_representation(self, product: Product) -> dict[str, Any]:
+        data = super().to_representation(product)
+        data["ndc"] = product.ndc_shown  # derived from the GTIN: the stored value is only its label's split
+        return data
 
 
 # --- lots -------------------------------------------------------------------------------------------------
