@@ -62,9 +62,7 @@ def verify(request, rest: str = ""):
     except services.RequestError:
         return _empty(400)
     answer, logged = services.respond(key=key, question=question)
-    body = services.response_body(
-        brand=key.brand, corr_uuid=question.corr_uuid, answer=answer, now=logged.requested_at
-    )
+    body = services.response_body(brand=key.brand, corr_uuid=question.corr_uuid, answer=answer, now=logged.requested_at)
     return _private(JsonResponse(body))
 
 
@@ -76,7 +74,9 @@ def check_connectivity(request):
     if key is None:
         return refused
     corr = request.GET.get("corrUUID", "")[:36] or None
-    return _private(JsonResponse(services.response_body(brand=key.brand, corr_uuid=corr, answer=None, now=timezone.now())))
+    return _private(
+        JsonResponse(services.response_body(brand=key.brand, corr_uuid=corr, answer=None, now=timezone.now()))
+    )
 
 
 # Machines' routes with keys of their own: no session, no permission of a member (tests/test_tenancy.py).

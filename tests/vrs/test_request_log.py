@@ -25,11 +25,18 @@ def logged(brand):
     return [
         vrs_request_of(brand, verified=True, failure_reason="", serial="GENUINE00001", requested_at=now),
         vrs_request_of(
-            brand, verified=True, failure_reason="", additional_info="Recalled", serial="RECALLED0001",
+            brand,
+            verified=True,
+            failure_reason="",
+            additional_info="Recalled",
+            serial="RECALLED0001",
             requested_at=now - timedelta(days=2),
         ),
         vrs_request_of(
-            brand, failure_reason="No_match_GTIN_Serial_Lot", serial="WRONGLOT0001", requester_gln=OTHER_GLN,
+            brand,
+            failure_reason="No_match_GTIN_Serial_Lot",
+            serial="WRONGLOT0001",
+            requester_gln=OTHER_GLN,
             requested_at=now - timedelta(days=40),
         ),
     ]
@@ -116,7 +123,11 @@ def test_the_api_lists_requests_by_cursor_with_filters(brand, logged):
     assert [r["serial"] for r in api.get(f"{API}?additional_info=Recalled").json()["results"]] == ["RECALLED0001"]
     assert [r["serial"] for r in api.get(f"{API}?requester_gln={OTHER_GLN}").json()["results"]] == ["WRONGLOT0001"]
     one = api.get(f"{API}{logged[2].pk}/").json()
-    assert (one["failure_reason"], one["requester_gln"], one["verified"]) == ("No_match_GTIN_Serial_Lot", OTHER_GLN, False)
+    assert (one["failure_reason"], one["requester_gln"], one["verified"]) == (
+        "No_match_GTIN_Serial_Lot",
+        OTHER_GLN,
+        False,
+    )
 
 
 def test_another_brands_key_gets_404_for_a_request_and_none_in_its_list(brand, other_brand, logged):
