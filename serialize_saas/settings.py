@@ -158,6 +158,7 @@ MIDDLEWARE = [
     "serialize_saas.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "scans.middleware.JsonVerifyFastPath",
+    "vrs.middleware.PartnerFastPath",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -196,3 +196,12 @@ def test_a_partner_asking_for_a_recalled_unit_raises_a_late_scan_alert(
     with django_capture_on_commit_callbacks(execute=True):
         ask(partner, unit)
     assert list(Alert.objects.values_list("kind", flat=True)) == ["late_scan"]
+
+
+def test_a_partners_request_sets_no_session_carries_no_page_headers_and_still_checks_the_host(partner, unit):
+    response = ask(partner, unit)
+    assert response.status_code == 200 and "sessionid" not in response.cookies
+    assert "Content-Security-Policy" not in response and "X-Frame-Options" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"
+    partner.raise_request_exception = False
+    assert partner.get(f"/vrs/checkConnectivity?reqGLN={PARTNER_GLN}", HTTP_HOST="evil.example").status_code == 400
