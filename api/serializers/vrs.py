@@ -2,10 +2,17 @@
 
 from rest_framework import serializers
 
-from vrs.models import VrsRequest
+from vrs.models import AdditionalInfo, FailureReason, VrsRequest
 
 
 class VrsRequestSerializer(serializers.ModelSerializer):
+    failure_reason = serializers.ChoiceField(
+        choices=FailureReason.choices, allow_blank=True, help_text="Empty: verified"
+    )
+    additional_info = serializers.ChoiceField(
+        choices=AdditionalInfo.choices, allow_blank=True, help_text="Empty: nothing to add"
+    )
+
     class Meta:
         model = VrsRequest
         fields = [
