@@ -31,6 +31,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _VIEWER = {
     "brand.view",  # overview, products, batches, scans, reports, distributors
     "print.download",
+    "vrs.requests",  # the log of trading partners' verification requests (who asked of which unit, the answer)
 }
 _OPERATOR = _VIEWER | {
     "codes.order",

@@ -82,12 +82,18 @@ class BrandForm(forms.ModelForm):
             "require_two_factor",
             "two_factor_for_operators",
             "activation",
+            "gln",
         ]
-        widgets = {"colour": forms.TextInput(attrs={"type": "color"}), "activation": forms.RadioSelect}
-        labels = {"consumer_message": "Message to consumers"}
+        widgets = {
+            "colour": forms.TextInput(attrs={"type": "color"}),
+            "activation": forms.RadioSelect,
+            "gln": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        }
+        labels = {"consumer_message": "Message to consumers", "gln": "Your GLN"}
         help_texts = {
             "activation": "Until then a code answers “not yet activated” on the verify page. You can always "
-            "activate a batch, a range or a carton yourself from its batch page."
+            "activate a batch, a range or a carton yourself from its batch page.",
+            "gln": "13 digits: the responderGLN of every answer to a trading partner's verification request.",
         }
 
     def __init__(self, *args, **kwargs):

@@ -119,6 +119,11 @@ class Brand(models.Model):
         default=False,
         help_text="Operators download PIN files: with two-factor sign-in required, ask them for a code as well",
     )
+    # The brand's own Global Location Number: who answers trading partners' DSCSA verification requests
+    # (`responderGLN`, vrs); checked by brands.services (13 digits, GS1 check digit).
+    gln = models.CharField(
+        "GLN", max_length=13, blank=True, help_text="Your GS1 Global Location Number (13 digits), for trading partners"
+    )
     # Set when the name reads like an approved brand's: operators review it before approving its prefixes.
     lookalike_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Bumped whenever what the verify page says of the brand changes (a claim reviewed, the branding edited):

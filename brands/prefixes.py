@@ -29,3 +29,18 @@ def prefixes_under(prefix: str) -> list[str]:
 def prefixes_of(gtin14: str) -> list[str]:
     """Every prefix a GTIN-14 could lie under, shortest first."""
     return [gtin14[1 : 1 + digits] for digits in DIGITS]
+
+
+GLN_RULE = "A GLN has 13 digits, the last a GS1 check digit."
+
+
+def check_digit(body: str) -> str:
+    """The GS1 mod-10 check digit of the digits before it (GTIN, GLN, SSCC alike): weights 3, 1, 3 … from the
+    right."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return str((10 - total % 10) % 10)
+
+
+def is_gln(text: str) -> bool:
+    """A Global Location Number: 13 digits whose last is their check digit (GS1 General Specifications 2.4.4)."""
+    return text.isascii() and text.isdigit() and len(text) == 13 and text[-1] == check_digit(text[:-1])

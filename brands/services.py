@@ -65,6 +65,8 @@ def check_brand_fields(values: dict) -> None:
         clean_name(values["name"])
     if "colour" in values and not _COLOUR.fullmatch(values["colour"] or ""):
         raise ServiceError("colour", "Colour must look like #1f6feb.")
+    if values.get("gln") and not prefixes.is_gln(values["gln"]):
+        raise ServiceError("gln", prefixes.GLN_RULE)
     if "plan" in values and values["plan"] not in plans.PLANS:
         raise ServiceError("plan", f"Choose one of the plans: {', '.join(plans.PLANS)}.")
 

@@ -4,7 +4,9 @@ Verify counts a scan on its code and logs it in one round trip: `count` and `fin
 (text, parameters, returned columns) for the caller to run alone or inside its own `WITH`, so the scan log's
 INSERT rides in the same statement. The other writes run here: a PIN's first use, a confirmed page view's
 count, a consumer's precise first place, and the recall sweep and its undo. A new column verify reads is added
-here once (`COLUMNS` or `DETECT_COLUMNS`, and `CodeRow`), nowhere else. New codes are inserted here too (`insert`).
+here once (`COLUMNS` or `DETECT_COLUMNS`, and `CodeRow`), nowhere else. New codes are inserted here too
+(`insert`). A trading partner's verification request reads the same row through `sight`, which feeds
+detection without counting a scan.
 """
 
 import functools
@@ -121,6 +123,14 @@ def find(*, product_id: int, ordinal: int, serial: str, brand_id: int, detect: b
     columns = COLUMNS + (DETECT_COLUMNS if detect else ())
     sql = f"SELECT {', '.join(columns)}, {GENERATION} FROM {TABLE} WHERE {MATCH}"  # noqa: S608
     return Statement(sql, [brand_id, product_id, ordinal, serial], (*columns, "generation"))
+
+
+def sight(*, product_id: int, ordinal: int, serial: str, brand_id: int, seen: Seen) -> Statement:
+    """Note a sighting of a code without counting it as a scan (a trading partner's verification request): its
+    detection state grows as a scan's would, while scan_count and the first scan stay the consumer's. Returns the
+    row with its detection state and the brand's generation; a code not yet live is left as it was."""
+    sql, columns = _sight_sql(connection.vendor)
+    return Statement(sql, [*seen.params(), product_id, ordinal, serial, brand_id], columns)
 
 
 def run(statement: Statement) -> tuple[CodeRow | None, int | None]:
@@ -288,6 +298,14 @@ def _count_sql(vendor: str, detect: bool, where: str = MATCH, generation: bool =
     if generation:
         return f"{update}, {GENERATION}", (*columns, "generation")
     return update, columns
+
+
+@functools.cache
+def _sight_sql(vendor: str) -> tuple[str, tuple[str, ...]]:
+    columns = COLUMNS + DETECT_COLUMNS
+    sets = _unless_not_live(_detect_sets(vendor))
+    sql = f"UPDATE {TABLE} SET {sets} WHERE {MATCH} RETURNING {', '.join(columns)}, {GENERATION}"  # noqa: S608
+    return sql, (*columns, "generation")
 
 
 def aware(value):

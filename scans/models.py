@@ -14,6 +14,8 @@ class ScanSource(models.TextChoices):
     PIN = "pin", "PIN check"
     PREVIEW = "preview", "Link preview or crawler (not counted)"
     PAGE = "page", "Page view the browser did not confirm (not counted)"
+    # A trading partner's verification request (vrs): logged and judged, never a consumer's first scan.
+    PARTNER = "partner", "Trading partner (verification request)"
 
 
 class ScanOutcome(models.TextChoices):

@@ -133,7 +133,7 @@ def _count_and_log(
         statement = (
             count_statement(code, scan, sighting) if counts else rows.find(**code, detect=settings.DETECTION_ENABLED)
         )
-        row, generation = run_and_log(statement, scan, expired=_is_expired(batch, now))
+        row, generation = run_and_log(statement, scan, expired=is_expired(batch, now))
     else:
         row, generation = rows.run(rows.find(**code))
     if row is None:
@@ -182,7 +182,23 @@ def _issued_unit(
 ) -> tuple[ProductInfo, str, int, BatchInfo] | None:
     """(the product, as reloaded if need be, the serial in its canonical spelling, its ordinal and batch) of a
     serial the brand issued, with the lot and expiry the link names; None for any other (no database read)."""
-    serial = info.codec.format.normalise(link.serial or "")
+    unit = issued_unit(info, link.serial or "")
+    if unit is None:
+        return None
+    # A real serial with a lot or expiry that is not its own is an altered label.
+    batch = unit[3]
+    if (link.lot is not None and link.lot != batch.lot) or (
+        link.expiry is not None and link.expiry != batch.expires_on
+    ):
+        return None
+    return unit
+
+
+def issued_unit(info: ProductInfo, serial_text: str) -> tuple[ProductInfo, str, int, BatchInfo] | None:
+    """(the product, as reloaded if need be, the serial in its canonical spelling, its ordinal and batch) of a
+    serial the brand issued for the product, whatever lot and expiry a label gives it; None for any other (no
+    database read unless the product imported serials)."""
+    serial = info.codec.format.normalise(serial_text)
     ordinal = info.codec.ordinal(serial)
     batch = None if ordinal is None else info.batch_of(ordinal)
     if batch is None:  # or in a batch ordered (or imported) since the product was cached
@@ -191,15 +207,10 @@ def _issued_unit(
     if batch is None or batch.imported:
         # Not a serial the cipher issued: an imported one (stored as uploaded, found by its index) or none at all.
         # A product without imports rejects it here, without reading the codes table.
-        found = _imported_unit(info, link.serial or "")
+        found = _imported_unit(info, serial_text)
         if found is None:
             return None
         serial, ordinal, batch = found
-    # A real serial with a lot or expiry that is not its own is an altered label.
-    if (link.lot is not None and link.lot != batch.lot) or (
-        link.expiry is not None and link.expiry != batch.expires_on
-    ):
-        return None
     return info, serial, ordinal, batch
 
 
@@ -215,7 +226,7 @@ def _imported_unit(info: ProductInfo, serial: str) -> tuple[str, int, BatchInfo]
     return serial, ordinal, batch
 
 
-def _is_expired(batch: BatchInfo, now: datetime) -> bool:
+def is_expired(batch: BatchInfo, now: datetime) -> bool:
     return rules.effective_status("active", batch.expires_on, timezone.localdate(now)) != "active"
 
 

@@ -128,7 +128,7 @@ def _remember_device(request, response, context: ScanContext):
     return response
 
 
-def _raw_path(request) -> str | None:
+def raw_path(request) -> str | None:
     """The path as sent, still percent-encoded, so a lot like A/B (A%2FB) stays one value.
 
     WSGI's PATH_INFO is decoded; servers keep the original request target in an extra variable: RAW_URI
@@ -148,7 +148,7 @@ def _verify_path(request) -> str | None:
     decodes it before gunicorn sees it. Either is fine for every path that parses, but one that would parse
     with some "/" read as "%2F" may be a lot with a "/": it must not be answered "not recognised" (a genuine
     product called a fake), so it is refused, saying so."""
-    path = _raw_path(request) or request.path_info
+    path = raw_path(request) or request.path_info
     try:
         gs1.parse_verify_link(path, "")
     except gs1.GS1Error:

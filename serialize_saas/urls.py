@@ -43,5 +43,7 @@ urlpatterns = [
     path("", include("backoffice.urls.alerts")),
     path("", include("backoffice.urls.recalls")),
     path("", include("backoffice.urls.notifications")),
+    path("", include("backoffice.urls.vrs")),
+    path("", include("vrs.urls")),  # trading partners' verification requests (DSCSA)
     path("", include("api.urls")),  # /api/v1/, its schema and docs
 ]

@@ -171,10 +171,33 @@ def one_of_everything(brand) -> dict:
         "detection_settings_id": detection_settings_of(brand).pk,
         "email_digest_id": subscription.digests.create(day=date(2026, 1, 1), alerts=1).pk,
         "api_key_id": api_key.pk,
+        "vrs_request_id": vrs_request_of(brand).pk,
         "idempotent_request_id": IdempotentRequest.objects.create(
             brand=brand, key="order-1", fingerprint="0" * 64, status=202, body={"id": batch.pk}
         ).pk,
     }
+
+
+def vrs_request_of(brand, **fields):
+    """A logged verification request of a trading partner of the brand (made here: what vrs.services logs)."""
+    from vrs.models import VrsRequest
+
+    key, _raw = create_api_key(brand=brand, name="Wholesaler", scopes="vrs", partner_gln="0614141000012")
+    values = {
+        "brand": brand,
+        "api_key": key,
+        "requester_gln": key.partner_gln,
+        "gtin": "09506000134352",
+        "lot": "L2026A",
+        "serial": "7KQ3M9X2VD4H",
+        "expiry": "301231",
+        "corr_uuid": "6f1d7a5e-2f0c-4a4b-9d3e-0d6f3b2a9c11",
+        "context": "dscsaSaleableReturn",
+        "verified": False,
+        "failure_reason": "No_match_GTIN_Serial",
+        **fields,
+    }
+    return VrsRequest.objects.create(**values)
 
 
 def prefix_claim_with_evidence(brand, prefix="9521234"):

@@ -142,3 +142,23 @@ def test_a_code_not_yet_activated_answers_so_uncounted_until_its_batch_is_activa
     assert list(Scan.objects.values_list("outcome", flat=True)) == ["not_activated", "not_activated"]
     activate(batch)
     assert "Authentic. First scan." in verify(path).content.decode()
+
+
+@on_sqlite
+def test_a_trading_partners_request_is_answered_logged_and_leaves_the_first_scan_on_sqlite(db):
+    from brands.apikeys import create_api_key
+    from vrs.models import VrsRequest
+
+    product = ProductFactory(gtin="09506000134352")
+    code = Code.objects.filter(batch=ready_batch(product, quantity=3, activated=True)).order_by("ordinal").first()
+    _key, raw = create_api_key(brand=product.brand, name="Wholesaler", scopes="vrs", partner_gln="0614141000012")
+    lot, exp = code.batch.lot.number, code.batch.lot.expires_on.strftime("%y%m%d")
+    asked = Client().get(
+        f"/vrs/verify/gtin/{product.gtin}/lot/{lot}/ser/{code.serial}",
+        {"exp": exp, "corrUUID": "6f1d7a5e-2f0c-4a4b-9d3e-0d6f3b2a9c11", "reqGLN": "0614141000012"},
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )
+    assert asked.json()["data"] == {"verified": True}
+    assert list(Scan.objects.values_list("source", "outcome", "code_id")) == [("partner", "authentic", code.pk)]
+    assert VrsRequest.objects.get().code_id == code.pk
+    assert "Authentic. First scan." in verify(f"/01/{product.gtin}/21/{code.serial}").content.decode()

@@ -65,7 +65,7 @@ def _filtered_scans(request):
 def scan_list(request):
     """Newest first, 50 a page; pages are keyed by the last row seen (no OFFSET, no COUNT over the log)."""
     form, scans = _filtered_scans(request)
-    cursor = _cursor(request.GET.get("before", ""))
+    cursor = page_cursor(request.GET.get("before", ""))
     if cursor:
         scans = scans.filter(scanned_at__lte=cursor[0]).exclude(scanned_at=cursor[0], pk__gte=cursor[1])
     rows = list(scans.select_related("product", "distributor").order_by("-scanned_at", "-pk")[: PAGE_SIZE + 1])
@@ -86,7 +86,7 @@ def scan_list(request):
     return render(request, "scans/scan_list.html", context)
 
 
-def _cursor(text: str):
+def page_cursor(text: str):
     """The page's key from `?before=`; anything else (hand-edited, truncated) starts from the newest."""
     stamp, _, pk = text.rpartition("_")
     try:
