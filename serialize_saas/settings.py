@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "codes",
     "distributors",
     "scans",
+    "epcis",
     "backoffice",
     "api",
     "demo",

@@ -1,4 +1,4 @@
-"""The floors (STYLE.md, README's Layout): core ← brands ← notifications ← codes ← distributors ← scans ←
+"""The floors (STYLE.md, README's Layout): core ← brands ← notifications ← codes ← distributors ← scans, epcis ←
 back office / api ← demo, serialize_saas. No module imports a floor above its own, at module level or inside a
 function: an upward import is a cycle waiting to happen and a domain app that knows its callers."""
 
@@ -13,7 +13,7 @@ FLOORS = [
     ("notifications",),
     ("codes",),
     ("distributors",),
-    ("scans",),
+    ("scans", "epcis"),
     ("backoffice", "api"),
     ("demo", "serialize_saas"),
 ]
