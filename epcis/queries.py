@@ -14,7 +14,7 @@ import binascii
 import heapq
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -163,7 +163,7 @@ def _kind_rows(kind: int, actor, filters: Filters) -> QuerySet | None:
 
 def _change_rows(actor, filters: Filters) -> QuerySet:
     statuses = [
-        s for s, step in builder.STATUS_STEPS.items() if not filters.biz_steps or step.biz_step in filters.biz_steps
+        s for s, step in builder.STATUS_STEPS.items() if filters.biz_steps is None or step.biz_step in filters.biz_steps
     ]
     found = StatusChange.objects.for_actor(actor).filter(
         state=ChangeState.DONE, codes_changed__gt=0, to_status__in=statuses
@@ -278,6 +278,8 @@ def events_of(source: Source, filters: Filters) -> Iterator[tuple[tuple, dict]]:
         return
     product, ranges = _ranges(source)
     step = _step(source)
+    if source.kind == PACK and row.sscc in filters.ssccs:  # the carton itself was asked for: all of its events
+        filters = replace(filters, epcs_asked=False)
     for first, end in _windows(ranges, filters):
         key = (*source.key, first)
         if filters.after and key <= filters.after:
