@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from jsonschema import Draft7Validator, FormatChecker
 
 from codes import recalls
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 GTIN = "09506000134352"
 PREFIX = "9506000"
+GTIN_EPC = builder.unit_epc(GTIN, "7KQ3M9X2VD4H")
 # GS1's EPCIS 2.0 JSON schema, vendored with its licence.
 SCHEMA = json.loads((Path(__file__).parents[1] / "vendor" / "gs1-epcis" / "EPCIS-JSON-Schema.json").read_text())
 # RFC 3986: a scheme, then only unreserved, reserved and percent-encoded characters (jsonschema checks the `uri`
@@ -142,3 +144,16 @@ def test_no_key_is_a_401(client, batch):
 def test_the_query_never_shows_another_brands_events(outsider_api, batch, shipped):
     document = outsider_api.get("/api/v1/epcis/events/").json()
     assert document["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("bizStep", "commisioning"), ("epcList", ["not a uri"]), ("eventTimeZoneOffset", "UTC")]
+)
+def test_the_schema_check_refuses_what_gs1s_schema_refuses(field, value):
+    """The validation above is not vacuous: a misspelt step, an EPC that is no URI, a bad offset each fail it."""
+    at = timezone.now()
+    event = builder.object_event(eid=builder.event_id("x"), at=at, step=builder.COMMISSIONING, epcs=[GTIN_EPC])
+    document = json.loads("".join(builder.document_pieces([event], created=at)))
+    assert schema_errors(document) == []
+    document["epcisBody"]["eventList"][0][field] = value
+    assert schema_errors(document) != []
