@@ -119,7 +119,9 @@ def object_event(
     return event
 
 
-def aggregation_event(*, eid: str, at: datetime, parent: str, children: list[str], step: Step = PACKING) -> dict:
+def aggregation_event(
+    *, eid: str, at: datetime, parent: str, children: list[str], step: Step = PACKING
+) -> dict[str, Any]:
     """An AggregationEvent: `children` put into (ADD) the container `parent`."""
     return _head(AGGREGATION, eid, at) | {
         "parentID": parent,

@@ -368,8 +368,10 @@ def units_named(actor, epcs: list[str]) -> tuple[tuple[Unit, ...], tuple[str, ..
         except gs1.GS1Error:
             raise ServiceError("MATCH_epc", f"Not a GS1 Digital Link URI of a unit or an SSCC: {epc[:80]!r}.") from None
         product = Product.objects.for_actor(actor).filter(gtin=link.gtin).first()
-        found = product and link.serial and rows.serial_at(product_id=product.pk, serial=link.serial)
-        if not found:
+        if product is None or link.serial is None:
+            continue  # another brand's GTIN, or a product rather than a unit: it names none of our units' events
+        found = rows.serial_at(product_id=product.pk, serial=link.serial)
+        if found is None:
             continue
         batch = CodeBatch.objects.get(pk=found[0])
         position = found[1] - batch.first_ordinal + 1
