@@ -350,16 +350,22 @@ def page_token(key: tuple) -> str:
 def parse_page_token(token: str) -> tuple:
     try:
         at, kind, row_id, chunk = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return (datetime.fromisoformat(at), int(kind), int(row_id), int(chunk))
+        key = (datetime.fromisoformat(at), int(kind), int(row_id), int(chunk))
     except (ValueError, TypeError, binascii.Error):
-        raise ServiceError("nextPageToken", "This page token is not one this server gave.") from None
+        key = None
+    if key is None or key[0].tzinfo is None:
+        raise ServiceError("nextPageToken", "This page token is not one this server gave.")
+    return key
 
 
 def units_named(actor, epcs: list[str]) -> tuple[tuple[Unit, ...], tuple[str, ...]]:
     """The brand's units and cartons (SSCCs) that MATCH_epc names by GS1 Digital Link URI; others name nothing."""
     units, ssccs = [], []
     for epc in epcs:
-        path = urlsplit(epc).path
+        try:
+            path = urlsplit(epc).path
+        except ValueError:  # e.g. a malformed IPv6 host
+            path = ""
         if path.startswith("/00/") and gs1.is_valid_sscc(path[4:]):
             ssccs.append(path[4:])
             continue
