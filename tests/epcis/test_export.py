@@ -157,3 +157,10 @@ def test_the_schema_check_refuses_what_gs1s_schema_refuses(field, value):
     assert schema_errors(document) == []
     document["epcisBody"]["eventList"][0][field] = value
     assert schema_errors(document) != []
+
+
+def test_a_client_asking_for_json_ld_gets_it(read_api, batch):
+    response = read_api.get(f"/api/v1/batches/{batch.pk}/epcis/", HTTP_ACCEPT="application/ld+json")
+    assert streamed(response)["type"] == "EPCISDocument"
+    events = read_api.get("/api/v1/epcis/events/", HTTP_ACCEPT="application/ld+json")
+    assert events.status_code == 200 and events["Content-Type"] == "application/ld+json"
