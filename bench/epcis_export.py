@@ -1,11 +1,14 @@
 """Benchmark: a batch's EPCIS export through the API, in bounded memory, against a bare COPY of the same rows.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/serialize_bench python bench/epcis_export.py [--quantity N]
+        [--rounds R] [--cartons SIZE]
 
 Registers a batch of N codes (1,000,000 by default) and one of N/10, then streams `GET /api/v1/batches/{id}/epcis/`
 for each in a fresh process (Django's test client, a read key), reading the whole body. Baseline, measured in the
 same run: `COPY (SELECT ordinal, serial … ORDER BY ordinal) TO STDOUT` of the same rows through psycopg. Prints the
 time of each, their ratio, and each export process's peak RSS: the same peak for N/10 and N is bounded memory.
+With `--cartons SIZE` both batches are also packed in cartons of SIZE and shipped whole, so their exports hold
+packing and shipping events too (each unit named three times, against the baseline's one read).
 """
 
 import argparse
@@ -28,7 +31,18 @@ def make_batch(brand, product, quantity: int):
     return services.generate_batch(batch.pk)
 
 
-def setup(quantity: int) -> tuple[list[int], str]:
+def supply(brand, batch, carton_size: int) -> None:
+    """Pack the batch into cartons and ship all of it to one distributor: packing and shipping events too."""
+    from distributors.models import Distributor
+    from distributors.services import assign_range, pack_cartons
+
+    prefix = batch.product.gtin[1:13]  # the bench brand's 12-digit prefix: 9,999 SSCCs, so cartons of 200 or more
+    pack_cartons(batch=batch, first_position=1, last_position=batch.quantity, size=carton_size, company_prefix=prefix)
+    distributor = Distributor.objects.create(brand=brand, name="Bench", code=f"B{batch.pk}")
+    assign_range(batch=batch, distributor=distributor, first_position=1, last_position=batch.quantity)
+
+
+def setup(quantity: int, carton_size: int) -> tuple[list[int], str]:
     from brands.apikeys import create_api_key
     from codes import services
     from codes.gs1 import gtin_check_digit
@@ -39,6 +53,8 @@ def setup(quantity: int) -> tuple[list[int], str]:
     brand = bench_brand(tag, gtin)
     product = services.create_product(brand=brand, name="Bench", gtin=gtin, serial_alphabet="alnum", serial_length=12)
     batches = [make_batch(brand, product, q) for q in (quantity // 10, quantity)]
+    for batch in batches if carton_size else []:
+        supply(brand, batch, carton_size)
     _key, raw = create_api_key(brand=brand, name="bench", scopes="read")
     return [b.pk for b in batches], raw
 
@@ -116,11 +132,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quantity", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--cartons", type=int, default=0, help="pack in cartons of N and ship it all (0: neither)")
     args = parser.parse_args()
     setup_django()
     started = time.perf_counter()
-    (small, large), raw = setup(args.quantity)
-    print(f"registered {args.quantity // 10:,} + {args.quantity:,} codes in {time.perf_counter() - started:.0f} s")
+    (small, large), raw = setup(args.quantity, args.cartons)
+    supplied = f", packed in cartons of {args.cartons} and shipped" if args.cartons else ""
+    took = time.perf_counter() - started
+    print(f"registered {args.quantity // 10:,} + {args.quantity:,} codes{supplied} in {took:.0f} s")
     runs: dict[int, list[dict]] = {small: [], large: []}
     copies: list[float] = []
     for _ in range(args.rounds):  # alternating, so both see the same machine
