@@ -11,6 +11,7 @@ detection without counting a scan.
 
 import functools
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -370,3 +371,39 @@ def undo_status(*, product_id: int, units: tuple[str, list], change_id: int, to_
             [at, product_id, change_id, to_status, *where_params],
         )
         return cursor.rowcount
+
+
+# --- Reading serials in print order, window by window (exports: EPCIS) ----------------------------------------
+
+
+def serial_windows(*, product_id: int, first: int, end: int, size: int = 10_000) -> Iterator[list[tuple[int, str]]]:
+    """(ordinal, serial) of a product's units with first ≤ ordinal < end, in print order, `size` at a time: each
+    window is one keyset read on the (product, ordinal) index (ordinal > the last one seen), so a million codes are
+    read in bounded memory, with no cursor held open between windows (a streamed response may pause in between)."""
+    sql = (
+        f"SELECT ordinal, serial FROM {TABLE} WHERE product_id = %s AND ordinal >= %s AND ordinal < %s "  # noqa: S608
+        "ORDER BY ordinal LIMIT %s"
+    )
+    while first < end:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [product_id, first, end, size])
+            window = cursor.fetchall()
+        if not window:
+            return
+        yield window
+        first = window[-1][0] + 1
+
+
+def ordinals_of(*, product_id: int, serials: list[str]) -> dict[str, int]:
+    """The ordinal of each of these serials a product has (one read on the (product, serial) index)."""
+    found = Code.objects.filter(product_id=product_id, serial__in=serials).values_list("serial", "ordinal")
+    return dict(found)
+
+
+def serial_at(*, product_id: int, serial: str) -> tuple[int, int] | None:
+    """(batch id, ordinal) of a product's unit by its serial as stored, or None (the (product, serial) index)."""
+    with connection.cursor() as cursor:
+        sql = f"SELECT batch_id, ordinal FROM {TABLE} WHERE product_id = %s AND serial = %s"  # noqa: S608
+        cursor.execute(sql, [product_id, serial])
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])

@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "distributors",
     "scans",
     "vrs",
+    "epcis",
     "backoffice",
     "api",
     "demo",

@@ -1,4 +1,4 @@
-"""The floors (STYLE.md, README's Layout): core ← brands ← notifications ← codes ← distributors ← scans ← vrs ←
+"""The floors (STYLE.md, README's Layout): core ← brands ← notifications ← codes ← distributors ← scans, epcis ← vrs ←
 back office / api ← demo, serialize_saas. No module imports a floor above its own, at module level or inside a
 function: an upward import is a cycle waiting to happen and a domain app that knows its callers."""
 
@@ -13,7 +13,7 @@ FLOORS = [
     ("notifications",),
     ("codes",),
     ("distributors",),
-    ("scans",),
+    ("scans", "epcis"),
     ("vrs",),  # the DSCSA responder: machine-facing like verify, beside the API; its log pages are the back office's
     ("backoffice", "api"),
     ("demo", "serialize_saas"),

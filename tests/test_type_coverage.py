@@ -5,7 +5,19 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("core", "brands", "notifications", "codes", "distributors", "scans", "vrs", "backoffice", "api", "demo")
+APPS = (
+    "core",
+    "brands",
+    "notifications",
+    "codes",
+    "distributors",
+    "scans",
+    "epcis",
+    "vrs",
+    "backoffice",
+    "api",
+    "demo",
+)
 
 
 def lines(path: Path) -> int:
