@@ -30,10 +30,10 @@ def answer(request, path: str) -> HttpResponse:
     try:
         link = gs1.parse_digital_link(path, query)
     except gs1.GS1Error as exc:
-        return _cors(HttpResponse(f"Not a valid GS1 Digital Link: {exc.message}\n", status=400, content_type="text/plain"))
+        return _cors(_text(f"Not a valid GS1 Digital Link: {exc.message}", 400))
     entity = entity_of(link)
     if entity is None:
-        return _cors(HttpResponse("No product with this GTIN is known here.\n", status=404, content_type="text/plain"))
+        return _cors(_text("No product with this GTIN is known here.", 404))
     result = resolver.resolve(
         entity,
         link_type=resolver.asked_link_type(query),
@@ -46,16 +46,21 @@ def answer(request, path: str) -> HttpResponse:
 
 def _response(result: resolver.Answer, entity: resolver.Entity) -> HttpResponse:
     if result.linkset is not None:
-        response = HttpResponse(resolver.dumps(result.linkset), status=result.status, content_type=resolver.LINKSET_TYPE)
+        body = resolver.dumps(result.linkset)
+        response = HttpResponse(body, status=result.status, content_type=resolver.LINKSET_TYPE)
         response["Link"] = resolver.context_link()
         return response
     if result.location is not None:
         response = HttpResponse(status=result.status)
         response["Location"] = result.location
     else:
-        response = HttpResponse("No link of that type for this item.\n", status=result.status, content_type="text/plain")
+        response = _text("No link of that type for this item.", result.status)
     response["Link"] = resolver.linkset_link(entity.anchor)
     return response
+
+
+def _text(message: str, status: int) -> HttpResponse:
+    return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
 def entity_of(link: gs1.DigitalLink) -> resolver.Entity | None:
