@@ -235,6 +235,8 @@ class ActivateForm(forms.Form):
 class ProductLinkForm(forms.ModelForm):
     """A link the product's GS1 Digital Link resolves to (rules: codes.links.add_link)."""
 
+    href = forms.URLField(label="Address", max_length=1000, assume_scheme="https")
+
     class Meta:
         model = ProductLink
         fields = ["link_type", "title", "href", "language", "media_type"]
