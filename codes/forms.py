@@ -10,6 +10,7 @@ from .models import (
     ImportFormat,
     PrintFormat,
     Product,
+    ProductLink,
 )
 from .printing import PrintError, clean_options, clean_range, symbology_problem
 from .printing.options import ALL_OPTIONS, OPTIONS, Option
@@ -228,4 +229,19 @@ class ActivateForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "id_activate_%s")  # the batch page has other forms with these field names
+        super().__init__(*args, **kwargs)
+
+
+class ProductLinkForm(forms.ModelForm):
+    """A link the product's GS1 Digital Link resolves to (rules: codes.links.add_link)."""
+
+    href = forms.URLField(label="Address", max_length=1000, assume_scheme="https")
+
+    class Meta:
+        model = ProductLink
+        fields = ["link_type", "title", "href", "language", "media_type"]
+        labels = {"link_type": "Kind of link"}
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_link_%s")  # the product page has other forms
         super().__init__(*args, **kwargs)

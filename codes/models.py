@@ -7,7 +7,7 @@ from django.utils import timezone
 from brands.models import Brand, BrandKey, BrandOwnedQuerySet
 from core.files import RandomName
 
-from . import packstates, regulators
+from . import linktypes, packstates, regulators
 from .serials import CROCKFORD32, DIGITS, SerialFormat
 
 MAX_BATCH_QUANTITY = 10_000_000
@@ -601,3 +601,31 @@ class RefusedLine(models.Model):
 
     def __str__(self):
         return f"line {self.line}: {self.reason}"
+
+
+class ProductLink(models.Model):
+    """A link a product's GS1 Digital Link resolves to for machines and `?linkType=` requests: a leaflet, the
+    brand's product page, a recall notice... (GS1 link types, codes.linktypes). The verify page itself is the
+    resolver's own gs1:verificationService link and the default for a unit: a brand never replaces it."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="links")
+    link_type = models.CharField(max_length=40, choices=linktypes.CHOICES)
+    href = models.URLField("address", max_length=1000)
+    title = models.CharField(max_length=200)
+    language = models.CharField(
+        max_length=5, blank=True, help_text="The page's language, e.g. en, ms or en-GB; empty for any."
+    )
+    media_type = models.CharField(
+        max_length=100, blank=True, help_text="What the address serves, e.g. text/html or application/pdf."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    brand_path = "product__brand"
+    url_id = "link_id"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["link_type", "language", "pk"]
+
+    def __str__(self):
+        return f"{linktypes.curie(self.link_type)} → {self.href}"

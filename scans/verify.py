@@ -214,6 +214,12 @@ def issued_unit(info: ProductInfo, serial_text: str) -> tuple[ProductInfo, str, 
     return info, serial, ordinal, batch
 
 
+def is_issued(info: ProductInfo, link: gs1.DigitalLink) -> bool:
+    """Whether the link names a unit the brand issued, with its own lot and expiry (the resolver's question: it
+    logs nothing; a generated serial is answered without a database read)."""
+    return link.serial is not None and _issued_unit(info, link) is not None
+
+
 def _imported_unit(info: ProductInfo, serial: str) -> tuple[str, int, BatchInfo] | None:
     """(serial, ordinal, batch) of an imported serial, exactly as it was registered (GS1 serials are case-sensitive:
     no normalising); None for a serial the product never imported."""

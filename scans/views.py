@@ -16,7 +16,7 @@ from ua_parser import parse_device, parse_user_agent
 from codes import gs1
 from core import ratelimit
 
-from . import follow_up, metrics, wording
+from . import follow_up, metrics, resolution, resolver, wording
 from . import verify as verifying
 from .context import ScanContext, device_id
 from .forms import CounterfeitReportForm, PreciseLocationForm
@@ -141,14 +141,14 @@ def raw_path(request) -> str | None:
     return path[len(script) :] if script and path.startswith(script) else path
 
 
-def _verify_path(request) -> str | None:
+def _verify_path(request, prefix: str = "") -> str | None:
     """The Digital Link path to verify; None when it cannot be read faithfully (see `_cannot_read_path`).
 
     Without a raw path only PATH_INFO is left, where A%2FB arrived as A/B; a proxy configured with a URI part
     decodes it before gunicorn sees it. Either is fine for every path that parses, but one that would parse
     with some "/" read as "%2F" may be a lot with a "/": it must not be answered "not recognised" (a genuine
     product called a fake), so it is refused, saying so."""
-    path = raw_path(request) or request.path_info
+    path = (raw_path(request) or request.path_info).removeprefix(prefix)
     try:
         gs1.parse_verify_link(path, "")
     except gs1.GS1Error:
@@ -194,16 +194,48 @@ def _cannot_read_path(request):
 
 
 @csrf_exempt  # public and sessionless: there is no logged-in state for a forged request to ride on
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_http_methods(["GET", "HEAD", "POST", "OPTIONS"])
 def verify(request, rest: str = ""):
+    """A GS1 Digital Link: the verify page for a person (and the JSON verdict for brands' apps); the GS1
+    resolver (scans.resolution) for machine clients and `?linkType=` requests."""
+    if request.method == "OPTIONS" or (
+        request.method != "POST"
+        and request.path_info.startswith("/01/")
+        and resolver.is_machine_request(
+            accept=request.META.get("HTTP_ACCEPT", ""), query=request.META.get("QUERY_STRING", "")
+        )
+    ):
+        return _resolve(request)
     with metrics.VERIFY_SECONDS.time():
         return _verify(request)
 
 
-verify.public = True  # anyone's, signed in or not (a half-logged-in session too: brands.middleware)
+def _resolve(request):
+    if not _allow("verify", _ip(request), settings.VERIFY_RATE_LIMIT):
+        return _too_many(request)
+    path = raw_path(request) or request.path_info
+    if request.method == "OPTIONS":
+        return resolution.preflight(request, path)
+    return resolution.answer(request, path)
 
 
-def _verify(request):
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def verify_page(request, rest: str = ""):
+    """/verify/01/…: the verify page whatever the client accepts (where the resolver sends a unit's default)."""
+    with metrics.VERIFY_SECONDS.time():
+        return _verify(request, prefix=resolution.VERIFY_PREFIX)
+
+
+def resolver_description(request):
+    return resolution.description(request)
+
+
+# Anyone's, signed in or not (a half-logged-in session too: brands.middleware).
+verify.public = verify_page.public = resolver_description.public = True
+
+
+def _verify(request, prefix: str = ""):
     ip = _ip(request)
     hashed_ip = ip_hash(ip, daily_salt())
     if not _allow("verify", ip, settings.VERIFY_RATE_LIMIT):
@@ -212,7 +244,7 @@ def _verify(request):
     # A JSON request is a scan (brands' own apps use it); a page view counts once the browser confirms it.
     context = _scan_context(request, ip, hashed_ip, ScanSource.API if as_json else ScanSource.PAGE)
     query = request.META.get("QUERY_STRING", "")
-    path = _verify_path(request)
+    path = _verify_path(request, prefix)
     if path is None:
         return _cannot_read_path(request)
     if request.method == "POST" and "pin" in request.POST:

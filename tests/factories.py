@@ -132,6 +132,12 @@ def ready_print_job(batch, fmt="csv", *, options=None, part_size=None, first=Non
     return printing.render_job_here(job)
 
 
+def product_link_of(product):
+    from codes import links
+
+    return links.add_link(product=product, link_type="gs1:pip", href="https://example.com/p", title="Product page")
+
+
 def one_of_everything(brand) -> dict:
     """Ids of one object of every kind a dashboard URL takes, all of `brand` (see tests/test_tenancy.py)."""
     product = ProductFactory(brand=brand)
@@ -146,6 +152,7 @@ def one_of_everything(brand) -> dict:
         "product_id": product.pk,
         "batch_id": batch.pk,
         "lot_id": batch.lot_id,
+        "link_id": product_link_of(product).pk,
         "code_id": batch.codes.order_by("ordinal").values_list("pk", flat=True).first(),
         "report_id": report.pk,
         "print_job_id": ready_print_job(batch).pk,

@@ -9,7 +9,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from codes.models import MAX_BATCH_QUANTITY, CodeBatch, Lot, PrintFile, PrintFormat, PrintJob, Product, SerialAlphabet
+from codes import linktypes
+from codes.models import (
+    MAX_BATCH_QUANTITY,
+    CodeBatch,
+    Lot,
+    PrintFile,
+    PrintFormat,
+    PrintJob,
+    Product,
+    ProductLink,
+    SerialAlphabet,
+)
 from codes.printing.options import OPTIONS
 from codes.serials import MAX_LENGTH
 from codes.services import frozen_product_fields
@@ -139,6 +150,22 @@ class LotSerializer(serializers.ModelSerializer):
         fields = ["id", "product", "number", "manufactured_on", "expires_on", "is_expired", "created_at"]
         read_only_fields = ["created_at"]
         validators: list = []  # the service makes or finds the lot of a number: no unique check here
+
+
+# --- product links ----------------------------------------------------------------------------------------
+
+
+class ProductLinkSerializer(serializers.ModelSerializer):
+    product = ActorRowField(queryset=Product.objects.all())
+    link_type = serializers.ChoiceField(
+        choices=linktypes.ATTACHABLE,
+        help_text="A GS1 link type (its term: pip, epil, recallStatus ...); the resolver names it gs1:<term>.",
+    )
+
+    class Meta:
+        model = ProductLink
+        fields = ["id", "product", "link_type", "title", "href", "language", "media_type", "created_at"]
+        read_only_fields = ["created_at"]
 
 
 # --- batches ----------------------------------------------------------------------------------------------

@@ -10,8 +10,18 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from codes import printing, services
-from codes.models import BatchState, CodeBatch, Lot, PrintFormat, PrintJob, PrintState, Product, SerialAlphabet
+from codes import links, printing, services
+from codes.models import (
+    BatchState,
+    CodeBatch,
+    Lot,
+    PrintFormat,
+    PrintJob,
+    PrintState,
+    Product,
+    ProductLink,
+    SerialAlphabet,
+)
 from codes.printing.download import serve_print_file
 from core.errors import ServiceError
 
@@ -23,6 +33,7 @@ from ..serializers.catalogue import (
     LotSerializer,
     PrintJobSerializer,
     PrintRequestSerializer,
+    ProductLinkSerializer,
     ProductSerializer,
 )
 from . import router
@@ -120,6 +131,32 @@ class LotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedVi
         )
 
 
+class ProductLinkFilter(filters.FilterSet):
+    product = IdFilter(field_name="product_id")
+    link_type = filters.CharFilter()
+
+
+class ProductLinkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedViewSet):
+    """The links a product's GS1 Digital Link resolves to for machine clients (`?linkType=`, linksets)."""
+
+    model = ProductLink
+    serializer_class = ProductLinkSerializer
+    write_permission = "products.manage"
+    filterset_class = ProductLinkFilter
+
+    @extend_schema(responses={201: ProductLinkSerializer}, summary="Attach a GS1 link (leaflet, product page …)")
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        link = links.add_link(**serializer.validated_data)
+        return Response(self.get_serializer(link).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None}, summary="Remove a link")
+    def destroy(self, request, link_id=None):
+        links.remove_link(link=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class BatchFilter(filters.FilterSet):
     product = IdFilter(field_name="product_id")
     lot = IdFilter(field_name="lot_id")
@@ -215,5 +252,6 @@ class PrintJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandSco
 
 router.register("products", ProductViewSet, basename="product")
 router.register("lots", LotViewSet, basename="lot")
+router.register("product-links", ProductLinkViewSet, basename="product-link")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("print-jobs", PrintJobViewSet, basename="print-job")

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 
 from brands.access import get_for_actor, require
 from brands.services import unverified_notice
-from codes import activation, recalls, services
-from codes.forms import ActivateForm, BatchOrderForm, PrintJobForm, ProductForm
-from codes.models import CodeBatch, Lot, PrintJob, Product, StatusChange
+from codes import activation, links, recalls, services
+from codes.forms import ActivateForm, BatchOrderForm, PrintJobForm, ProductForm, ProductLinkForm
+from codes.models import CodeBatch, Lot, PrintJob, Product, ProductLink, StatusChange
 from codes.quotas import order_limits
 from core.forms import add_service_error
 
@@ -79,8 +79,41 @@ def product_detail(request, product_id: int):
     product = get_for_actor(request, Product, pk=product_id)
     lots = Lot.objects.for_brand(request.brand).filter(product=product)
     batches = CodeBatch.objects.for_brand(request.brand).filter(product=product).select_related("lot")
-    context = {"product": product, "lots": lots, "batches": batches, **verification_banner(product)}
+    context = {
+        "product": product,
+        "lots": lots,
+        "batches": batches,
+        "links": ProductLink.objects.for_brand(request.brand).filter(product=product),
+        "link_form": ProductLinkForm(),
+        **verification_banner(product),
+    }
     return render(request, "codes/product_detail.html", context)
+
+
+@require_POST
+@require("brand.view", write="products.manage")
+def product_link_add(request, product_id: int):
+    """Attach a GS1 link (leaflet, product page, recall status ...) that the product's Digital Link resolves to."""
+    product = get_for_actor(request, Product, pk=product_id)
+    form = ProductLinkForm(request.POST)
+    if form.is_valid():
+        try:
+            link = links.add_link(product=product, **form.cleaned_data)
+        except links.LinkError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Link added: {link}.")
+            return redirect("product_detail", product.pk)
+    return render(request, "form_page.html", {"title": f"Add a link to {product}", "form": form}, status=400)
+
+
+@require_POST
+@require("brand.view", write="products.manage")
+def product_link_remove(request, link_id: int):
+    link = get_for_actor(request, ProductLink.objects.select_related("product"), pk=link_id)
+    links.remove_link(link=link)
+    messages.success(request, f"Link removed: {link}.")
+    return redirect("product_detail", link.product.pk)
 
 
 @require("brand.view", write="codes.order")

@@ -17,6 +17,13 @@ DEMO_DISTRIBUTORS = [
     ("KL-SEL", "Lembah Klang Wholesale", "MY-14, MY-10", 1, 400),
     ("JHR", "Johor Health Supplies", "MY-01", 401, 700),
 ]
+# (GS1 link type, address, title, language, media type) of the demo product, for the resolver.
+DEMO_LINKS = [
+    ("gs1:pip", "https://demo.example/vitamin-c", "Vitamin C 1000 mg", "en", "text/html"),
+    ("gs1:epil", "https://demo.example/vitamin-c/leaflet-en.pdf", "Leaflet", "en", "application/pdf"),
+    ("gs1:epil", "https://demo.example/vitamin-c/leaflet-ms.pdf", "Risalah", "ms", "application/pdf"),
+    ("gs1:recallStatus", "https://demo.example/recalls", "Recall status", "", "text/html"),
+]
 # Its GS1 Company Prefix: the digits after the GTIN-14's indicator digit (0), as GS1 assigns them.
 DEMO_PREFIX = "9506000"
 
@@ -79,7 +86,19 @@ class Command(BaseCommand):
         # The demo's labels are on its products: its codes are live (a repeat finds nothing left to activate).
         batch = product.batches.order_by("pk").first()
         activation.activate(brand=brand, batch=batch, reason="Demo: labels applied", enqueue=False)
+        self.seed_links(product)
         self.seed_print_files(product)
+
+    def seed_links(self, product) -> None:
+        """What the demo's Digital Link resolves to for GS1 tools: its product page, leaflets in two languages."""
+        from codes import links
+
+        if product.links.exists():
+            return
+        for link_type, href, title, language, media_type in DEMO_LINKS:
+            links.add_link(
+                product=product, link_type=link_type, href=href, title=title, language=language, media_type=media_type
+            )
 
     def seed_print_files(self, product) -> None:
         """The demo batch's CSV for the line printer, rendered here like a worker would."""
