@@ -79,6 +79,7 @@ class BrandForm(forms.ModelForm):
             "logo",
             "colour",
             "consumer_message",
+            "privacy_notice_url",
             "require_two_factor",
             "two_factor_for_operators",
             "activation",

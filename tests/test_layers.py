@@ -1,4 +1,4 @@
-"""The floors (STYLE.md, README's Layout): core ← brands ← notifications ← codes ← distributors ← scans ←
+"""The floors (STYLE.md, README's Layout): core ← brands ← notifications ← codes ← distributors ← scans ← owners ←
 back office / api ← demo, serialize_saas. No module imports a floor above its own, at module level or inside a
 function: an upward import is a cycle waiting to happen and a domain app that knows its callers."""
 
@@ -14,6 +14,7 @@ FLOORS = [
     ("codes",),
     ("distributors",),
     ("scans",),
+    ("owners",),  # product registrations: build on verify and detection
     ("backoffice", "api"),
     ("demo", "serialize_saas"),
 ]
