@@ -72,6 +72,13 @@ class InvitedSignupForm(BaseUserCreationForm):
 
 
 class BrandForm(forms.ModelForm):
+    privacy_notice_url = forms.URLField(
+        label="Privacy notice",
+        required=False,
+        assume_scheme="https",
+        help_text=Brand._meta.get_field("privacy_notice_url").help_text,
+    )
+
     class Meta:
         model = Brand
         fields = [
