@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from brands.services import current_key
 from codes import packstates
@@ -68,14 +69,14 @@ def register_unit(
     `second_registration` finding on the scan of their page (alerts, through the detection worker)."""
     now = now or timezone.now()
     if not (contact.email or contact.phone):
-        raise RegistrationError("email", "Give an e-mail address or a phone number.")
+        raise RegistrationError("email", _("Give an e-mail address or a phone number."))
     missing = [purpose for purpose in Purpose.values if purpose not in consents]
     if missing:
-        raise RegistrationError(f"consent_{missing[0]}", "Answer for each purpose.")
+        raise RegistrationError(f"consent_{missing[0]}", _("Answer for each purpose."))
     if not consents[Purpose.WARRANTY]:
-        raise RegistrationError("consent_warranty", "Registering the product needs your consent to this purpose.")
+        raise RegistrationError("consent_warranty", _("Registering the product needs your consent to this purpose."))
     if purchased_on and purchased_on > timezone.localdate(now):
-        raise RegistrationError("purchased_on", "The date of purchase cannot be in the future.")
+        raise RegistrationError("purchased_on", _("The date of purchase cannot be in the future."))
     brand = code.product.brand
     key = current_key(brand)
     try:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.forms import add_service_error
 from scans import follow_up, rules, wording
+from scans.forms import CounterfeitReportForm
 from scans.views import allow_client, too_many
 
 from . import services
@@ -50,7 +51,7 @@ def register(request, token: str):
         except services.RegistrationError as exc:
             add_service_error(form, exc)
         else:
-            return _no_store(render(request, "owners/registered.html", _outcome_page(outcome, brand)))
+            return _no_store(render(request, "owners/registered.html", _outcome_page(outcome, brand, code, unit[1])))
     page = {
         "form": form,
         "brand": brand,
@@ -64,11 +65,14 @@ def register(request, token: str):
 register.public = True  # anyone holding the unit's signed link
 
 
-def _outcome_page(outcome: services.Outcome, brand) -> dict:
+def _outcome_page(outcome: services.Outcome, brand, code, scan_id: int) -> dict:
     registration = outcome.registration
     page: dict = {"brand": brand, "outcome": outcome}
     if outcome.second:
         page["warning"] = wording.word(rules.already_registered_warning(registration.registered_at))
+        # Where the copy was bought is what the brand needs next: the verify page's own report form.
+        initial = {"gtin": code.product.gtin, "serial": code.serial, "token": follow_up.report_token(scan_id)}
+        page["report_form"] = CounterfeitReportForm(initial=initial)
     else:
         page["warranty_ends_on"] = registration.warranty_ends_on()
         page["product"] = registration.code.product

@@ -32,6 +32,11 @@ def locate_token(scan: Scan) -> str:
     return signing.dumps(scan.pk, salt="scans.locate")
 
 
+def report_token(scan_id: int) -> str:
+    """The locate token of a scan known by its id: a counterfeit report from a page that follows the verify page."""
+    return signing.dumps(scan_id, salt="scans.locate")
+
+
 def confirm_token(scan: Scan) -> str:
     return signing.dumps(scan.pk, salt="scans.confirm")
 
