@@ -120,5 +120,8 @@ def _registered_before(*, code: Code, scan_id: int | None, contact: Contact) -> 
 def registration_of(code: Code) -> Registration | None:
     """A unit's registration with its consents, for the support desk (`owners.view`)."""
     return (
-        Registration.objects.filter(code=code).select_related("key", "code__product").prefetch_related("consents").first()
+        Registration.objects.filter(code=code)
+        .select_related("key", "code__product")
+        .prefetch_related("consents")
+        .first()
     )

@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("core", "brands", "notifications", "codes", "distributors", "scans", "backoffice", "api", "demo")
+APPS = ("core", "brands", "notifications", "codes", "distributors", "scans", "owners", "backoffice", "api", "demo")
 
 
 def lines(path: Path) -> int:

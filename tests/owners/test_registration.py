@@ -18,7 +18,7 @@ from owners.services import WORDING_VERSION
 from scans.models import Alert, AlertKind
 from tests.factories import BrandFactory
 
-from .helpers import NOTICE, live_units, link_of, register, register_link, verify_page
+from .helpers import NOTICE, link_of, live_units, register, register_link, verify_page
 
 pytestmark = pytest.mark.django_db
 

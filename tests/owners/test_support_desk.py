@@ -58,7 +58,9 @@ def test_a_distributor_holding_the_unit_never_sees_it(brand, registered):
     from distributors import services as distributor_services
 
     distributor = DistributorFactory(brand=brand, code="HOLDER")
-    distributor_services.assign_range(batch=registered.batch, distributor=distributor, first_position=1, last_position=2)
+    distributor_services.assign_range(
+        batch=registered.batch, distributor=distributor, first_position=1, last_position=2
+    )
     client = logged_in_client(distributor_member(distributor))
     assert client.get(f"/owners/units/{registered.pk}/").status_code == 404
     assert client.get("/owners/lookup/", {"q": registered.serial}).status_code == 404
