@@ -193,3 +193,22 @@ def test_a_purchase_date_in_the_future_is_refused(brand):
     code = live_units(brand)[0]
     tomorrow = (timezone.localdate() + timedelta(days=2)).isoformat()
     assert register(link_of(code), purchased_on=tomorrow).status_code == 400
+
+
+def test_the_registration_link_keeps_the_verify_page_light(brand, capsys):
+    """The link adds a few hundred bytes at most: the same unit's page with and without a privacy notice."""
+    import gzip
+
+    code = live_units(brand)[0]
+    with_link = verify_page(code).encode()
+    brand.privacy_notice_url = ""
+    brand.save(update_fields=["privacy_notice_url"])
+    from scans.products import product_cache
+
+    product_cache.clear()
+    without = verify_page(code).encode()
+    assert register_link(with_link.decode()) and not register_link(without.decode())
+    sizes = [(len(page), len(gzip.compress(page, 9))) for page in (without, with_link)]
+    with capsys.disabled():
+        print(f"\nverify page bytes (html, gzip -9): without link {sizes[0]}, with link {sizes[1]}")
+    assert sizes[1][0] - sizes[0][0] < 400 and sizes[1][1] - sizes[0][1] < 200
