@@ -54,6 +54,7 @@ _ADMIN = _OPERATOR | {
     "detection.manage",  # thresholds, markets
     "notifications.manage",  # webhooks (their secrets) and e-mail subscriptions
     "api_keys.manage",  # keys for the brand's own systems (brands.apikeys)
+    "owners.view",  # who registered a unit, their contact decrypted (support desk): personal data
 }
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.VIEWER: frozenset(_VIEWER),
@@ -65,12 +66,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.DISTRIBUTOR: frozenset({"portal.view", "portal.download", "portal.receive"}),
 }
 # An API key's scopes, as the roles whose permissions they carry. An admin key manages neither members nor
-# keys (a leaked key must not mint keys or let people in) and cannot offboard the brand. `vrs` answers
-# trading partners' verification requests and nothing else.
+# keys (a leaked key must not mint keys or let people in), reads no owner's contact, and cannot offboard the
+# brand. `vrs` answers trading partners' verification requests and nothing else.
 API_SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
     ApiKeyScope.READ: frozenset(_VIEWER),
     ApiKeyScope.WRITE: frozenset(_OPERATOR),
-    ApiKeyScope.ADMIN: frozenset(_ADMIN - {"members.manage", "api_keys.manage"}),
+    ApiKeyScope.ADMIN: frozenset(_ADMIN - {"members.manage", "api_keys.manage", "owners.view"}),
     ApiKeyScope.VRS: frozenset({"vrs.verify"}),
 }
 # A distributor's key: read is what its people see in the portal, write adds receiving.

@@ -72,6 +72,13 @@ class InvitedSignupForm(BaseUserCreationForm):
 
 
 class BrandForm(forms.ModelForm):
+    privacy_notice_url = forms.URLField(
+        label="Privacy notice",
+        required=False,
+        assume_scheme="https",
+        help_text=Brand._meta.get_field("privacy_notice_url").help_text,
+    )
+
     class Meta:
         model = Brand
         fields = [
@@ -79,6 +86,7 @@ class BrandForm(forms.ModelForm):
             "logo",
             "colour",
             "consumer_message",
+            "privacy_notice_url",
             "require_two_factor",
             "two_factor_for_operators",
             "activation",

@@ -107,6 +107,12 @@ class Brand(models.Model):
     consumer_message = models.CharField(
         max_length=280, blank=True, help_text="A line of your own under every authentic verdict on the verify page"
     )
+    privacy_notice_url = models.URLField(
+        "privacy notice",
+        blank=True,
+        help_text="The address of your privacy notice (PDPA). With it, the verify page of an authentic unit offers "
+        "its owner to register it, with the notice linked beside each consent.",
+    )
     plan = models.CharField(max_length=20, default="trial", help_text="A name in brands.plans.PLANS")
     require_two_factor = models.BooleanField(
         "require two-factor sign-in", default=False, help_text="Owners and admins must confirm a TOTP code"

@@ -68,6 +68,7 @@ class ProductForm(forms.ModelForm):
             "ndc",
             "registration_number",
             "needs_farmatag",
+            "warranty_months",
             "image",
             "serial_alphabet",
             "serial_length",

@@ -60,6 +60,12 @@ class Product(models.Model):
         help_text="Registered in Malaysia (MAL…) and required to carry the Ministry of Health's FarmaTag security "
         "label: the verify page tells consumers to check that label too.",
     )
+    warranty_months = models.PositiveSmallIntegerField(
+        "warranty (months)",
+        null=True,
+        blank=True,
+        help_text="How long a registered unit is under warranty, from its date of purchase; empty for none.",
+    )
     image = models.ImageField(upload_to=RandomName("products"), blank=True)
     serial_alphabet = models.CharField(max_length=10, choices=SerialAlphabet.choices, default=SerialAlphabet.ALNUM)
     serial_length = models.PositiveSmallIntegerField(default=12)

@@ -214,6 +214,7 @@ EDITABLE_PRODUCT_FIELDS = (
     "ndc",
     "registration_number",
     "needs_farmatag",
+    "warranty_months",
     "image",
     "serial_alphabet",
     "serial_length",

@@ -32,8 +32,33 @@ def locate_token(scan: Scan) -> str:
     return signing.dumps(scan.pk, salt="scans.locate")
 
 
+def report_token(scan_id: int) -> str:
+    """The locate token of a scan known by its id: a counterfeit report from a page that follows the verify page."""
+    return signing.dumps(scan_id, salt="scans.locate")
+
+
 def confirm_token(scan: Scan) -> str:
     return signing.dumps(scan.pk, salt="scans.confirm")
+
+
+# "Register this product": a day to fill the form in (a receipt to find), bound to the unit and its page's scan.
+REGISTER_TOKEN_MAX_AGE = 24 * 60 * 60
+
+
+def register_token(scan: Scan) -> str:
+    """A signed link to register the unit this page is about (owners); no query, so the page stays one statement."""
+    return signing.dumps([scan.code_id, scan.pk], salt="owners.register")
+
+
+def unit_of_register_token(token: str) -> tuple[int, int] | None:
+    """(code id, scan id) of a registration link, or None when it is forged, altered or too old."""
+    try:
+        code_id, scan_id = signing.loads(token, salt="owners.register", max_age=REGISTER_TOKEN_MAX_AGE)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    if not (isinstance(code_id, int) and isinstance(scan_id, int)):
+        return None
+    return code_id, scan_id
 
 
 def _logged_since(max_age: float) -> datetime:

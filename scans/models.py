@@ -158,6 +158,7 @@ class AlertKind(models.TextChoices):
     HOT_SPOT = "hot_spot", "Counterfeit hot spot"
     LATE_SCAN = "late_scan", "Late scan"
     EARLY_SCAN = "early_scan", "Scanned before activation"
+    SECOND_REGISTRATION = "second_registration", "Registered by a second person"
 
 
 class AlertStatus(models.TextChoices):
@@ -178,7 +179,7 @@ class Alert(models.Model):
     later scans add evidence and grow its count instead of opening another."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="alerts")
-    kind = models.CharField(max_length=12, choices=AlertKind.choices)
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
     status = models.CharField(max_length=14, choices=AlertStatus.choices, default=AlertStatus.NEW)
     # What the alert is about: "code:<id>" or, for a hot spot, "hot_spot:<gtin>:<region>".

@@ -20,6 +20,7 @@ RECALLED = packstates.RECALLED
 EXPIRED = packstates.EXPIRED
 LIKELY_COPY = "likely_copy"
 PIN_REUSED = "pin_reused"
+ALREADY_REGISTERED = "already_registered"  # told to a second person registering a unit (params: since)
 INACTIVE = "inactive"  # any other state that is not for sale (params: status)
 # Also a verdict status: a code the brand issued whose unit it has not marked applied (or received) yet.
 NOT_ACTIVATED = packstates.NOT_ACTIVATED
@@ -31,7 +32,9 @@ OFF_MARKET = "off_market"
 HOT_SPOT = "hot_spot"
 LATE_SCAN = "late_scan"
 EARLY_SCAN = "early_scan"  # a code scanned before its unit was activated: its labels (or print file) are out
-ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN, EARLY_SCAN)
+# A unit someone else registered already: two people holding one unit is a copied label (owners.services).
+SECOND_REGISTRATION = "second_registration"
+ALERT_KINDS = (LIKELY_COPY, GREY_MARKET, OFF_MARKET, HOT_SPOT, LATE_SCAN, EARLY_SCAN, SECOND_REGISTRATION)
 
 # A late scan is one of a unit that should no longer circulate.
 LATE_STATES = packstates.OUT_OF_CIRCULATION
@@ -180,6 +183,17 @@ def early_scan() -> Finding:
     """A scan of a code whose unit is not activated yet: its label exists outside any released product (a leaked
     print file, or labels taken from the line), which the brand should hear about."""
     return Finding(EARLY_SCAN, "high", {})
+
+
+def second_registration(first_registered_at: datetime) -> Finding:
+    """Someone registering a unit another person registered before: one unit has two holders, so at least one
+    label is a copy (an owner who registers again with the same address or number is not counted)."""
+    return Finding(SECOND_REGISTRATION, "high", {"first_registered_at": _iso(first_registered_at)})
+
+
+def already_registered_warning(first_registered_at: datetime) -> VerdictWarning:
+    """What the second person is told: the unit is registered already, so the label may be a copy."""
+    return VerdictWarning(ALREADY_REGISTERED, {"since": _iso(first_registered_at)})
 
 
 def not_activated(product: ProductFacts) -> Verdict:

@@ -50,6 +50,15 @@ def _allow(scope: str, ip: str, rate: str) -> bool:
     return allowed
 
 
+def allow_client(request, scope: str, rate: str) -> bool:
+    """A public page's per-client limit, counted as verify counts its own (for the pages of apps above scans)."""
+    return _allow(scope, _ip(request), rate)
+
+
+def too_many(request):
+    return _too_many(request)
+
+
 _crawlers = CrawlerDetect()  # CrawlerDetect's maintained list of bots and link-preview fetchers
 
 
@@ -273,6 +282,9 @@ def _verify(request, prefix: str = ""):
         "brand": scan.brand if verdict.status != "unverified_brand" else None,
         "locate_token": token,
         # Only a live unit's view is counted: a code not yet activated is logged but never counted.
+        # After the verdict, never before it: a live unit's owner may register it (owners), when its brand has a
+        # privacy notice for the consents to point at.
+        "register_token": follow_up.register_token(scan) if _registrable(verdict, scan) else "",
         "confirm_token": follow_up.confirm_token(scan)
         if scan.source == ScanSource.PAGE and scan.code_id and verdict.authentic
         else "",
@@ -284,6 +296,18 @@ def _verify(request, prefix: str = ""):
     }
     response = render(request, "scans/verify.html", page, status=status)
     return _no_store(_remember_device(request, response, context))
+
+
+def _registrable(verdict, scan) -> bool:
+    pin_pending = verdict.pin_required and not (verdict.pin and verdict.pin.verified)
+    return bool(
+        verdict.is_active
+        and not verdict.warnings
+        and not pin_pending
+        and scan.code_id
+        and scan.brand is not None
+        and scan.brand.privacy_notice_url
+    )
 
 
 def _pin_reused(verdict) -> bool:

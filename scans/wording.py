@@ -32,6 +32,11 @@ def word(warning: rules.VerdictWarning) -> str:
             "This code was issued by the brand, but the product it belongs to has not been released yet. "
             "If you bought this product, it may be a copy: please report where you bought it."
         )
+    if warning.code == rules.ALREADY_REGISTERED:
+        return _(
+            "This unit was registered by someone else on %(date)s. One unit has one owner: if you bought it "
+            "recently, its label may be a copy. The brand has been told; please report where you bought it."
+        ) % {"date": day(params.get("since"))}
     if warning.code == rules.PIN_REUSED:
         return _("This PIN was already used. If you have just scratched it yourself, this label may be a copy.")
     text = {
@@ -60,6 +65,7 @@ def alert_title(kind: str) -> str:
         rules.OFF_MARKET: _("Unit scanned outside your markets"),
         rules.HOT_SPOT: _("Counterfeit hot spot"),
         rules.LATE_SCAN: _("Scan of a unit that should no longer circulate"),
+        rules.SECOND_REGISTRATION: _("Unit registered by a second person"),
     }.get(kind, _("Alert"))
 
 
@@ -90,6 +96,11 @@ def alert_reasons(kind: str, details: dict, *, where: str = "", distributor: str
                 "where": where or _("one region"),
                 "minutes": details.get("minutes", 0),
             }
+        ]
+    if kind == rules.SECOND_REGISTRATION:
+        return [
+            _("Someone tried to register this unit, registered by its owner on %(date)s: two people hold one unit.")
+            % {"date": day(details.get("first_registered_at"))}
         ]
     if kind == rules.LATE_SCAN:
         if details.get("recall"):

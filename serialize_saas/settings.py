@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "scans",
     "vrs",
     "epcis",
+    "owners",
     "backoffice",
     "api",
     "demo",
@@ -459,6 +460,8 @@ VERIFY_RATE_LIMIT = env("VERIFY_RATE_LIMIT", "60/m")
 COUNTERFEIT_REPORT_RATE_LIMIT = env("COUNTERFEIT_REPORT_RATE_LIMIT", "5/h")
 PIN_RATE_LIMIT = env("PIN_RATE_LIMIT", "10/h")  # PIN attempts per code and client
 PIN_CODE_RATE_LIMIT = env("PIN_CODE_RATE_LIMIT", "100/d")  # PIN attempts per code, from anywhere
+# The product registration page (views and submissions) per client network.
+OWNER_REGISTRATION_RATE_LIMIT = env("OWNER_REGISTRATION_RATE_LIMIT", "30/h")
 # IPv6 clients are limited per /64 at the rates above and per /56 (one customer's delegation) at this many times.
 IPV6_PREFIX_RATE_FACTOR = env_int("IPV6_PREFIX_RATE_FACTOR", 4)
 # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.

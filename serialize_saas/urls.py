@@ -35,6 +35,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("brands.urls")),  # sign-up, invitations, the verify page's logo and colour
     path("", include("notifications.urls")),  # an e-mail address's owner confirms or leaves
+    path("", include("owners.urls")),  # an owner registers a unit from its verify page
     # The back office: every signed-in page, by area.
     path("", include("backoffice.urls.scans")),
     path("", include("backoffice.urls.brands")),
@@ -45,5 +46,6 @@ urlpatterns = [
     path("", include("backoffice.urls.notifications")),
     path("", include("backoffice.urls.vrs")),
     path("", include("vrs.urls")),  # trading partners' verification requests (DSCSA)
+    path("", include("backoffice.urls.owners")),
     path("", include("api.urls")),  # /api/v1/, its schema and docs
 ]

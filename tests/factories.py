@@ -179,6 +179,7 @@ def one_of_everything(brand) -> dict:
         "email_digest_id": subscription.digests.create(day=date(2026, 1, 1), alerts=1).pk,
         "api_key_id": api_key.pk,
         "vrs_request_id": vrs_request_of(brand).pk,
+        "registration_id": registration_of(batch).pk,
         "idempotent_request_id": IdempotentRequest.objects.create(
             brand=brand, key="order-1", fingerprint="0" * 64, status=202, body={"id": batch.pk}
         ).pk,
@@ -205,6 +206,17 @@ def vrs_request_of(brand, **fields):
         **fields,
     }
     return VrsRequest.objects.create(**values)
+
+
+def registration_of(batch):
+    """The first unit of a batch registered to an owner (with a consent per purpose), by the real service."""
+    from owners.sealing import Contact
+    from owners.services import register_unit
+
+    code = batch.codes.order_by("ordinal").first()
+    contact = Contact(name="Owner", email="owner@example.my")
+    consents = {"warranty": True, "safety": True, "marketing": False}
+    return register_unit(code=code, scan_id=None, contact=contact, consents=consents).registration
 
 
 def prefix_claim_with_evidence(brand, prefix="9521234"):

@@ -1,4 +1,5 @@
-"""The floors (STYLE.md, README's Layout): core ← brands ← notifications ← codes ← distributors ← scans, epcis ← vrs ←
+"""The floors (STYLE.md, README's Layout): core ← brands ← notifications ← codes ← distributors ← scans, epcis ←
+vrs, owners ←
 back office / api ← demo, serialize_saas. No module imports a floor above its own, at module level or inside a
 function: an upward import is a cycle waiting to happen and a domain app that knows its callers."""
 
@@ -14,7 +15,9 @@ FLOORS = [
     ("codes",),
     ("distributors",),
     ("scans", "epcis"),
-    ("vrs",),  # the DSCSA responder: machine-facing like verify, beside the API; its log pages are the back office's
+    # the DSCSA responder (machine-facing like verify, beside the API; its log pages are the back office's) and
+    # product registrations (building on verify and detection)
+    ("vrs", "owners"),
     ("backoffice", "api"),
     ("demo", "serialize_saas"),
 ]

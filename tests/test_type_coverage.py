@@ -14,6 +14,7 @@ APPS = (
     "scans",
     "epcis",
     "vrs",
+    "owners",
     "backoffice",
     "api",
     "demo",

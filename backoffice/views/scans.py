@@ -126,23 +126,32 @@ def _serial_and_product(text: str) -> tuple[str, dict | None]:
 
 @require("brand.view")
 def code_lookup(request):
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:300]  # PostgreSQL text cannot hold NUL
-    matches: list[Code] = []
-    if query:
-        serial, product = _serial_and_product(query)
-        products = Product.objects.for_brand(request.brand)
-        if product:
-            products = products.filter(**product)
-        candidates = {(p.pk, p.serial_format.normalise(serial)) for p in products}
-        matches = list(
-            Code.objects.for_brand(request.brand)
-            .filter(product_id__in={p for p, _ in candidates}, serial__in={s for _, s in candidates})
-            .select_related("product", "batch__lot")[:20]
-        )
-        matches = [c for c in matches if (c.product_id, c.serial) in candidates]
-        if len(matches) == 1:
-            return redirect("code_detail", matches[0].pk)
+    query = lookup_query(request)
+    matches = units_matching(request.brand, query)
+    if len(matches) == 1:
+        return redirect("code_detail", matches[0].pk)
     return render(request, "scans/code_lookup.html", {"query": query, "matches": matches})
+
+
+def lookup_query(request) -> str:
+    return request.GET.get("q", "").replace("\x00", "").strip()[:300]  # PostgreSQL text cannot hold NUL
+
+
+def units_matching(brand, query: str) -> list[Code]:
+    """The brand's units (at most 20) whose serial is `query`, or that a pasted verify URL points at."""
+    if not query:
+        return []
+    serial, product = _serial_and_product(query)
+    products = Product.objects.for_brand(brand)
+    if product:
+        products = products.filter(**product)
+    candidates = {(p.pk, p.serial_format.normalise(serial)) for p in products}
+    matches = list(
+        Code.objects.for_brand(brand)
+        .filter(product_id__in={p for p, _ in candidates}, serial__in={s for _, s in candidates})
+        .select_related("product", "batch__lot")[:20]
+    )
+    return [c for c in matches if (c.product_id, c.serial) in candidates]
 
 
 @require("brand.view", write="codes.status")
