@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models.expressions import BaseExpression
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -65,7 +66,7 @@ class Role(models.TextChoices):
 BRAND_ROLES = [c for c in Role.choices if c[0] != Role.DISTRIBUTOR]  # a distributor role needs its distributor
 
 
-DistributorScope = Callable[[int], models.Q | models.Expression]
+DistributorScope = Callable[[int], models.Q | BaseExpression]  # a filter: Q(…), Exists(…)
 
 # How the rows of a brand-owned model are narrowed to one distributor's, by model (see `distributor_scope`).
 _DISTRIBUTOR_SCOPES: dict[type[models.Model], DistributorScope] = {}
