@@ -9,14 +9,13 @@ dashboard makes.
 from collections import defaultdict
 
 import django_filters
-from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework import status as http
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
@@ -32,21 +31,6 @@ from ..pagination import Cursor
 from ..problems import Conflict
 from ..serializers import codes as shapes
 from . import router
-
-
-class TooLarge(APIException):
-    status_code = 413
-    default_detail = "The body is larger than this server takes: send fewer serials a request."
-    default_code = "too-large"
-
-
-def _body(request):
-    """The request's JSON; a body over the server's limit is a 413 problem (DRF reads JSON through
-    `request.body`, whose limit Django raises as an error the problem handler would answer 500)."""
-    try:
-        return request.data
-    except RequestDataTooBig:
-        raise TooLarge() from None
 
 
 class PrintOrder(Cursor):
@@ -172,7 +156,7 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
     def status(self, request, code_id=None):
         """Change one unit's pack state (409 when the rules leave it as it is, saying why)."""
         code = self.get_object()
-        asked = shapes.UnitStatusSerializer(data=_body(request))
+        asked = shapes.UnitStatusSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
         before = code.status
         change = recalls.change_unit_status(
@@ -194,7 +178,7 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
     )
     @action(detail=False, methods=["post"], url_path="bulk-status", filter_backends=[], pagination_class=None)
     def bulk_status(self, request):
-        asked = shapes.BulkStatusSerializer(data=_body(request), context=self.get_serializer_context())
+        asked = shapes.BulkStatusSerializer(data=request.data, context=self.get_serializer_context())
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         change_args = {
@@ -280,7 +264,7 @@ class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScope
     @extend_schema(request=shapes.RecallCreateSerializer, responses={202: shapes.RecallCreatedSerializer})
     def create(self, request):
         """Recall a lot, a batch (or a range of its positions) or listed serials; a worker applies it."""
-        asked = shapes.RecallCreateSerializer(data=_body(request), context=self.get_serializer_context())
+        asked = shapes.RecallCreateSerializer(data=request.data, context=self.get_serializer_context())
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         change = recalls.recall(
