@@ -43,7 +43,14 @@ def _visible_batches(request):
 
 class CodeFilter(django_filters.FilterSet):
     batch = django_filters.ModelChoiceFilter(
-        queryset=_visible_batches, required=True, method="in_batch", help_text="The batch (required)"
+        queryset=_visible_batches,
+        required=True,
+        method="in_batch",
+        help_text="The batch, by id (required)",
+        error_messages={
+            "required": "Give `batch`: the id of a batch of yours (codes are listed a batch at a time).",
+            "invalid_choice": "No batch of yours has this id: give `batch` as the id of a batch of yours.",
+        },
     )
     status = django_filters.ChoiceFilter(choices=CodeStatus.choices, help_text="Stored pack state")
 

@@ -57,9 +57,11 @@ def test_codes_list_filters_by_status(api, batch):
 
 
 def test_codes_list_needs_a_batch_of_ones_own(api, batch, other_batch):
-    assert api.get("/api/v1/codes/").status_code == 400
-    refused = api.get("/api/v1/codes/", {"batch": other_batch.pk})
-    assert refused.status_code == 400 and "batch" in refused.json()["errors"]
+    missing = api.get("/api/v1/codes/")
+    assert missing.status_code == 400 and "Give `batch`" in missing.json()["errors"]["batch"][0]
+    for asked in (other_batch.pk, "abc", "null"):
+        refused = api.get("/api/v1/codes/", {"batch": asked})
+        assert refused.status_code == 400 and "No batch of yours" in refused.json()["errors"]["batch"][0]
 
 
 def test_a_code_shows_state_batch_lot_expiry_position_and_scans(api, batch):
