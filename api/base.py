@@ -1,6 +1,7 @@
 """The base every API view is built on: it owns the actor filter, so no API view does its own tenancy.
 
-A view names its `model` (brand-owned), its permissions and, at most, narrows the rows with `scope()`;
+A view names its `model` (brand-owned), its permissions and, at most, narrows the rows with `scope()` (a view of
+rows the distributor portal shows too names the portal's permissions: `PortalScopedViewSet`);
 `get_queryset` is final: a subclass that overrides it fails at import (PostHog's routing mixin does the
 same), because DRF's object permissions alone would leave list views unprotected.
 """
@@ -59,3 +60,19 @@ class BrandScopedViewSet(ActorViewMixin, viewsets.GenericViewSet):
 
     def scope(self, rows: QuerySet) -> QuerySet:
         return rows
+
+
+class PortalScopedViewSet(BrandScopedViewSet):
+    """Rows the distributor portal shows too (assignments, cartons, print jobs): a distributor's key asks
+    `portal_permissions[action]` and sees only its distributor's rows (`for_actor`: the model's `distributor_path`
+    or the scope registered with `brands.models.distributor_scope`); an action without a portal permission is the
+    brand's alone (its brand permissions lie outside the distributor's world: 404)."""
+
+    portal_permissions: dict[str, str] = {}
+
+    def permissions_for(self, request) -> tuple[str, ...]:
+        actor = getattr(request, "actor", None)
+        portal = self.portal_permissions.get(getattr(self, "action", None) or "")
+        if portal and actor is not None and actor.is_distributor:
+            return (portal,)
+        return super().permissions_for(request)

@@ -63,7 +63,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # Deleting the brand with all its data is the owners' alone.
     Role.OWNER: frozenset(_ADMIN | {"members.make_owner", "brand.offboard"}),
     # A distributor's people see only their distributor: its assignments, cartons, files and scan counts.
-    Role.DISTRIBUTOR: frozenset({"portal.view", "portal.download", "portal.receive"}),
+    # `portal.print`: print files of their ranges (order them in the portal, list and download them).
+    Role.DISTRIBUTOR: frozenset({"portal.view", "portal.print", "portal.receive"}),
 }
 # An API key's scopes, as the roles whose permissions they carry. An admin key manages neither members nor
 # keys (a leaked key must not mint keys or let people in), reads no owner's contact, and cannot offboard the
@@ -76,8 +77,8 @@ API_SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 # A distributor's key: read is what its people see in the portal, write adds receiving.
 API_DISTRIBUTOR_SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
-    ApiKeyScope.READ: frozenset({"portal.view", "portal.download"}),
-    ApiKeyScope.WRITE: frozenset({"portal.view", "portal.download", "portal.receive"}),
+    ApiKeyScope.READ: frozenset({"portal.view", "portal.print"}),
+    ApiKeyScope.WRITE: frozenset({"portal.view", "portal.print", "portal.receive"}),
 }
 
 # Each kind of actor lives in its own world: the brand's back office, or a distributor's portal. A page of the

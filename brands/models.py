@@ -1,10 +1,13 @@
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models.expressions import BaseExpression
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -63,6 +66,26 @@ class Role(models.TextChoices):
 BRAND_ROLES = [c for c in Role.choices if c[0] != Role.DISTRIBUTOR]  # a distributor role needs its distributor
 
 
+DistributorScope = Callable[[int], models.Q | BaseExpression]  # a filter: Q(…), Exists(…)
+
+# How the rows of a brand-owned model are narrowed to one distributor's, by model (see `distributor_scope`).
+_DISTRIBUTOR_SCOPES: dict[type[models.Model], DistributorScope] = {}
+
+
+def distributor_scope(model: type[models.Model]) -> Callable[[DistributorScope], DistributorScope]:
+    """Register which of `model`'s rows a distributor's people and keys see: a function of the distributor's id
+    returning a filter (e.g. "inside a range it holds now"), applied by `for_actor`. An app above the model's may
+    register it (print jobs live in codes, the ranges that scope them in distributors); one scope per model."""
+
+    def register(scope: DistributorScope) -> DistributorScope:
+        if model in _DISTRIBUTOR_SCOPES or getattr(model, "distributor_path", None):
+            raise ImproperlyConfigured(f"{model.__name__} is narrowed to a distributor twice")
+        _DISTRIBUTOR_SCOPES[model] = scope
+        return scope
+
+    return register
+
+
 class BrandOwnedQuerySet(models.QuerySet):
     """The one tenancy mechanism: every brand-owned model's manager is built from this.
 
@@ -74,18 +97,18 @@ class BrandOwnedQuerySet(models.QuerySet):
         return self.filter(**{self.model.brand_path: brand})  # type: ignore[attr-defined]
 
     def for_actor(self, actor):
-        """What an actor may see: its brand's rows, and for a distributor's people only their distributor's.
+        """What an actor may see: its brand's rows, and for a distributor's people (and keys) only their
+        distributor's.
 
-        A model says which rows are a distributor's with ``distributor_path`` (a field path to it) or
-        ``distributor_scope(distributor_id)`` (a filter, e.g. "inside a range it holds"); a model with
-        neither is not theirs to see at all."""
+        A model says which rows are a distributor's with ``distributor_path`` (a field path to it), or has a
+        scope registered with `distributor_scope`; a model with neither is not theirs to see at all."""
         rows = self.for_brand(actor.brand)
         if actor.distributor_id is None:
             return rows
         path = getattr(self.model, "distributor_path", None)
         if path:
             return rows.filter(**{path: actor.distributor_id})
-        scope = getattr(self.model, "distributor_scope", None)
+        scope = _DISTRIBUTOR_SCOPES.get(self.model)
         return rows.filter(scope(actor.distributor_id)) if scope else rows.none()
 
 

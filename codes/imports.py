@@ -10,6 +10,8 @@ The file is read in chunks of IMPORT_CHUNK_LINES lines, never whole. Each chunk 
 lines and the import's counters (bytes read, lines read, accepted, refused) in one transaction under a lock on
 the import row, so a killed worker loses at most one uncommitted chunk and a rerun (or the sweep, once the
 worker's lease is out) resumes after the last committed one: the good lines end registered exactly once.
+Within a chunk, the lines are checked a piece (PIECE_LINES) at a time and written into ONE COPY kept open for the
+whole chunk (`rows.copying`), so the server takes in the codes of one piece while the next one is read and checked.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 MAX_IMPORT_LINES = MAX_BATCH_QUANTITY
 BLOCK_BYTES = 1 << 20
 SHOWN_CHARS = 40  # of a refused line, in the report
+PIECE_LINES = 20_000  # lines checked at a time into a chunk's open COPY
 HEADERS = frozenset({"serial", "serials", "serial number", "serial_number", "sn", "(21)", "21"})
 
 
@@ -218,13 +221,9 @@ def _import_chunk(import_id: int, reader: Reader, checker: LineChecker, chunk_si
         if state != ImportState.RUNNING:
             return True
         reader.seek(offset, number)
-        checked = reader.checked(chunk_size, checker)
-        if checked is None:
-            return True
-        good, bad = checked
         batch = CodeBatch.objects.get(pk=batch_id)
-        registered, more_bad = _register(batch, good, room=reserved - accepted, first=batch.first_ordinal + accepted)
-        bad += more_bad
+        pieces = reader.pieces(chunk_size, checker)
+        registered, bad = _register(batch, pieces, room=reserved - accepted, first=batch.first_ordinal + accepted)
         _write_refused(import_id, bad)
         SerialImport.objects.filter(pk=import_id).update(
             offset=reader.offset,
@@ -237,31 +236,59 @@ def _import_chunk(import_id: int, reader: Reader, checker: LineChecker, chunk_si
     return reader.at_end
 
 
-def _register(batch: CodeBatch, good: list[tuple[int, str]], *, room: int, first: int) -> tuple[int, list[Refusal]]:
-    """COPY the checked lines' serials as codes (at most `room`, from ordinal `first`), refusing those the product
-    has already. Optimistic: the (product, serial) unique index is the duplicate check, so a chunk without
-    duplicates costs one COPY and no read; a chunk that hits one is rolled back to its savepoint, the product's
-    serials among it read in one query, and registered again without them. Returns (registered, refused)."""
+def _register(batch: CodeBatch, pieces: Iterator[Checked], *, room: int, first: int) -> tuple[int, list[Refusal]]:
+    """Register a chunk's checked lines as codes (at most `room`, from ordinal `first`) through ONE COPY kept open
+    while the next piece of the chunk is checked, so the server takes in one piece as the next is read. Optimistic:
+    the (product, serial) unique index is the check against serials registered before (in earlier chunks or
+    batches), so a chunk without them costs one COPY and no read; a chunk that hits one is rolled back to its
+    savepoint and registered again without them (`_register_known`). Returns (registered, refused)."""
+    good: list[tuple[int, str]] = []
+    refused: list[Refusal] = []
+    try:
+        with transaction.atomic(), rows.copying(batch, first) as codes:
+            for piece_good, piece_refused in pieces:
+                refused += piece_refused
+                if take := piece_good[: max(room - len(good), 0)]:
+                    codes.write([serial for _number, serial in take])
+                good += piece_good
+    except IntegrityError:
+        for piece_good, piece_refused in pieces:  # the rest of the chunk, when the clash stopped the COPY early
+            refused += piece_refused
+            good += piece_good
+        registered, more = _register_known(batch, good, room=room, first=first)
+        return registered, refused + more
+    return min(len(good), max(room, 0)), refused + _over_quota(batch, good[max(room, 0) :])
+
+
+def _register_known(
+    batch: CodeBatch, good: list[tuple[int, str]], *, room: int, first: int
+) -> tuple[int, list[Refusal]]:
+    """COPY the checked lines' serials as codes, refusing those the product has already: the product's serials
+    among them are read in one query and the rest registered. Returns (registered, refused)."""
     refused: list[Refusal] = []
     candidates = good
     for _attempt in range(5):  # each retry drops at least one serial another transaction registered meanwhile
+        known = rows.registered(batch.product_id, [serial for _number, serial in candidates])
+        refused += [
+            Refusal(number, serial, EARLIER if known[serial] == batch.pk else REGISTERED)
+            for number, serial in candidates
+            if serial in known
+        ]
+        candidates = [(number, serial) for number, serial in candidates if serial not in known]
         take = candidates[: max(room, 0)]
         try:
             with transaction.atomic():
                 if take:
                     rows.insert(batch, first, [serial for _number, serial in take])
         except IntegrityError:
-            known = rows.registered(batch.product_id, [serial for _number, serial in candidates])
-            refused += [
-                Refusal(number, serial, EARLIER if known[serial] == batch.pk else REGISTERED)
-                for number, serial in candidates
-                if serial in known
-            ]
-            candidates = [(number, serial) for number, serial in candidates if serial not in known]
             continue
-        over = f"Beyond the {batch.quantity:,} codes your plan let this import register."
-        return len(take), refused + [Refusal(number, serial, over) for number, serial in candidates[len(take) :]]
+        return len(take), refused + _over_quota(batch, candidates[len(take) :])
     raise IntegrityError("serials kept clashing with codes registered meanwhile")
+
+
+def _over_quota(batch: CodeBatch, lines: list[tuple[int, str]]) -> list[Refusal]:
+    over = f"Beyond the {batch.quantity:,} codes your plan let this import register."
+    return [Refusal(number, serial, over) for number, serial in lines]
 
 
 def _write_refused(import_id: int, refused: list[Refusal]) -> None:
@@ -327,6 +354,9 @@ class Refusal:
         return self.serial[:SHOWN_CHARS]
 
 
+Checked = tuple[list[tuple[int, str]], list[Refusal]]  # lines checked: good ones (number, serial), refused ones
+
+
 @dataclass(frozen=True)
 class Line:
     """One line (CSV) or item (JSON list) as read: its 1-based number, its serial, or why it has none."""
@@ -338,7 +368,8 @@ class Line:
 
 class LineChecker:
     """The checks of one line that need no database: GS1 AI (21), not of the product's generated form, and not a
-    repeat within the chunk (repeats across chunks are found by the unique index when registering)."""
+    repeat within the chunk (`seen`: the chunk's serials so far, by line; repeats across chunks are found by the
+    unique index when registering)."""
 
     def __init__(self, product: Product):
         fmt = product.serial_format
@@ -365,10 +396,9 @@ class LineChecker:
             "later batch could repeat: give the product another serial length before importing."
         )
 
-    def check(self, lines: list[Line]) -> tuple[list[tuple[int, str]], list[Refusal]]:
+    def check(self, lines: list[Line], seen: dict[str, int]) -> Checked:
         good: list[tuple[int, str]] = []
         bad: list[Refusal] = []
-        seen: dict[str, int] = {}
         for line in lines:
             reason = line.problem or self.problem(line.text)
             if reason is None and line.text in seen:
@@ -380,8 +410,8 @@ class LineChecker:
             good.append((line.number, line.text))
         return good, bad
 
-    def check_csv(self, first: int, raws: list[bytes]) -> tuple[list[tuple[int, str]], list[Refusal]]:
-        """`check` for raw CSV lines numbered from `first`: a chunk of plain serials, none of the generated form
+    def check_csv(self, first: int, raws: list[bytes], seen: dict[str, int]) -> Checked:
+        """`check` for raw CSV lines numbered from `first`: a piece of plain serials, none of the generated form
         and none twice (the usual file), is checked whole; any other line by line."""
         if first == 1 and raws and _is_header(raws[0]):
             first, raws = 2, raws[1:]
@@ -390,9 +420,11 @@ class LineChecker:
             block = block.replace(b"\r\n", b"\n").removesuffix(b"\r")
         if block and self.plain_lines.fullmatch(block) and not self._has_generated_line(block):
             serials = block.decode("ascii").split("\n")
-            if len(set(serials)) == len(serials):
+            numbered = dict(zip(serials, range(first, first + len(serials)), strict=True))
+            if len(numbered) == len(serials) and seen.keys().isdisjoint(numbered):
+                seen.update(numbered)
                 return list(zip(range(first, first + len(serials)), serials, strict=True)), []
-        return self.check([csv_line(number, raw) for number, raw in enumerate(raws, first)])
+        return self.check([csv_line(number, raw) for number, raw in enumerate(raws, first)], seen)
 
     def _has_generated_line(self, block: bytes) -> bool:
         return self.generated_line in b"\n" + block.translate(self.shape, self.shape_dropped) + b"\n"
@@ -454,10 +486,20 @@ class Reader:
     def read(self, count: int) -> list[Line]:
         raise NotImplementedError
 
-    def checked(self, count: int, checker: LineChecker) -> tuple[list[tuple[int, str]], list[Refusal]] | None:
+    def checked(self, count: int, checker: LineChecker, seen: dict[str, int]) -> Checked | None:
         """The next `count` lines, checked: (good (number, serial), refused); None once the file is read."""
         lines = self.read(count)
-        return checker.check(lines) if lines else None
+        return checker.check(lines, seen) if lines else None
+
+    def pieces(self, count: int, checker: LineChecker) -> Iterator[Checked]:
+        """The next `count` lines (a chunk), checked PIECE_LINES at a time, repeats found across the pieces."""
+        seen: dict[str, int] = {}
+        end = self.number + count
+        while self.number < end and not self.at_end:
+            checked = self.checked(min(PIECE_LINES, end - self.number), checker, seen)
+            if checked is None:
+                return
+            yield checked
 
 
 class CsvReader(Reader):
@@ -478,7 +520,7 @@ class CsvReader(Reader):
             self._add(lines, self._take(end + 1)[:-1])
         return lines
 
-    def checked(self, count: int, checker: LineChecker) -> tuple[list[tuple[int, str]], list[Refusal]] | None:
+    def checked(self, count: int, checker: LineChecker, seen: dict[str, int]) -> Checked | None:
         """As `Reader.checked`, the lines split in one go rather than one by one (a million lines a few seconds)."""
         while self._buffer.count(b"\n", self._pos) < count and self._fill():
             pass
@@ -494,7 +536,7 @@ class CsvReader(Reader):
         self.number += len(parts)
         if not parts:
             return None
-        return checker.check_csv(first, parts)
+        return checker.check_csv(first, parts, seen)
 
     def _add(self, lines: list[Line], raw: bytes) -> None:
         self.number += 1

@@ -4,19 +4,21 @@ Verify counts a scan on its code and logs it in one round trip: `count` and `fin
 (text, parameters, returned columns) for the caller to run alone or inside its own `WITH`, so the scan log's
 INSERT rides in the same statement. The other writes run here: a PIN's first use, a confirmed page view's
 count, a consumer's precise first place, and the recall sweep and its undo. A new column verify reads is added
-here once (`COLUMNS` or `DETECT_COLUMNS`, and `CodeRow`), nowhere else. New codes are inserted here too
-(`insert`). A trading partner's verification request reads the same row through `sight`, which feeds
+here once (`COLUMNS` or `DETECT_COLUMNS`, and `CodeRow`), nowhere else. New codes are inserted here too (`insert`,
+`copying`). A trading partner's verification request reads the same row through `sight`, which feeds
 detection without counting a scan.
 """
 
 import functools
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
 from django.utils import timezone
+from psycopg import Copy
 from psycopg.copy import QueuedLibpqWriter
 
 from . import packstates
@@ -179,40 +181,68 @@ def count_by_id(*, code_id: int, at: datetime | str, place: str, seen: Seen | No
 
 
 def insert(batch: CodeBatch, first_ordinal: int, serials: list[str]) -> None:
-    """Register serials for consecutive ordinals: COPY on PostgreSQL, bulk_create elsewhere. They are born not
-    activated: a code verifies as authentic only once its unit is marked applied (see `codes.activation`)."""
-    if connection.vendor == "postgresql":
+    """Register serials for consecutive ordinals in one go (see `copying`)."""
+    with copying(batch, first_ordinal) as codes:
+        codes.write(serials)
+
+
+class CodeCopy:
+    """Codes being registered for consecutive ordinals: each `write` adds serials after the ones written before."""
+
+    def __init__(self, batch: CodeBatch, first_ordinal: int, copy: Copy | None):
+        self.batch = batch
+        self.next_ordinal = first_ordinal
+        self._copy = copy
+        self._prefix = f"{batch.product_id}\t{batch.pk}\t"
+        self._suffix = f"\t{CodeStatus.NOT_ACTIVATED}\t0\t\n"  # formatted once: an enum's format per row cost 40%
+
+    def write(self, serials: list[str]) -> None:
+        first = self.next_ordinal
+        self.next_ordinal += len(serials)
+        if self._copy is None:
+            Code.objects.bulk_create(
+                (
+                    Code(
+                        product_id=self.batch.product_id,
+                        batch_id=self.batch.pk,
+                        ordinal=ordinal,
+                        serial=serial,
+                        status=CodeStatus.NOT_ACTIVATED,
+                    )
+                    for ordinal, serial in enumerate(serials, first)
+                ),
+                batch_size=2_000,
+            )
+            return
         # Serials are GS1 set 82 (generated ones letters and digits, imported ones checked by codes.imports): no
         # backslash, tab or line break, so nothing to escape in COPY's text format.
-        prefix = f"{batch.product_id}\t{batch.pk}\t"
-        suffix = f"\t{CodeStatus.NOT_ACTIVATED}\t0\t\n"  # formatted once: an enum's format per row cost 40%
-        columns = "product_id, batch_id, ordinal, serial, status, scan_count, first_scanned_in"
-        # psycopg's own COPY, inside Django's error wrapper: a failure is Django's OperationalError & co. (a dropped
-        # connection is then retried by the task, and the connection is known to be broken), as for any query.
-        # Written in pieces through a queue that a psycopg thread sends on: the server takes in one piece while
-        # this thread formats the next, instead of waiting for all of them first.
-        with (
-            connection.cursor() as cursor,
-            connection.wrap_database_errors,
-            cursor.cursor.copy(f"COPY {TABLE} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(cursor.cursor)) as copy,
-        ):
-            for start in range(0, len(serials), COPY_PIECE):
-                piece = enumerate(serials[start : start + COPY_PIECE], first_ordinal + start)
-                copy.write("".join([f"{prefix}{ordinal}\t{serial}{suffix}" for ordinal, serial in piece]))
+        prefix, suffix = self._prefix, self._suffix
+        for start in range(0, len(serials), COPY_PIECE):
+            piece = enumerate(serials[start : start + COPY_PIECE], first + start)
+            self._copy.write("".join([f"{prefix}{ordinal}\t{serial}{suffix}" for ordinal, serial in piece]))
+
+
+@contextmanager
+def copying(batch: CodeBatch, first_ordinal: int) -> Iterator[CodeCopy]:
+    """Register serials for consecutive ordinals from `first_ordinal` through ONE COPY kept open while the caller
+    writes them in pieces (`CodeCopy.write`), so the server takes in one piece while the caller prepares the next
+    (an import checks its next lines meanwhile); bulk_create on other databases than PostgreSQL. Codes are born
+    not activated: a code verifies as authentic only once its unit is marked applied (see `codes.activation`).
+    A serial the product has already fails the whole COPY with IntegrityError (the unique index), when it ends."""
+    if connection.vendor != "postgresql":
+        yield CodeCopy(batch, first_ordinal, None)
         return
-    Code.objects.bulk_create(
-        (
-            Code(
-                product_id=batch.product_id,
-                batch_id=batch.pk,
-                ordinal=ordinal,
-                serial=serial,
-                status=CodeStatus.NOT_ACTIVATED,
-            )
-            for ordinal, serial in enumerate(serials, first_ordinal)
-        ),
-        batch_size=2_000,
-    )
+    columns = "product_id, batch_id, ordinal, serial, status, scan_count, first_scanned_in"
+    # psycopg's own COPY, inside Django's error wrapper: a failure is Django's OperationalError & co. (a dropped
+    # connection is then retried by the task, and the connection is known to be broken), as for any query.
+    # Written through a queue that a psycopg thread sends on: the server takes in one piece while this thread
+    # formats (or the caller checks) the next, instead of waiting for all of them first.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {TABLE} ({columns}) FROM STDIN", writer=QueuedLibpqWriter(cursor.cursor)) as copy,
+    ):
+        yield CodeCopy(batch, first_ordinal, copy)
 
 
 def registered(product_id: int, serials: list[str]) -> dict[str, int]:

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
 
-from brands.models import Brand, BrandOwnedQuerySet
-from codes.models import CodeBatch
+from brands.models import Brand, BrandOwnedQuerySet, distributor_scope
+from codes.models import CodeBatch, PrintJob
 
 from .territory import describe
 
@@ -140,19 +140,33 @@ class Carton(models.Model):
     def __str__(self):
         return self.sscc
 
-    @staticmethod
-    def distributor_scope(distributor_id: int):
-        """A distributor's people see the cartons inside a range their distributor holds now."""
-        return models.Exists(
-            Assignment.objects.filter(
-                distributor_id=distributor_id,
-                ended_at__isnull=True,
-                batch=models.OuterRef("batch"),
-                first_position__lte=models.OuterRef("first_position"),
-                last_position__gte=models.OuterRef("last_position"),
-            )
-        )
-
     @property
     def quantity(self) -> int:
         return self.last_position - self.first_position + 1
+
+
+# --- What a distributor's people and keys see of rows that are not theirs by a field (brands.models) -------
+
+
+def held_by(distributor_id: int) -> models.QuerySet:
+    """Current assignments of a distributor covering the outer row's positions of its batch (the outer row has
+    `batch`, `first_position` and `last_position`: a carton, a print job)."""
+    return Assignment.objects.filter(
+        distributor_id=distributor_id,
+        ended_at__isnull=True,
+        batch=models.OuterRef("batch"),
+        first_position__lte=models.OuterRef("first_position"),
+        last_position__gte=models.OuterRef("last_position"),
+    )
+
+
+@distributor_scope(Carton)
+def cartons_held(distributor_id: int) -> models.Exists:
+    """The cartons inside a range the distributor holds now."""
+    return models.Exists(held_by(distributor_id))
+
+
+@distributor_scope(PrintJob)
+def print_jobs_held(distributor_id: int) -> models.Exists:
+    """The print jobs (their files) wholly inside a range the distributor holds now: what it may print."""
+    return models.Exists(held_by(distributor_id))

@@ -1,22 +1,10 @@
-"""Reads of the distributors app that other places reuse: the portal's scoping and the verify path's lookup."""
+"""Reads of the distributors app that other places reuse: receipts and holders of ranges and cartons, and the
+verify path's lookup (what a distributor sees is scoped in models: `held_by`, applied by `for_actor`)."""
 
 from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, F, OuterRef, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 
-from codes.models import PrintJob
-
 from .models import Assignment, Carton
-
-
-def _held_by(distributor_id: int):
-    """Current assignments of a distributor that cover the outer row's batch positions."""
-    return Assignment.objects.filter(
-        distributor_id=distributor_id,
-        ended_at__isnull=True,
-        batch=OuterRef("batch"),
-        first_position__lte=OuterRef("first_position"),
-        last_position__gte=OuterRef("last_position"),
-    )
 
 
 def with_receipt(rows):
@@ -69,12 +57,6 @@ def with_holder(cartons):
         holder_id=Subquery(holding.values("distributor_id")[:1]),
         holder_name=Subquery(holding.values("distributor__name")[:1]),
     )
-
-
-def portal_print_jobs(actor):
-    """Print jobs a distributor's people may download: those wholly inside a range their distributor holds.
-    (PrintJob lives below this app, so it cannot name this scope itself; brand actors read it via for_actor.)"""
-    return PrintJob.objects.for_brand(actor.brand).filter(Exists(_held_by(actor.distributor_id)))
 
 
 def current_ranges(batch_ids: list[int]) -> list[tuple[int, int, int, int, list[str]]]:

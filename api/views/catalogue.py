@@ -25,7 +25,7 @@ from codes.models import (
 from codes.printing.download import serve_print_file
 from core.errors import ServiceError
 
-from ..base import BrandScopedViewSet
+from ..base import BrandScopedViewSet, PortalScopedViewSet
 from ..idempotency import HEADER, MAX_KEY_LENGTH, idempotent
 from ..serializers.catalogue import (
     BatchOrderSerializer,
@@ -204,11 +204,13 @@ class PrintJobFilter(filters.FilterSet):
 FILE_TYPES = {"application/json", *printing.CONTENT_TYPES.values()}
 
 
-class PrintJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedViewSet):
+class PrintJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalScopedViewSet):
     model = PrintJob
     serializer_class = PrintJobSerializer
     write_permission = "print.create"
     action_permissions = {"file": "print.download"}  # viewers may download, as in the dashboard
+    # A distributor's key: the print jobs of the ranges it holds, as its portal lists them (ordering is the brand's).
+    portal_permissions = {"list": "portal.print", "retrieve": "portal.print", "file": "portal.print"}
     filterset_class = PrintJobFilter
 
     def scope(self, rows):

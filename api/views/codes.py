@@ -9,14 +9,13 @@ dashboard makes.
 from collections import defaultdict
 
 import django_filters
-from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework import status as http
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
@@ -34,21 +33,6 @@ from ..serializers import codes as shapes
 from . import router
 
 
-class TooLarge(APIException):
-    status_code = 413
-    default_detail = "The body is larger than this server takes: send fewer serials a request."
-    default_code = "too-large"
-
-
-def _body(request):
-    """The request's JSON; a body over the server's limit is a 413 problem (DRF reads JSON through
-    `request.body`, whose limit Django raises as an error the problem handler would answer 500)."""
-    try:
-        return request.data
-    except RequestDataTooBig:
-        raise TooLarge() from None
-
-
 class PrintOrder(Cursor):
     ordering = "ordinal"  # within one product (a batch's): the (product, ordinal) index, in print order
 
@@ -59,7 +43,14 @@ def _visible_batches(request):
 
 class CodeFilter(django_filters.FilterSet):
     batch = django_filters.ModelChoiceFilter(
-        queryset=_visible_batches, required=True, method="in_batch", help_text="The batch (required)"
+        queryset=_visible_batches,
+        required=True,
+        method="in_batch",
+        help_text="The batch, by id (required)",
+        error_messages={
+            "required": "Give `batch`: the id of a batch of yours (codes are listed a batch at a time).",
+            "invalid_choice": "No batch of yours has this id: give `batch` as the id of a batch of yours.",
+        },
     )
     status = django_filters.ChoiceFilter(choices=CodeStatus.choices, help_text="Stored pack state")
 
@@ -172,7 +163,7 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
     def status(self, request, code_id=None):
         """Change one unit's pack state (409 when the rules leave it as it is, saying why)."""
         code = self.get_object()
-        asked = shapes.UnitStatusSerializer(data=_body(request))
+        asked = shapes.UnitStatusSerializer(data=request.data)
         asked.is_valid(raise_exception=True)
         before = code.status
         change = recalls.change_unit_status(
@@ -194,7 +185,7 @@ class CodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScopedV
     )
     @action(detail=False, methods=["post"], url_path="bulk-status", filter_backends=[], pagination_class=None)
     def bulk_status(self, request):
-        asked = shapes.BulkStatusSerializer(data=_body(request), context=self.get_serializer_context())
+        asked = shapes.BulkStatusSerializer(data=request.data, context=self.get_serializer_context())
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         change_args = {
@@ -280,7 +271,7 @@ class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScope
     @extend_schema(request=shapes.RecallCreateSerializer, responses={202: shapes.RecallCreatedSerializer})
     def create(self, request):
         """Recall a lot, a batch (or a range of its positions) or listed serials; a worker applies it."""
-        asked = shapes.RecallCreateSerializer(data=_body(request), context=self.get_serializer_context())
+        asked = shapes.RecallCreateSerializer(data=request.data, context=self.get_serializer_context())
         asked.is_valid(raise_exception=True)
         data = asked.validated_data
         change = recalls.recall(

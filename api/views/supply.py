@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from distributors import queries, services
 from distributors.models import Assignment, AssignmentEnd, Carton, Distributor
 
-from ..base import BrandScopedViewSet
+from ..base import BrandScopedViewSet, PortalScopedViewSet
 from ..problems import Conflict
 from ..serializers.supply import (
     AssignmentReceivedSerializer,
@@ -36,21 +36,6 @@ from ..serializers.supply import (
     ReturnSerializer,
 )
 from . import router
-
-
-class PortalScopedViewSet(BrandScopedViewSet):
-    """Rows the portal shows too: a distributor's key asks `portal_permissions[action]`; an action without one
-    is the brand's alone (its brand permissions lie outside the distributor's world: 404)."""
-
-    portal_permissions: dict[str, str] = {}
-
-    def permissions_for(self, request) -> tuple[str, ...]:
-        actor = getattr(request, "actor", None)
-        portal = self.portal_permissions.get(getattr(self, "action", None) or "")
-        if portal and actor is not None and actor.is_distributor:
-            return (portal,)
-        return super().permissions_for(request)
-
 
 # --- distributors -----------------------------------------------------------------------------------------
 

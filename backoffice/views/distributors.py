@@ -2,7 +2,7 @@
 The distributor list and page and the portal's home also show the distributor's scans."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,7 +11,7 @@ from brands.access import get_for_actor, require
 from brands.models import Activation, Invitation, Membership
 from brands.spreadsheet import csv_lines
 from codes import activation, printing, recalls
-from codes.models import CodeBatch
+from codes.models import CodeBatch, PrintJob
 from codes.printing.download import serve_print_file
 from core.forms import add_service_error
 from distributors import labels, queries, services
@@ -307,7 +307,7 @@ def portal(request):
         "current": [a for a in assignments if a.is_current],
         "past": [a for a in assignments[:200] if not a.is_current],
         "cartons": queries.with_receipt(Carton.objects.for_actor(actor).select_related("batch__product"))[:500],
-        "print_jobs": queries.portal_print_jobs(actor).select_related("batch").prefetch_related("files")[:50],
+        "print_jobs": PrintJob.objects.for_actor(actor).select_related("batch").prefetch_related("files")[:50],
         "by_region": scan_queries.distributor_scans_by_region_and_day(request.brand, actor.distributor_id),
         "print_form": PortalPrintForm(),
         "days": scan_queries.STATS_DAYS,
@@ -351,7 +351,7 @@ def portal_carton_label(request, carton_id: int):
 
 
 @require_POST
-@require("portal.download")
+@require("portal.print")
 def portal_print_job_create(request, assignment_id: int):
     assignment = get_for_actor(
         request, Assignment.objects.filter(ended_at__isnull=True).select_related("batch__product"), pk=assignment_id
@@ -371,14 +371,8 @@ def portal_print_job_create(request, assignment_id: int):
     return redirect("portal")
 
 
-@require("portal.download")
+@require("portal.print")
 def portal_print_file_download(request, print_job_id: int, part: int):
-    job = (
-        queries.portal_print_jobs(request.actor)
-        .select_related("batch__product__brand", "batch__lot")
-        .filter(pk=print_job_id)
-        .first()
-    )
-    if job is None:
-        raise Http404("No such print job.")
+    jobs = PrintJob.objects.select_related("batch__product__brand", "batch__lot")
+    job = get_for_actor(request, jobs, pk=print_job_id)  # its distributor's ranges only (distributors.models)
     return serve_print_file(request, job, part, actor=request.actor)

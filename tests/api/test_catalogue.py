@@ -473,3 +473,10 @@ def test_a_batch_ordered_through_the_api_reaches_ready_with_a_real_worker(brand)
         worker.stop()
     assert shown["progress"] == {**shown["progress"], "codes_done": 2_000, "percent": 100, "finished": True}
     assert CodeBatch.objects.get(pk=answer.json()["id"]).codes.count() == 2_000
+
+
+@pytest.mark.parametrize("asked", ["null", "abc", "0", "-3", "1.5", ""])
+def test_a_page_size_that_is_no_whole_number_from_1_is_a_400_naming_it(api, asked):
+    refused = api.get("/api/v1/products/", {"page_size": asked})
+    assert refused.status_code == 400 and refused["Content-Type"] == "application/problem+json"
+    assert "page_size" in refused.json()["errors"]

@@ -57,9 +57,11 @@ def test_codes_list_filters_by_status(api, batch):
 
 
 def test_codes_list_needs_a_batch_of_ones_own(api, batch, other_batch):
-    assert api.get("/api/v1/codes/").status_code == 400
-    refused = api.get("/api/v1/codes/", {"batch": other_batch.pk})
-    assert refused.status_code == 400 and "batch" in refused.json()["errors"]
+    missing = api.get("/api/v1/codes/")
+    assert missing.status_code == 400 and "Give `batch`" in missing.json()["errors"]["batch"][0]
+    for asked in (other_batch.pk, "abc", "null"):
+        refused = api.get("/api/v1/codes/", {"batch": asked})
+        assert refused.status_code == 400 and "No batch of yours" in refused.json()["errors"]["batch"][0]
 
 
 def test_a_code_shows_state_batch_lot_expiry_position_and_scans(api, batch):
@@ -235,7 +237,7 @@ def test_a_body_over_the_servers_limit_is_a_413_problem_not_a_500(api, batch, se
     body = {"status": "sample", "reason": "x", "gtin": batch.product.gtin, "serials": ["A" * 12] * 200}
     answer = api.post("/api/v1/codes/bulk-status/", body, format="json")
     assert answer.status_code == 413 and answer["Content-Type"] == "application/problem+json"
-    assert "fewer serials" in answer.json()["detail"]
+    assert "send less in one request" in answer.json()["detail"]  # api.problems, the one place for a 413
 
 
 def test_serials_must_be_a_list_of_short_strings(api, batch):

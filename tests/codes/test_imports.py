@@ -105,6 +105,28 @@ def test_serials_the_product_has_already_or_of_its_generated_form_are_refused(br
     assert serials_of(again.batch) == ["NEW-0002"] and refusals(again) == {1: "Already registered for this product."}
 
 
+def test_repeats_and_registered_serials_anywhere_in_a_chunk_are_refused_and_the_rest_registered(brand, monkeypatch):
+    # Chunks of 30 lines, each written piece by piece (10 lines) into one COPY: a repeat across pieces, a serial
+    # registered before in the chunk's last piece (the COPY fails and the chunk is registered again without it)
+    # and a repeat across chunks.
+    monkeypatch.setattr(imports, "PIECE_LINES", 10)
+    product = ProductFactory(brand=brand)
+    imported_batch(product, ["TAKEN-1"], lot_number="T1")
+    lines = [f"PC-{n:03d}" for n in range(1, 51)]
+    lines[14], lines[24], lines[39] = "PC-003", "TAKEN-1", "PC-005"
+    serial_import = imports.start_import(
+        brand=brand, product=product, lot_number="PC", upload=upload("\n".join(lines)), fmt="csv", enqueue=False
+    )
+    done = imports.run_import(serial_import.pk, chunk_size=30)
+    assert refusals(done) == {
+        15: "Repeats line 3.",
+        25: "Already registered for this product.",
+        40: "Appears earlier in the file.",
+    }
+    assert serials_of(done.batch) == [s for n, s in enumerate(lines, 1) if n not in (15, 25, 40)]
+    assert (done.lines_accepted, done.lines_refused, done.batch.quantity) == (47, 3, 47)
+
+
 def test_imported_codes_verify_as_authentic_through_the_verify_url(brand):
     product = ProductFactory(brand=brand)
     batch = imported_batch(product, ["lower-case/1", "UPPER-2"]).batch
