@@ -43,6 +43,6 @@ class RegistrationForm(forms.Form):
 
 
 class LinkRequestForm(forms.Form):
-    """"My registration": the address the owner registered with, to mail the link to."""
+    """ "My registration": the address the owner registered with, to mail the link to."""
 
     email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))

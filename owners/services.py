@@ -23,8 +23,8 @@ from scans import detection, rules
 
 from . import sealing
 from .models import Consent, ErasedBy, Purpose, Registration
-from .warranty import add_months
 from .sealing import Contact
+from .warranty import add_months
 
 # The version of the consent words (owners.wording): a change of wording is a new version, so each consent
 # records what the owner actually read.

@@ -121,8 +121,9 @@ def my_registration(request, token: str):
                 services.withdraw_consent(
                     registration=chosen, purpose=request.POST.get("purpose", ""), language=get_language() or ""
                 )
-            except services.RegistrationError:
-                return _no_store(render(request, "scans/unavailable.html", {"message": _("Not possible.")}, 400))
+            except services.RegistrationError as exc:
+                page = {"message": exc.message}
+                return _no_store(render(request, "scans/unavailable.html", page, status=400))
         return redirect("my_registration", token)
     page = {
         "registrations": [
