@@ -48,10 +48,8 @@ class Registration(models.Model):
     erased_by = models.CharField(max_length=10, choices=ErasedBy.choices, blank=True)
 
     brand_path = "brand"
-    export_exclude = (
-        "sealed_contact",
-        "contact_lookup",
-    )  # sealed under a key derived from our MASTER_KEY: useless outside
+    # Sealed under a key derived from our MASTER_KEY (useless outside); the lookup is the address's blind index.
+    export_exclude = ("sealed_contact", "contact_lookup")
     objects = BrandOwnedQuerySet.as_manager()
 
     def __str__(self):

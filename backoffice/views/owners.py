@@ -2,7 +2,7 @@
 Only for members with `owners.view`; the contact is shown, never logged."""
 
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -48,10 +48,11 @@ def _live_registration(request, code_id: int):
 
 
 @require("owners.view")
-@require_http_methods(["GET"])
 def owner_unit_export(request, code_id: int):
     """A registration with its contact decrypted, for an owner who asked the brand for their data."""
-    code, registration = _live_registration(request, code_id)
+    code, registration = _live_registration(request, code_id)  # another brand's unit: 404 whatever the method
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     response = JsonResponse(services.export_registration(registration), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="registration-{code.serial}.json"'
     response["Cache-Control"] = "no-store"
