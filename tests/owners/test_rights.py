@@ -57,6 +57,17 @@ def test_the_request_page_answers_the_same_for_an_unknown_address_and_mails_only
     assert "siti" not in link.lower()  # the link does not carry the address
 
 
+def test_the_request_page_is_rate_limited_and_offered_after_registering(brand, settings):
+    import secrets
+
+    code = live_units(brand)[0]
+    assert 'href="/my-registration/"' in register(link_of(code)).content.decode()
+    settings.OWNER_LINK_RATE_LIMIT = "2/h"
+    ip = f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(256)}"  # counts from earlier runs stay in Redis an hour
+    answers = [Client().post("/my-registration/", {"email": "x@example.my"}, REMOTE_ADDR=ip) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+
+
 def test_the_link_lists_the_addresss_registrations_only(
     registered, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
 ):
