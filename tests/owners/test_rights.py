@@ -216,3 +216,13 @@ def test_retention_runs_daily_on_the_housekeeping_queue():
     [entry] = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].startswith("owners.tasks.erase_expired")]
     assert entry["schedule"] == 24 * 60 * 60
     assert queue_of(entry["task"]) == "housekeeping" and queue_of("owners.tasks.send_owner_link_task") == "mail"
+
+
+def test_the_owners_pages_and_mail_read_in_malay(
+    registered, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    assert "Pendaftaran saya" in Client().get("/my-registration/", HTTP_ACCEPT_LANGUAGE="ms").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post("/my-registration/", {"email": "siti@example.my"}, HTTP_ACCEPT_LANGUAGE="ms")
+    [mail] = mailoutbox
+    assert "Pendaftaran produk anda" in mail.subject and "60 minit" in mail.body
