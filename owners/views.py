@@ -10,6 +10,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from core.forms import add_service_error
+from core.throttle import over_limit
 from scans import follow_up, rules, wording
 from scans.forms import CounterfeitReportForm
 from scans.views import allow_client, too_many
@@ -18,7 +19,7 @@ from . import services
 from . import wording as consent_wording
 from .forms import LinkRequestForm, RegistrationForm
 from .models import ErasedBy
-from .sealing import Contact
+from .sealing import Contact, normalise_email
 
 
 def _no_store(response):
@@ -91,7 +92,10 @@ def my_registration_request(request):
     form = LinkRequestForm(request.POST or None)
     sent = False
     if request.method == "POST" and form.is_valid():
-        services.request_link(email=form.cleaned_data["email"], language=get_language() or "")
+        email = normalise_email(form.cleaned_data["email"])
+        # Per address too, silently (the same answer): nobody floods an owner's inbox from many networks.
+        if not over_limit(request, group="owner-link-address", key=email, rate=settings.OWNER_LINK_ADDRESS_RATE_LIMIT):
+            services.request_link(email=email, language=get_language() or "")
         sent = True
     page = {"form": form, "sent": sent, "minutes": services.LINK_MAX_AGE // 60}
     return _no_store(render(request, "owners/my_request.html", page, status=400 if form.errors else 200))

@@ -471,6 +471,7 @@ PIN_CODE_RATE_LIMIT = env("PIN_CODE_RATE_LIMIT", "100/d")  # PIN attempts per co
 OWNER_REGISTRATION_RATE_LIMIT = env("OWNER_REGISTRATION_RATE_LIMIT", "30/h")
 # The "My registration" page (an owner asking for the link to see, export or delete their details) per network.
 OWNER_LINK_RATE_LIMIT = env("OWNER_LINK_RATE_LIMIT", "10/h")
+OWNER_LINK_ADDRESS_RATE_LIMIT = env("OWNER_LINK_ADDRESS_RATE_LIMIT", "3/h")  # links mailed per address
 # IPv6 clients are limited per /64 at the rates above and per /56 (one customer's delegation) at this many times.
 IPV6_PREFIX_RATE_FACTOR = env_int("IPV6_PREFIX_RATE_FACTOR", 4)
 # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.

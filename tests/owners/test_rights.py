@@ -68,6 +68,19 @@ def test_the_request_page_is_rate_limited_and_offered_after_registering(brand, s
     assert [answer.status_code for answer in answers] == [200, 200, 429]
 
 
+def test_an_address_gets_few_links_whoever_asks_and_the_page_says_the_same(
+    registered, settings, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    import secrets
+
+    settings.OWNER_LINK_ADDRESS_RATE_LIMIT = "2/h"
+    Registration.objects.all().delete()  # a fresh address each run: counts stay in the cache an hour
+    email = f"owner{secrets.randbelow(10**9)}@example.my"
+    register(link_of(registered[0]), email=email)
+    pages = [ask_link(email.upper(), mailoutbox, django_capture_on_commit_callbacks)[0] for _ in range(3)]
+    assert len(mailoutbox) == 2 and 'id="link-sent"' in pages[2]
+
+
 def test_the_link_lists_the_addresss_registrations_only(
     registered, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
 ):
