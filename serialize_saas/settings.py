@@ -420,6 +420,11 @@ if not REDIS_URL:
 # coming months, brands whose deletion is due).
 CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "scans.tasks.apply_retention_task", "schedule": 24 * 60 * 60},
+    # Owners' registrations past what their consent promised (owners.wording): a year after the warranty ends.
+    "erase-expired-registrations": {
+        "task": "owners.tasks.erase_expired_registrations_task",
+        "schedule": 24 * 60 * 60,
+    },
     "create-scan-partitions": {"task": "scans.tasks.create_scan_partitions_task", "schedule": 24 * 60 * 60},
     "delete-offboarded-brands": {"task": "brands.tasks.delete_due_brands_task", "schedule": 60 * 60},
     # Hourly, so a missed run catches up; each subscriber's digest of a day is sent once (claimed first).
@@ -449,6 +454,8 @@ CELERY_TASK_ROUTES = {
     "scans.tasks.send_alert_digests_task": {"queue": "mail"},
     "notifications.tasks.deliver_webhook_task": {"queue": "webhooks"},  # slow receivers and retries
     "scans.tasks.apply_retention_task": {"queue": "housekeeping"},
+    "owners.tasks.erase_expired_registrations_task": {"queue": "housekeeping"},
+    "owners.tasks.send_owner_link_task": {"queue": "mail"},
     "scans.tasks.create_scan_partitions_task": {"queue": "housekeeping"},
     "brands.tasks.delete_due_brands_task": {"queue": "housekeeping"},
     "brands.tasks.export_brand_task": {"queue": "housekeeping"},
@@ -462,6 +469,9 @@ PIN_RATE_LIMIT = env("PIN_RATE_LIMIT", "10/h")  # PIN attempts per code and clie
 PIN_CODE_RATE_LIMIT = env("PIN_CODE_RATE_LIMIT", "100/d")  # PIN attempts per code, from anywhere
 # The product registration page (views and submissions) per client network.
 OWNER_REGISTRATION_RATE_LIMIT = env("OWNER_REGISTRATION_RATE_LIMIT", "30/h")
+# The "My registration" page (an owner asking for the link to see, export or delete their details) per network.
+OWNER_LINK_RATE_LIMIT = env("OWNER_LINK_RATE_LIMIT", "10/h")
+OWNER_LINK_ADDRESS_RATE_LIMIT = env("OWNER_LINK_ADDRESS_RATE_LIMIT", "3/h")  # links mailed per address
 # IPv6 clients are limited per /64 at the rates above and per /56 (one customer's delegation) at this many times.
 IPV6_PREFIX_RATE_FACTOR = env_int("IPV6_PREFIX_RATE_FACTOR", 4)
 # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.

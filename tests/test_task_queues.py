@@ -30,7 +30,7 @@ def test_each_kind_of_work_has_its_queue():
 
 def test_every_task_goes_to_a_queue_the_workers_consume():
     app.loader.import_default_modules()
-    apps = {"brands", "codes", "distributors", "notifications", "scans"}
+    apps = {"brands", "codes", "distributors", "notifications", "owners", "scans"}
     ours = [name for name in app.tasks if name.split(".")[0] in apps]
     assert len(ours) >= 9
     assert {name: queue_of(name) for name in ours if queue_of(name) not in QUEUES} == {}
