@@ -1,0 +1,147 @@
+"""A recall e-mails the registered owners of its units who agreed to recall and safety messages: exactly them,
+once each however often the recall or its tasks run, in their language, with the product, lot and what to do;
+the recall's report counts who was reached and whose address bounced; no address or name reaches a log."""
+
+import logging
+import smtplib
+
+import pytest
+from django.core.mail.backends.locmem import EmailBackend
+from django.urls import reverse
+
+from codes import recalls
+from codes.models import StatusChange
+from owners import services, tasks
+from owners.sealing import Contact
+from tests.api.conftest import key_client
+
+from .helpers import live_units
+
+pytestmark = pytest.mark.django_db
+
+SAFETY_YES = {"warranty": True, "safety": True, "marketing": False}
+SAFETY_NO = {"warranty": True, "safety": False, "marketing": True}
+BOUNCING = "@gone.example"
+
+
+class RefusingBackend(EmailBackend):
+    """The owner's mail server as SMTP answers it: addresses at gone.example do not exist (550), for good."""
+
+    def send_messages(self, messages):
+        for message in messages:
+            refused = {to: (550, b"5.1.1 No such user") for to in message.to if to.endswith(BOUNCING)}
+            if refused:
+                raise smtplib.SMTPRecipientsRefused(refused)
+        return super().send_messages(messages)
+
+
+def own(code, email, consents=SAFETY_YES, *, name="Siti Aminah", phone="", language="en"):
+    contact = Contact(name=name, email=email, phone=phone)
+    return services.register_unit(code=code, scan_id=None, contact=contact, consents=consents, language=language)
+
+
+def recall_lot(brand, code, **words) -> StatusChange:
+    return recalls.recall(brand=brand, lot=code.batch.lot, reason="Glass fragments found in lot", **words)
+
+
+@pytest.fixture
+def lot(brand):
+    """Five live units of one lot: three owners told, one who said no to safety messages, one phone-only."""
+    units = live_units(brand, quantity=6)
+    own(units[0], "siti@example.my", language="ms")
+    own(units[1], "ahmad@example.my")
+    own(units[2], "lim@example.my", name="Lim Wei")
+    own(units[3], "no-thanks@example.my", SAFETY_NO)
+    own(units[4], "", phone="+60 12-345 6789")
+    return units
+
+
+def applied(brand, code, django_capture_on_commit_callbacks, **words) -> StatusChange:
+    with django_capture_on_commit_callbacks(execute=True):
+        change = recall_lot(brand, code, **words)
+    change.refresh_from_db()
+    return change
+
+
+def test_a_recall_emails_exactly_the_owners_who_agreed(
+    brand, other_brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    elsewhere = live_units(brand, quantity=1)[0]  # the brand's other product: not recalled
+    own(elsewhere, "other-product@example.my")
+    others = live_units(other_brand, quantity=1)[0]
+    own(others, "other-brand@example.my")
+    applied(brand, lot[0], django_capture_on_commit_callbacks, consumer_message="Return it to the shop.")
+    assert sorted(mail.to[0] for mail in mailoutbox) == ["ahmad@example.my", "lim@example.my", "siti@example.my"]
+
+
+def test_the_email_names_the_product_lot_and_what_to_do_in_the_owners_language(
+    brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    words = {"consumer_message": "Return it to the shop for a refund.", "consumer_messages": {"ms": "Pulangkan ke kedai."}}
+    applied(brand, lot[0], django_capture_on_commit_callbacks, **words)
+    by_owner = {mail.to[0]: mail for mail in mailoutbox}
+    lot_number = lot[0].batch.lot.number
+    for address, what_to_do in (("siti@example.my", "Pulangkan ke kedai."), ("ahmad@example.my", "Return it to")):
+        mail = by_owner[address]
+        html = mail.alternatives[0][0]
+        for part in (mail.body, html):
+            assert "Vitamin C 1000" in part and lot_number in part and what_to_do in part
+    assert "Vitamin C 1000" in by_owner["ahmad@example.my"].subject
+    assert "Pulangkan" not in by_owner["ahmad@example.my"].body
+
+
+def test_a_rerun_of_the_recall_or_its_tasks_sends_nothing_twice(
+    brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    change = applied(brand, lot[0], django_capture_on_commit_callbacks)
+    assert len(mailoutbox) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        recalls.apply_change(change.pk)
+        tasks.queue_recall_notices_task.delay(change.pk)
+        tasks.queue_recall_notices_task.delay(change.pk)
+    assert len(mailoutbox) == 3
+
+
+def test_a_second_recall_of_the_same_units_tells_the_owners_again(
+    brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    """Once per owner per recall: a later recall (a wider lot recall after a recall by serial) is news."""
+    with django_capture_on_commit_callbacks(execute=True):
+        recalls.recall(brand=brand, product=lot[0].product, serials=[lot[0].serial], reason="First unit found")
+    assert [mail.to[0] for mail in mailoutbox] == ["siti@example.my"]
+    applied(brand, lot[0], django_capture_on_commit_callbacks)
+    assert len(mailoutbox) == 4
+
+
+def test_the_report_counts_owners_reached_and_bounced(
+    brand, lot, settings, mailoutbox, owner_client, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.owners.test_recall_messages.RefusingBackend"
+    own(lot[5], "moved-away" + BOUNCING)
+    change = applied(brand, lot[0], django_capture_on_commit_callbacks)
+    assert len(mailoutbox) == 3
+    page = owner_client.get(reverse("recall_detail", args=[change.pk])).content.decode()
+    assert "3 owners e-mailed · 1 bounced · 0 failed" in page
+    report = key_client(brand).get(f"/api/v1/recalls/{change.pk}/report/").json()
+    assert report["owner_messages"] == {"reached": 3, "bounced": 1, "failed": 0, "waiting": 0}
+
+
+def test_a_status_change_that_is_no_recall_emails_nobody(brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        change = recalls.plan_change(brand=brand, lot=lot[0].batch.lot, to_status="locked", reason="Quality hold")
+    assert mailoutbox == []
+    report = key_client(brand).get(f"/api/v1/recalls/{change.pk}/report/").json()
+    assert report["owner_messages"] is None
+
+
+def test_no_owners_contact_reaches_a_log(
+    brand, lot, settings, caplog, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.owners.test_recall_messages.RefusingBackend"
+    own(lot[5], "moved-away" + BOUNCING, name="Nur Hidayah")
+    caplog.set_level(logging.DEBUG)
+    applied(brand, lot[0], django_capture_on_commit_callbacks)
+    assert len(mailoutbox) == 3 and caplog.records  # it did log: its records name no one
+    logged = caplog.text + " ".join(str(value) for record in caplog.records for value in vars(record).values())
+    for secret in ("siti@", "ahmad@", "lim@", "moved-away", "Siti Aminah", "Lim Wei", "Nur Hidayah", "345 6789"):
+        assert secret not in logged
