@@ -89,9 +89,7 @@ class RecallNotice(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
     change = models.ForeignKey(StatusChange, on_delete=models.CASCADE, related_name="+")
     # Kept when the owner's registration is erased: the recall's report still counts the e-mail.
-    registration = models.ForeignKey(
-        Registration, null=True, on_delete=models.SET_NULL, related_name="recall_notices"
-    )
+    registration = models.ForeignKey(Registration, null=True, on_delete=models.SET_NULL, related_name="recall_notices")
     status = models.CharField(max_length=8, choices=NoticeStatus.choices, default=NoticeStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The mail server's refusal")
@@ -102,9 +100,7 @@ class RecallNotice(models.Model):
     objects = BrandOwnedQuerySet.as_manager()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["change", "registration"], name="one_recall_notice_per_owner")
-        ]
+        constraints = [models.UniqueConstraint(fields=["change", "registration"], name="one_recall_notice_per_owner")]
 
     def __str__(self):
         return f"recall {self.change_id} notice {self.pk}: {self.status}"

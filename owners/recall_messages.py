@@ -61,9 +61,7 @@ def queue_recall_notices(change_id: int) -> int:
         [RecallNotice(brand_id=change.brand_id, change=change, registration=r) for r in with_email],
         ignore_conflicts=True,
     )
-    waiting = list(
-        RecallNotice.objects.filter(change=change, status=NoticeStatus.PENDING).values_list("pk", flat=True)
-    )
+    waiting = list(RecallNotice.objects.filter(change=change, status=NoticeStatus.PENDING).values_list("pk", flat=True))
     from .tasks import send_recall_notice_task
 
     for notice_id in waiting:

@@ -6,12 +6,14 @@ import logging
 import smtplib
 
 import pytest
+from celery.exceptions import Retry
 from django.core.mail.backends.locmem import EmailBackend
 from django.urls import reverse
 
 from codes import recalls
 from codes.models import StatusChange
 from owners import services, tasks
+from owners.models import NoticeStatus, RecallNotice
 from owners.sealing import Contact
 from tests.api.conftest import key_client
 
@@ -77,11 +79,11 @@ def test_a_recall_emails_exactly_the_owners_who_agreed(
 def test_the_email_names_the_product_lot_and_what_to_do_in_the_owners_language(
     brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
 ):
-    words = {"consumer_message": "Return it to the shop for a refund.", "consumer_messages": {"ms": "Pulangkan ke kedai."}}
+    words = {"consumer_message": "Return it to the shop for a refund.", "consumer_messages": {"ms": "Pulangkan kedai."}}
     applied(brand, lot[0], django_capture_on_commit_callbacks, **words)
     by_owner = {mail.to[0]: mail for mail in mailoutbox}
     lot_number = lot[0].batch.lot.number
-    for address, what_to_do in (("siti@example.my", "Pulangkan ke kedai."), ("ahmad@example.my", "Return it to")):
+    for address, what_to_do in (("siti@example.my", "Pulangkan kedai."), ("ahmad@example.my", "Return it to")):
         mail = by_owner[address]
         html = mail.alternatives[0][0]
         for part in (mail.body, html):
@@ -126,7 +128,9 @@ def test_the_report_counts_owners_reached_and_bounced(
     assert report["owner_messages"] == {"reached": 3, "bounced": 1, "failed": 0, "waiting": 0}
 
 
-def test_a_status_change_that_is_no_recall_emails_nobody(brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks):
+def test_a_status_change_that_is_no_recall_emails_nobody(
+    brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         change = recalls.plan_change(brand=brand, lot=lot[0].batch.lot, to_status="locked", reason="Quality hold")
     assert mailoutbox == []
@@ -145,3 +149,49 @@ def test_no_owners_contact_reaches_a_log(
     logged = caplog.text + " ".join(str(value) for record in caplog.records for value in vars(record).values())
     for secret in ("siti@", "ahmad@", "lim@", "moved-away", "Siti Aminah", "Lim Wei", "Nur Hidayah", "345 6789"):
         assert secret not in logged
+
+
+class AwayBackend(EmailBackend):
+    """A mail server that is away (connection refused) for the first `away_for` sends."""
+
+    away_for = 0
+
+    def send_messages(self, messages):
+        if AwayBackend.away_for:
+            AwayBackend.away_for -= 1
+            raise ConnectionRefusedError("Connection refused")
+        return super().send_messages(messages)
+
+
+def sent_later(*, retries: int) -> None:
+    """The retries the worker would run later (at 30 s, 1 min …), run now: `retries` is the try's number."""
+    for notice in RecallNotice.objects.filter(status=NoticeStatus.PENDING):
+        tasks.send_recall_notice_task.apply(args=[notice.pk], retries=retries)
+
+
+def test_a_mail_server_that_is_away_is_tried_again(
+    brand, lot, settings, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.owners.test_recall_messages.AwayBackend"
+    AwayBackend.away_for = 1
+    with pytest.raises(Retry):  # the task asks Celery to retry it in 30 s
+        applied(brand, lot[0], django_capture_on_commit_callbacks)
+    assert RecallNotice.objects.filter(status=NoticeStatus.PENDING).count() == 3 and mailoutbox == []
+    sent_later(retries=1)
+    assert sorted(mail.to[0] for mail in mailoutbox) == ["ahmad@example.my", "lim@example.my", "siti@example.my"]
+
+
+def test_an_owner_not_reached_after_every_retry_counts_as_failed(
+    brand, lot, settings, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.owners.test_recall_messages.AwayBackend"
+    AwayBackend.away_for = 100
+    with pytest.raises(Retry):
+        applied(brand, lot[0], django_capture_on_commit_callbacks)
+    sent_later(retries=tasks.MAIL_RETRIES)
+    AwayBackend.away_for = 0
+    change = StatusChange.objects.get(brand=brand, to_status="recalled")
+    report = key_client(brand).get(f"/api/v1/recalls/{change.pk}/report/").json()
+    assert report["owner_messages"] == {"reached": 0, "bounced": 0, "failed": 3, "waiting": 0}
+    sent_later(retries=1)  # given up on: a late retry sends nothing
+    assert mailoutbox == []
