@@ -93,10 +93,14 @@ def send_recall_notice(notice_id: int) -> str:
     if registration is None:  # erased since it was queued: nobody left to write to
         _finish(notice_id, NoticeStatus.FAILED)
         return NoticeStatus.FAILED
+    email = _email_of(registration)
+    if not email:  # its contact no longer opens: nobody to write to
+        _finish(notice_id, NoticeStatus.FAILED)
+        return NoticeStatus.FAILED
     language = registration.language or "en"
     try:
         notifications.send_templated_email(
-            to=registration.contact().email, language=language, template=TEMPLATE, context=_context(notice, language)
+            to=email, language=language, template=TEMPLATE, context=_context(notice, language)
         )
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _reply in exc.recipients.values()]
