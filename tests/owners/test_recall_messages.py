@@ -16,6 +16,7 @@ from owners import services, tasks
 from owners.models import NoticeStatus, RecallNotice
 from owners.sealing import Contact
 from tests.api.conftest import key_client
+from tests.notifications.test_mail_languages import LANGUAGES, UNFILLED
 
 from .helpers import live_units
 
@@ -88,7 +89,9 @@ def test_the_email_names_the_product_lot_and_what_to_do_in_the_owners_language(
         html = mail.alternatives[0][0]
         for part in (mail.body, html):
             assert "Vitamin C 1000" in part and lot_number in part and what_to_do in part
-    assert "Vitamin C 1000" in by_owner["ahmad@example.my"].subject
+    assert by_owner["ahmad@example.my"].subject == "Safety recall: Acme Supplements Vitamin C 1000"
+    assert by_owner["siti@example.my"].subject == "Penarikan balik keselamatan: Acme Supplements Vitamin C 1000"
+    assert "Apa yang perlu dilakukan" in by_owner["siti@example.my"].body
     assert "Pulangkan" not in by_owner["ahmad@example.my"].body
 
 
@@ -195,3 +198,20 @@ def test_an_owner_not_reached_after_every_retry_counts_as_failed(
     assert report["owner_messages"] == {"reached": 0, "bounced": 0, "failed": 3, "waiting": 0}
     sent_later(retries=1)  # given up on: a late retry sends nothing
     assert mailoutbox == []
+
+
+def test_the_email_reads_in_every_language_an_owner_registers_in(
+    brand, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    units = live_units(brand, quantity=len(LANGUAGES))
+    for code, language in zip(units, LANGUAGES, strict=True):
+        own(code, f"{language}@example.my", language=language)
+    applied(brand, units[0], django_capture_on_commit_callbacks)
+    by_language = {mail.to[0].split("@")[0]: mail for mail in mailoutbox}
+    assert set(by_language) == set(LANGUAGES)
+    for language, mail in by_language.items():
+        for part in (mail.subject, mail.body, mail.alternatives[0][0]):
+            assert not UNFILLED.search(part), (language, part)
+        if language != "en":
+            assert mail.subject != by_language["en"].subject, language
+            assert "What to do" not in mail.body and "Stop using" not in mail.body, language
