@@ -95,6 +95,9 @@ class RecallNotice(models.Model):
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The mail server's refusal")
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When its next try is due at the broker (sent, or retried with backoff): a waiting notice past it by
+    # WORK_RESEND_SECONDS lost its message and is sent again (owners.tasks.resend_stalled_notices_task).
+    enqueued_at = models.DateTimeField(default=timezone.now)
 
     brand_path = "brand"
     objects = BrandOwnedQuerySet.as_manager()

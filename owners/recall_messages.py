@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import timedelta
 from functools import reduce
 from operator import or_
 
@@ -120,6 +121,11 @@ def _wait_again(notice_id: int) -> str:
     log.info("recall notice not sent yet", extra={"notice": notice_id})
     RecallNotice.objects.filter(pk=notice_id, status=NoticeStatus.SENDING).update(status=NoticeStatus.PENDING)
     return RETRY
+
+
+def retry_in(notice_id: int, seconds: int) -> None:
+    """The notice's next try is due in `seconds`: the stalled-notice sweep counts from then."""
+    RecallNotice.objects.filter(pk=notice_id).update(enqueued_at=timezone.now() + timedelta(seconds=seconds))
 
 
 def give_up(notice_id: int) -> None:

@@ -25,4 +25,17 @@ def send_recall_notice_task(self, notice_id: int) -> str:
     if self.request.retries >= MAIL_RETRIES:
         recall_messages.give_up(notice_id)
         return "failed"
-    raise self.retry(countdown=MAIL_RETRY_SECONDS * 2**self.request.retries)
+    countdown = MAIL_RETRY_SECONDS * 2**self.request.retries
+    recall_messages.retry_in(notice_id, countdown)
+    raise self.retry(countdown=countdown)
+
+
+@shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)
+def resend_stalled_notices_task() -> int:
+    """Beat, every minute: recall e-mails still waiting long after their try was due (the message was lost) are
+    sent again; the notice's claim keeps a late duplicate from mailing the owner twice."""
+    from core.queueing import resend_stalled
+
+    from .models import NoticeStatus, RecallNotice
+
+    return len(resend_stalled(RecallNotice.objects.filter(status=NoticeStatus.PENDING), send_recall_notice_task))

@@ -428,6 +428,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-unsent-tasks": {"task": "brands.tasks.send_unsent_tasks_task", "schedule": 60},
     "resend-stalled-work": {"task": "codes.tasks.resend_stalled_work_task", "schedule": 60},
     "resend-stalled-deliveries": {"task": "notifications.tasks.resend_stalled_deliveries_task", "schedule": 60},
+    "resend-stalled-recall-notices": {"task": "owners.tasks.resend_stalled_notices_task", "schedule": 60},
     "forget-idempotency-keys": {"task": "api.tasks.forget_idempotency_keys_task", "schedule": 24 * 60 * 60},
 }
 # One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started

@@ -4,11 +4,13 @@ the recall's report counts who was reached and whose address bounced; no address
 
 import logging
 import smtplib
+from datetime import timedelta
 
 import pytest
 from celery.exceptions import Retry
 from django.core.mail.backends.locmem import EmailBackend
 from django.urls import reverse
+from django.utils import timezone
 
 from codes import recalls
 from codes.models import StatusChange
@@ -215,3 +217,18 @@ def test_the_email_reads_in_every_language_an_owner_registers_in(
         if language != "en":
             assert mail.subject != by_language["en"].subject, language
             assert "What to do" not in mail.body and "Stop using" not in mail.body, language
+
+
+def test_a_waiting_email_whose_message_was_lost_is_sent_by_the_sweep_once(
+    brand, lot, settings, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.owners.test_recall_messages.AwayBackend"
+    AwayBackend.away_for = 1
+    with pytest.raises(Retry):  # one tried (due again in 30 s), the others' messages never ran: as if lost
+        applied(brand, lot[0], django_capture_on_commit_callbacks)
+    assert tasks.resend_stalled_notices_task.apply().get() == 0  # not overdue yet
+    overdue = timezone.now() - timedelta(seconds=settings.WORK_RESEND_SECONDS + 60)
+    RecallNotice.objects.update(enqueued_at=overdue)
+    assert tasks.resend_stalled_notices_task.apply().get() == 3
+    assert tasks.resend_stalled_notices_task.apply().get() == 0
+    assert sorted(mail.to[0] for mail in mailoutbox) == ["ahmad@example.my", "lim@example.my", "siti@example.my"]
