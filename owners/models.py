@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from brands.models import Brand, BrandKey, BrandOwnedQuerySet
-from codes.models import Code
+from codes.models import Code, StatusChange
 
 from .sealing import Contact, associated_data, unseal
 from .warranty import warranty_ends
@@ -100,3 +100,38 @@ class Consent(models.Model):
 
     def __str__(self):
         return f"{self.purpose}: {'yes' if self.given else 'no'} ({self.wording_version})"
+
+
+class NoticeStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    BOUNCED = "bounced", "Bounced (the address was refused)"
+    FAILED = "failed", "Failed (given up after retries)"
+
+
+class RecallNotice(models.Model):
+    """One owner's e-mail about one recall: claimed before it is sent, so a repeated recall or task sends it at
+    most once. Never holds the address: the worker unseals it from the registration when it sends."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    change = models.ForeignKey(StatusChange, on_delete=models.CASCADE, related_name="+")
+    # Kept when the owner's registration is erased: the recall's report still counts the e-mail.
+    registration = models.ForeignKey(Registration, null=True, on_delete=models.SET_NULL, related_name="recall_notices")
+    status = models.CharField(max_length=8, choices=NoticeStatus.choices, default=NoticeStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The mail server's refusal")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # When its next try is due at the broker (sent, or retried with backoff): a waiting notice past it by
+    # WORK_RESEND_SECONDS lost its message and is sent again (owners.tasks.resend_stalled_notices_task).
+    enqueued_at = models.DateTimeField(default=timezone.now)
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["change", "registration"], name="one_recall_notice_per_owner")]
+
+    def __str__(self):
+        return f"recall {self.change_id} notice {self.pk}: {self.status}"

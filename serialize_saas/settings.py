@@ -433,6 +433,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-unsent-tasks": {"task": "brands.tasks.send_unsent_tasks_task", "schedule": 60},
     "resend-stalled-work": {"task": "codes.tasks.resend_stalled_work_task", "schedule": 60},
     "resend-stalled-deliveries": {"task": "notifications.tasks.resend_stalled_deliveries_task", "schedule": 60},
+    "resend-stalled-recall-notices": {"task": "owners.tasks.resend_stalled_notices_task", "schedule": 60},
     "forget-idempotency-keys": {"task": "api.tasks.forget_idempotency_keys_task", "schedule": 24 * 60 * 60},
 }
 # One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started
@@ -452,6 +453,8 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.send_event_email_task": {"queue": "mail"},
     "scans.tasks.send_alert_email_task": {"queue": "mail"},
     "scans.tasks.send_alert_digests_task": {"queue": "mail"},
+    "owners.tasks.queue_recall_notices_task": {"queue": "mail"},
+    "owners.tasks.send_recall_notice_task": {"queue": "mail"},
     "notifications.tasks.deliver_webhook_task": {"queue": "webhooks"},  # slow receivers and retries
     "scans.tasks.apply_retention_task": {"queue": "housekeeping"},
     "owners.tasks.erase_expired_registrations_task": {"queue": "housekeeping"},
@@ -461,6 +464,9 @@ CELERY_TASK_ROUTES = {
     "brands.tasks.export_brand_task": {"queue": "housekeeping"},
     "api.tasks.forget_idempotency_keys_task": {"queue": "housekeeping"},
 }
+
+# Tasks run with a recall's id once it is applied (codes.recalls names no app above it): the owners' e-mails.
+RECALL_FOLLOW_UP_TASKS = ["owners.tasks.queue_recall_notices_task"]
 
 # Public verify routes: requests per IP per window ("60/m", "1000/h"); "0" turns limiting off (load tests).
 VERIFY_RATE_LIMIT = env("VERIFY_RATE_LIMIT", "60/m")

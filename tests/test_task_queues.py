@@ -24,6 +24,7 @@ def test_each_kind_of_work_has_its_queue():
     assert queue_of("scans.tasks.record_findings_task") == "alerts"
     assert queue_of("notifications.tasks.deliver_webhook_task") == "webhooks"
     assert queue_of("notifications.tasks.send_event_email_task") == "mail"
+    assert queue_of("owners.tasks.send_recall_notice_task") == "mail"  # recall e-mails to owners
     assert queue_of("scans.tasks.apply_retention_task") == "housekeeping"
     assert queue_of("codes.tasks.apply_change_task") == "celery"  # recalls: never behind a print job
 
