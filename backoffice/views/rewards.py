@@ -23,7 +23,7 @@ def reward_programme(request):
         messages.success(request, "Reward programme saved.")
         return redirect("reward_programme")
     totals = PointsAward.objects.for_brand(request.brand).aggregate(
-        points=Sum("points"), paid=Count("pk", filter=Q(points__gt=0)), refused=Count("pk", filter=Q(points=0))
+        total=Sum("points"), paid=Count("pk", filter=Q(points__gt=0)), refused=Count("pk", filter=Q(points=0))
     )
     return render(request, "owners/rewards.html", {"form": form, "totals": totals})
 
