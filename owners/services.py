@@ -361,6 +361,8 @@ def _scan_device(scan_id: int | None, now: datetime) -> str:
     """The device of the scan whose page offered the registration (its hashed network and browser, as detection
     counts devices); scans without one (none found) count together as one device, so missing evidence never
     lifts the cap. The scan is at most a registration link's life old: only those months' partitions are read."""
+    if scan_id is None:
+        return device_id("", "")
     since = now - timedelta(seconds=REGISTER_TOKEN_MAX_AGE) - timedelta(hours=1)
     scan = Scan.objects.filter(pk=scan_id, scanned_at__gte=since).values("ip_hash", "user_agent_family").first()
     if scan is None:

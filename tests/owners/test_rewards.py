@@ -170,7 +170,8 @@ def test_the_brand_exports_balances_per_person(brand, programme, owner_client):
     register(link_from(units[3], "175.139.4.1"), name="Evil", email="=cmd@example.my")
     header, *rows = balances_csv(owner_client)
     assert header == list(services.BALANCE_HEADER)
-    assert sorted(row[:4] for row in rows) == [["'=cmd@example.my", "25", "1", "0"], ["siti@example.my", "50", "2", "1"]]
+    expected = [["'=cmd@example.my", "25", "1", "0"], ["siti@example.my", "50", "2", "1"]]
+    assert sorted(row[:4] for row in rows) == expected, "per person, the formula-like address as text"
 
 
 def test_without_contact_access_the_person_is_a_shortened_index(brand, programme):
