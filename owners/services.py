@@ -275,6 +275,7 @@ def export_registration(registration: Registration) -> dict:
         "warranty_ends_on": _iso(registration.warranty_ends_on()),
         "removed_after": _iso(keep_until(registration)),
         "language": registration.language,
+        "points": PointsAward.objects.filter(registration=registration).values_list("points", flat=True).first(),
         "consents": [
             {
                 "purpose": consent.purpose,

@@ -6,10 +6,12 @@ import csv
 import io
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from brands.models import Role
 from owners import services
@@ -128,6 +130,26 @@ def test_registrations_at_once_never_exceed_the_cap(brand):
     for thread in threads:
         thread.join()
     assert sorted(PointsAward.objects.values_list("points", flat=True)) == [0, 0, 0, 0, 5, 5]
+
+
+def test_the_caps_are_per_day(brand):
+    RewardProgramme.objects.create(brand=brand, enabled=True, points=5, person_daily_cap=1, device_daily_cap=1)
+    units = live_units(brand, quantity=3)
+    today = timezone.now()
+    for code, when in zip(units, (today - timedelta(days=1), today - timedelta(days=1), today), strict=True):
+        services.register_unit(
+            code=code,
+            scan_id=None,
+            contact=Contact(name="Siti", email="siti@example.my", phone=""),
+            consents={purpose: answer == "yes" for purpose, answer in _consents().items()},
+            now=when,
+        )
+    assert [PointsAward.objects.get(registration__code=code).points for code in units] == [5, 0, 5]
+
+
+def test_the_owners_export_holds_the_points(brand, programme):
+    register(link_from(live_units(brand)[0], "175.139.1.1"))
+    assert services.export_registration(Registration.objects.get())["points"] == 25
 
 
 def _consents():
