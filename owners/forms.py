@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Purpose
+from .models import Purpose, RewardProgramme
 
 ANSWERS = [("yes", _("Yes, I agree")), ("no", _("No"))]
 
@@ -46,3 +46,11 @@ class LinkRequestForm(forms.Form):
     """ "My registration": the address the owner registered with, to mail the link to."""
 
     email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class RewardProgrammeForm(forms.ModelForm):
+    """A brand's reward programme (back office, English like the rest of it)."""
+
+    class Meta:
+        model = RewardProgramme
+        fields = ["enabled", "points", "person_daily_cap", "device_daily_cap"]

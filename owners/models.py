@@ -1,6 +1,7 @@
 """Owners who registered a unit: one registration per unit, its contact sealed under the brand's key
 (owners.sealing), and the consents given, each purpose on its own with the wording's version and time."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -135,3 +136,64 @@ class RecallNotice(models.Model):
 
     def __str__(self):
         return f"recall {self.change_id} notice {self.pk}: {self.status}"
+
+
+class RewardProgramme(models.Model):
+    """A brand's points for registering its products (optional, off until the brand turns it on): paid for the
+    first registration of a unit only, and at most so many a day to one person and from one device, so that
+    registering piles of units (bought, found or copied) does not farm points."""
+
+    brand = models.OneToOneField(Brand, on_delete=models.CASCADE, related_name="reward_programme")
+    enabled = models.BooleanField("Reward registrations with points", default=False)
+    points = models.PositiveIntegerField(
+        "Points per registration", default=10, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
+    )
+    person_daily_cap = models.PositiveSmallIntegerField(
+        "Paid registrations a day per person",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="One person is one e-mail address; more registrations that day earn nothing",
+    )
+    device_daily_cap = models.PositiveSmallIntegerField(
+        "Paid registrations a day per device",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="A device is the network and browser that scanned the unit (as detection counts devices)",
+    )
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    def __str__(self):
+        return f"rewards of {self.brand_id}: {'on' if self.enabled else 'off'}"
+
+
+class Refusal(models.TextChoices):
+    """Why a first registration earned no points."""
+
+    NO_EMAIL = "no_email", "no e-mail address to keep the points under"
+    PERSON_CAP = "person_cap", "the person's daily cap was reached"
+    DEVICE_CAP = "device_cap", "the device's daily cap was reached"
+
+
+class PointsAward(models.Model):
+    """The ledger: one row per first registration made while the brand's programme was on, paid or refused
+    (`points` 0 and the reason). One per registration (the unique registration), so a unit never pays twice;
+    the registration stays as a tombstone after erasure, so re-registering it cannot pay again either. Whose
+    points they are is the registration's blind index (dropped by erasure, and the points with it)."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    registration = models.OneToOneField(Registration, on_delete=models.CASCADE, related_name="award")
+    points = models.PositiveIntegerField()
+    refused = models.CharField(max_length=12, choices=Refusal.choices, blank=True)
+    device = models.CharField(max_length=10, blank=True, help_text="scans.context.device_id of the unit's scan")
+    awarded_at = models.DateTimeField(default=timezone.now)
+
+    brand_path = "brand"
+    objects = BrandOwnedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["brand", "device", "awarded_at"], name="award_device_day")]
+
+    def __str__(self):
+        return f"{self.points} points for registration {self.registration_id}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,9 +20,12 @@ from codes import packstates
 from codes.models import Code
 from core.errors import ServiceError
 from scans import detection, rules
+from scans.context import device_id
+from scans.follow_up import REGISTER_TOKEN_MAX_AGE
+from scans.models import Scan
 
 from . import sealing
-from .models import Consent, ErasedBy, Purpose, Registration
+from .models import Consent, ErasedBy, PointsAward, Purpose, Refusal, Registration, RewardProgramme
 from .sealing import Contact
 from .warranty import add_months
 
@@ -43,6 +46,7 @@ class Outcome:
     registration: Registration
     second: bool = False
     again: bool = False
+    award: PointsAward | None = None  # the points this first registration earned (or why none), when rewarded
 
     @property
     def accepted(self) -> bool:
@@ -111,9 +115,12 @@ def register_unit(
                 )
                 for purpose in Purpose.values
             )
+            # In the registration's own transaction: a unit's first registration and its points stand or fall
+            # together, and a unit registered before (the IntegrityError below) never reaches this line.
+            award = award_points(registration=registration, now=now)
     except IntegrityError:  # registered already (also by a request racing this one: the unique unit wins once)
         return _registered_before(code=code, scan_id=scan_id, contact=contact)
-    return Outcome(registration)
+    return Outcome(registration, award=award)
 
 
 def _registered_before(*, code: Code, scan_id: int | None, contact: Contact) -> Outcome:
@@ -268,6 +275,7 @@ def export_registration(registration: Registration) -> dict:
         "warranty_ends_on": _iso(registration.warranty_ends_on()),
         "removed_after": _iso(keep_until(registration)),
         "language": registration.language,
+        "points": PointsAward.objects.filter(registration=registration).values_list("points", flat=True).first(),
         "consents": [
             {
                 "purpose": consent.purpose,
@@ -310,3 +318,103 @@ def erase_expired_registrations(*, now: datetime | None = None) -> int:
         if keep_until(registration) < today:
             count += erase_registration(registration=registration, by=ErasedBy.RETENTION, now=now)
     return count
+
+
+# --- Rewards: points for a unit's first registration, capped per person and per device a day ----------------
+
+
+def award_points(*, registration: Registration, now: datetime) -> PointsAward | None:
+    """The points a unit's first registration earns under its brand's programme (None when it has none on):
+    `points`, or nothing with the reason when the owner gave no e-mail (the person the points belong to) or
+    when that person, or the device that scanned the unit, was paid `*_daily_cap` times today already.
+
+    Race: two registrations at once (of one person, or from one device) would each count the paid awards of
+    today before either wrote its own, and both be paid past the cap. So the brand's programme row is locked
+    (SELECT ... FOR UPDATE) for the rest of the registration's transaction: a brand's awards are decided one
+    after the other, each counting under READ COMMITTED what the ones before it committed. Registrations are
+    people filling a form, so one brand's queue is short; the lock is taken last, after the unit's row."""
+    programme = RewardProgramme.objects.select_for_update().filter(brand_id=registration.brand_id).first()
+    if programme is None or not programme.enabled:
+        return None
+    device = _scan_device(registration.scan_id, now)
+    today = timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
+    paid_today = PointsAward.objects.filter(brand_id=registration.brand_id, awarded_at__gte=today, points__gt=0)
+    refused = ""
+    if not registration.contact_lookup:
+        refused = Refusal.NO_EMAIL
+    elif paid_today.filter(registration__contact_lookup=registration.contact_lookup).count() >= (
+        programme.person_daily_cap
+    ):
+        refused = Refusal.PERSON_CAP
+    elif paid_today.filter(device=device).count() >= programme.device_daily_cap:
+        refused = Refusal.DEVICE_CAP
+    return PointsAward.objects.create(
+        brand_id=registration.brand_id,
+        registration=registration,
+        points=0 if refused else programme.points,
+        refused=refused,
+        device=device,
+        awarded_at=now,
+    )
+
+
+def _scan_device(scan_id: int | None, now: datetime) -> str:
+    """The device of the scan whose page offered the registration (its hashed network and browser, as detection
+    counts devices); scans without one (none found) count together as one device, so missing evidence never
+    lifts the cap. The scan is at most a registration link's life old: only those months' partitions are read."""
+    if scan_id is None:
+        return device_id("", "")
+    since = now - timedelta(seconds=REGISTER_TOKEN_MAX_AGE) - timedelta(hours=1)
+    scan = Scan.objects.filter(pk=scan_id, scanned_at__gte=since).values("ip_hash", "user_agent_family").first()
+    if scan is None:
+        return device_id("", "")
+    return device_id(scan["ip_hash"], scan["user_agent_family"])
+
+
+def balances(registrations: Iterable[Registration]) -> dict[int, int]:
+    """An owner's points per brand (brand id -> points), over their live registrations (a "My registration"
+    link's): the brands with a programme on, and any with points earned before it was turned off."""
+    registrations = list(registrations)
+    brand_ids = {registration.brand_id for registration in registrations}
+    result = dict.fromkeys(
+        RewardProgramme.objects.filter(brand_id__in=brand_ids, enabled=True).values_list("brand_id", flat=True), 0
+    )
+    earned = (
+        PointsAward.objects.filter(registration__in=[registration.pk for registration in registrations])
+        .values("brand_id")
+        .annotate(total=Sum("points"))
+    )
+    for row in earned:
+        if row["total"] or row["brand_id"] in result:
+            result[row["brand_id"]] = row["total"] or 0
+    return result
+
+
+BALANCE_HEADER = ("person", "points", "paid_registrations", "refused_registrations", "last_registered_at")
+
+
+def balance_rows(*, brand, with_email: bool) -> Iterator[tuple]:
+    """The brand's balances, one row per person (a blind index: one e-mail address under one brand key), read
+    as a stream in index order. The person is the decrypted e-mail for members who may read contacts
+    (`with_email`, owners.view), else the index shortened to 12 characters (stable, and unlinkable elsewhere).
+    Erased registrations name nobody and are left out (their points went with the person)."""
+    awards = (
+        PointsAward.objects.for_brand(brand)
+        .exclude(registration__contact_lookup="")
+        .select_related("registration__key")
+        .order_by("registration__contact_lookup", "awarded_at", "pk")
+    )
+    current: list = []
+    lookup = None
+    for award in awards.iterator(chunk_size=500):
+        if award.registration.contact_lookup != lookup:
+            if current:
+                yield tuple(current)
+            lookup = award.registration.contact_lookup
+            person = award.registration.contact().email if with_email else lookup[:12]
+            current = [person, 0, 0, 0, None]
+        current[1] += award.points
+        current[2 if award.points else 3] += 1
+        current[4] = award.registration.registered_at.isoformat()
+    if current:
+        yield tuple(current)

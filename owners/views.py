@@ -80,6 +80,7 @@ def _outcome_page(outcome: services.Outcome, brand, code, scan_id: int) -> dict:
     else:
         page["warranty_ends_on"] = registration.warranty_ends_on()
         page["product"] = registration.code.product
+        page["award"] = outcome.award
     return page
 
 
@@ -140,8 +141,15 @@ def my_registration(request, token: str):
             for registration in registrations
         ],
         "token": token,
+        "balances": _balances_by_brand(registrations),
     }
     return _no_store(render(request, "owners/mine.html", page))
+
+
+def _balances_by_brand(registrations) -> list[dict]:
+    points = services.balances(registrations)
+    names = {registration.brand_id: registration.brand.name for registration in registrations}
+    return [{"brand": names[brand_id], "points": points[brand_id]} for brand_id in sorted(points, key=names.get)]
 
 
 my_registration.public = True  # whoever holds the link mailed to the address

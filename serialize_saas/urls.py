@@ -47,5 +47,6 @@ urlpatterns = [
     path("", include("backoffice.urls.vrs")),
     path("", include("vrs.urls")),  # trading partners' verification requests (DSCSA)
     path("", include("backoffice.urls.owners")),
+    path("", include("backoffice.urls.rewards")),
     path("", include("api.urls")),  # /api/v1/, its schema and docs
 ]

@@ -220,10 +220,13 @@ def vrs_request_of(brand, **fields):
 
 
 def registration_of(batch):
-    """The first unit of a batch registered to an owner (with a consent per purpose), by the real service."""
+    """The first unit of a batch registered to an owner (with a consent per purpose and the points it earned
+    under the brand's reward programme), by the real service."""
+    from owners.models import RewardProgramme
     from owners.sealing import Contact
     from owners.services import register_unit
 
+    RewardProgramme.objects.get_or_create(brand=batch.product.brand, defaults={"enabled": True})
     code = batch.codes.order_by("ordinal").first()
     contact = Contact(name="Owner", email="owner@example.my")
     consents = {"warranty": True, "safety": True, "marketing": False}
