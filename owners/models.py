@@ -33,6 +33,7 @@ class Registration(models.Model):
     registered_at = models.DateTimeField(default=timezone.now)
 
     brand_path = "brand"
+    url_id = "registration_id"
     export_exclude = ("sealed_contact",)  # sealed under a key derived from our MASTER_KEY: useless outside
     objects = BrandOwnedQuerySet.as_manager()
 

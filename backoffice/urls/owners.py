@@ -5,4 +5,6 @@ from backoffice.views import owners as views
 urlpatterns = [
     path("owners/lookup/", views.owner_lookup, name="owner_lookup"),
     path("owners/units/<int:code_id>/", views.owner_unit, name="owner_unit"),
+    path("registrations/", views.registrations, name="registrations"),
+    path("registrations/marketing.csv", views.marketing_export, name="registrations_marketing_csv"),
 ]
