@@ -41,7 +41,7 @@ def _scan_region():
         brand=OuterRef("brand_id"),
         scanned_at__gte=ExpressionWrapper(registered_at - SCAN_WINDOW, output_field=DateTimeField()),
         scanned_at__lte=registered_at,
-    ).values(place=Coalesce(NullIf("region_code", Value("")), NullIf("country_code", Value(""))))
+    ).values(iso_place=Coalesce(NullIf("region_code", Value("")), NullIf("country_code", Value(""))))
     return Subquery(scans[:1])
 
 
