@@ -42,7 +42,7 @@ def _scan_region():
         scanned_at__gte=ExpressionWrapper(registered_at - SCAN_WINDOW, output_field=DateTimeField()),
         scanned_at__lte=registered_at,
     ).values(iso_place=Coalesce(NullIf("region_code", Value("")), NullIf("country_code", Value(""))))
-    return Subquery(scans[:1])
+    return Subquery(scans.order_by()[:1])  # one scan by id: the log's default newest-first sort is a waste
 
 
 def first_region(seen_regions: str | None) -> str:
