@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from selenium.webdriver.common.by import By
 
 from brands.models import Role
 from owners.models import Consent, Registration
@@ -17,6 +18,8 @@ from owners.sealing import Contact
 from owners.services import register_unit
 from tests.factories import DistributorFactory, MembershipFactory, ProductFactory, distributor_member, logged_in_client
 from tests.scans.test_back_office import JOHOR_BAHRU_IP, KUALA_LUMPUR_IP, PHONE
+from tests.test_browser import browser, csp_violations, log_in  # noqa: F401 - browser: the Chromium fixture
+from tests.test_journey import serious_violations
 
 from .helpers import live_units, register, verify_page
 
@@ -165,3 +168,21 @@ def test_every_member_role_may_read_the_counts(brand, registered):
         client = logged_in_client(MembershipFactory(brand=brand, role=role))
         assert client.get("/registrations/").status_code == 200
         assert client.get(CSV_URL).status_code == (200 if role in (Role.ADMIN, Role.OWNER) else 403)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_registrations_page_and_the_overview_pass_axe_within_the_csp(
+    browser,  # noqa: F811 - the fixture imported above
+    live_server,
+    brand,
+    owner,
+):
+    codes = live_units(brand, quantity=2)
+    scan(codes[0])
+    register_from_page(codes[0], marketing="yes")
+    log_in(browser, live_server, owner)
+    for url, shown in (("/registrations/", "marketing-csv"), ("/dashboard/", "registration-rate")):
+        browser.get(live_server.url + url)
+        assert browser.find_element(By.ID, shown).is_displayed(), url
+        assert serious_violations(browser) == [] and csp_violations(browser) == [], url
