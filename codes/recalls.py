@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import get_language_info
 
 from brands.models import Brand
@@ -271,12 +272,22 @@ def apply_change(change_id: int, *, chunk_size: int | None = None) -> StatusChan
                 first, end = _chunk(ranges, locked.codes_done, chunk_size)
                 counts, done = _change_ordinals(change, first, end), end - first
             _add_progress(locked, done, counts)
-    StatusChange.objects.filter(pk=change_id, state=ChangeState.RUNNING).update(
+    finished = StatusChange.objects.filter(pk=change_id, state=ChangeState.RUNNING).update(
         state=ChangeState.DONE, finished_at=Now()
     )
     change.refresh_from_db()
     log.info("status change applied", extra={"change": change.pk, "codes": change.codes_changed})
+    if finished and change.is_recall:  # the run that finished it, once (a repeat finds it done above)
+        _follow_up_recall(change.pk)
     return change
+
+
+def _follow_up_recall(change_id: int) -> None:
+    """Hand a finished recall to the apps above codes that act on one (owners' recall messages): their tasks
+    are named in settings.RECALL_FOLLOW_UP_TASKS, as UNSENT_TASK_MODEL is, so codes sends them without importing
+    a floor above its own. Each takes the change's id and is safe to run twice."""
+    for name in settings.RECALL_FOLLOW_UP_TASKS:
+        enqueue_on_commit(import_string(name), change_id)
 
 
 def _chunk(ranges: list[tuple[int, int]], offset: int, size: int) -> tuple[int, int]:

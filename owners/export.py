@@ -26,7 +26,7 @@ _READ = (
     "code__product__name",
     "code__product__gtin",
     "code__serial",
-    "consents__at",
+    "marketing_at",
 )
 
 

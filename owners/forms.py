@@ -40,3 +40,9 @@ class RegistrationForm(forms.Form):
 
     def consents(self) -> dict[str, bool]:
         return {purpose: self.cleaned_data.get(f"consent_{purpose}") == "yes" for purpose in Purpose.values}
+
+
+class LinkRequestForm(forms.Form):
+    """ "My registration": the address the owner registered with, to mail the link to."""
+
+    email = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email"}))

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, DateTimeField, ExpressionWrapper, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf, TruncMonth
 
 from codes.models import Product
@@ -25,11 +25,13 @@ SCAN_WINDOW = timedelta(seconds=REGISTER_TOKEN_MAX_AGE) + timedelta(hours=1)
 
 @dataclass
 class RegistrationStats:
-    total: int
+    total: int  # registered units, erased ones included (the unit stays registered)
+    erased: int = 0  # of them, those whose owner's details were erased: no answers left to count
     by_product: list[dict] = field(default_factory=list)  # {"product", "registrations"}, most first
     by_region: list[dict] = field(default_factory=list)  # {"code", "name", "registrations"}, most first
     by_month: list[dict] = field(default_factory=list)  # {"month" (a date, the 1st), "registrations"}, oldest first
-    consents: list[dict] = field(default_factory=list)  # {"purpose", "label", "given", "rate"}, as Purpose orders
+    # {"purpose", "label", "given", "rate"}, as Purpose orders: owners whose latest answer is yes, of those not erased
+    consents: list[dict] = field(default_factory=list)
 
 
 def _scan_region():
@@ -65,8 +67,16 @@ def by_region(registrations: QuerySet) -> Counter[str]:
     return counts
 
 
+def current_answers(registrations: QuerySet) -> QuerySet:
+    """The answer that holds for each purpose of each registration: its latest (a withdrawal is a newer answer)."""
+    newer = Consent.objects.filter(registration=OuterRef("registration"), purpose=OuterRef("purpose")).filter(
+        Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk"))
+    )
+    return Consent.objects.filter(registration__in=registrations).exclude(Exists(newer))
+
+
 def registration_stats(registrations: QuerySet) -> RegistrationStats:
-    """Counts over `registrations` (already scoped to the actor and filtered): four queries."""
+    """Counts over `registrations` (already scoped to the actor and filtered): five queries."""
     products = Counter(
         {
             row["code__product_id"]: row["n"]
@@ -81,14 +91,18 @@ def registration_stats(registrations: QuerySet) -> RegistrationStats:
         .order_by("month")
     )
     given = dict(
-        Consent.objects.filter(registration__in=registrations, given=True)
+        current_answers(registrations)
+        .filter(given=True)
         .values("purpose")
         .annotate(n=Count("id"))
         .values_list("purpose", "n")
     )
     total = sum(products.values())
+    erased = registrations.filter(erased_at__isnull=False).count() if total else 0
+    answered = total - erased
     return RegistrationStats(
         total=total,
+        erased=erased,
         by_product=[{"product": names[p], "registrations": n} for p, n in products.most_common() if p in names],
         by_region=[
             {"code": code, "name": region_label(code) or "Unknown place", "registrations": n}
@@ -100,7 +114,7 @@ def registration_stats(registrations: QuerySet) -> RegistrationStats:
                 "purpose": purpose.value,
                 "label": purpose.label,
                 "given": given.get(purpose.value, 0),
-                "rate": given.get(purpose.value, 0) / total if total else None,
+                "rate": given.get(purpose.value, 0) / answered if answered else None,
             }
             for purpose in Purpose
         ],
@@ -108,9 +122,14 @@ def registration_stats(registrations: QuerySet) -> RegistrationStats:
 
 
 def marketing_audience(registrations: QuerySet) -> QuerySet:
-    """Registrations whose owner agreed to marketing and has not withdrawn it: the only ones a brand may
-    market to (PDPA s. 43: a withdrawal is honoured from then on)."""
-    return registrations.filter(consents__purpose=Purpose.MARKETING, consents__given=True)
+    """Registrations, not erased, whose owner's latest answer about marketing is yes (a withdrawal is a newer
+    no): the only owners a brand may market to, annotated with when they agreed (`marketing_at`)."""
+    latest = Consent.objects.filter(registration=OuterRef("pk"), purpose=Purpose.MARKETING).order_by("-at", "-pk")
+    return (
+        registrations.filter(erased_at__isnull=True)
+        .annotate(marketing=Subquery(latest.values("given")[:1]), marketing_at=Subquery(latest.values("at")[:1]))
+        .filter(marketing=True)
+    )
 
 
 @dataclass(frozen=True)

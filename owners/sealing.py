@@ -1,10 +1,16 @@
 """Owners' contact details sealed at rest (no Django imports): AES-256-GCM under a key derived with HKDF-SHA256
 from the brand's key for the purpose "owners", so the serial key itself never encrypts personal data and a
 database copy without MASTER_KEY holds only ciphertext. The associated data binds a blob to its brand and unit:
-moved onto another registration, it fails to open."""
+moved onto another registration, it fails to open.
+
+To find an owner's registrations by e-mail without opening every blob, each registration keeps a blind index:
+an HMAC-SHA256 of the normalised address under another key derived from the same brand key ("lookup"), so the
+index of one address differs from brand to brand and reveals nothing without MASTER_KEY."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass
@@ -15,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PURPOSE = b"serialize:owners:contact:v1"
+LOOKUP_PURPOSE = b"serialize:owners:lookup:v1"
 NONCE_BYTES = 12
 
 
@@ -49,6 +56,20 @@ def _digits(phone: str) -> str:
 
 def contact_key(brand_key: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=PURPOSE).derive(brand_key)
+
+
+def lookup_key(brand_key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=LOOKUP_PURPOSE).derive(brand_key)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().casefold()
+
+
+def email_lookup(lookup: bytes, email: str) -> str:
+    """The blind index of an address under a brand's lookup key (`lookup_key`); "" for no address."""
+    email = normalise_email(email)
+    return hmac.new(lookup, email.encode(), hashlib.sha256).hexdigest() if email else ""
 
 
 def associated_data(brand_id: int, code_id: int) -> bytes:

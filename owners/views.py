@@ -1,21 +1,25 @@
-"""The public registration page: reached from the verify page of a live unit by a signed link."""
+"""The public registration page, reached from the verify page of a live unit by a signed link; and "My
+registration", where an owner gets a link by e-mail to see, export, withdraw and delete what they registered."""
 
 from django.conf import settings
-from django.shortcuts import render
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from core.forms import add_service_error
+from core.throttle import over_limit
 from scans import follow_up, rules, wording
 from scans.forms import CounterfeitReportForm
 from scans.views import allow_client, too_many
 
 from . import services
 from . import wording as consent_wording
-from .forms import RegistrationForm
-from .sealing import Contact
+from .forms import LinkRequestForm, RegistrationForm
+from .models import ErasedBy
+from .sealing import Contact, normalise_email
 
 
 def _no_store(response):
@@ -77,3 +81,79 @@ def _outcome_page(outcome: services.Outcome, brand, code, scan_id: int) -> dict:
         page["warranty_ends_on"] = registration.warranty_ends_on()
         page["product"] = registration.code.product
     return page
+
+
+@sensitive_post_parameters("email")
+@require_http_methods(["GET", "POST"])
+def my_registration_request(request):
+    """The same answer whether or not the address registered anything: the link goes only to the address."""
+    if request.method == "POST" and not allow_client(request, "my_registration", settings.OWNER_LINK_RATE_LIMIT):
+        return too_many(request)
+    form = LinkRequestForm(request.POST or None)
+    sent = False
+    if request.method == "POST" and form.is_valid():
+        email = normalise_email(form.cleaned_data["email"])
+        # Per address too, silently (the same answer): nobody floods an owner's inbox from many networks.
+        if not over_limit(request, group="owner-link-address", key=email, rate=settings.OWNER_LINK_ADDRESS_RATE_LIMIT):
+            services.request_link(email=email, language=get_language() or "")
+        sent = True
+    page = {"form": form, "sent": sent, "minutes": services.LINK_MAX_AGE // 60}
+    return _no_store(render(request, "owners/my_request.html", page, status=400 if form.errors else 200))
+
+
+my_registration_request.public = True
+
+
+def _registrations_or_404(token: str):
+    registrations = services.registrations_of_token(token[:4000])
+    if registrations is None:
+        raise Http404("This link has expired or is not valid.")
+    return registrations
+
+
+@require_http_methods(["GET", "POST"])
+def my_registration(request, token: str):
+    registrations = _registrations_or_404(token)
+    if request.method == "POST":
+        chosen = next((r for r in registrations if str(r.pk) == request.POST.get("registration")), None)
+        if chosen is None:
+            raise Http404("No such registration of yours.")
+        if request.POST.get("action") == "erase" and request.POST.get("confirm") == "yes":
+            services.erase_registration(registration=chosen, by=ErasedBy.OWNER)
+        elif request.POST.get("action") == "withdraw":
+            try:
+                services.withdraw_consent(
+                    registration=chosen, purpose=request.POST.get("purpose", ""), language=get_language() or ""
+                )
+            except services.RegistrationError as exc:
+                page = {"message": exc.message}
+                return _no_store(render(request, "scans/unavailable.html", page, status=400))
+        return redirect("my_registration", token)
+    page = {
+        "registrations": [
+            {
+                "registration": registration,
+                "serial_end": registration.code.serial[-4:],
+                "warranty_ends_on": registration.warranty_ends_on(),
+                "consents": registration.current_consents(),
+            }
+            for registration in registrations
+        ],
+        "token": token,
+    }
+    return _no_store(render(request, "owners/mine.html", page))
+
+
+my_registration.public = True  # whoever holds the link mailed to the address
+
+
+@require_http_methods(["GET"])
+def my_registration_export(request, token: str):
+    registrations = _registrations_or_404(token)
+    data = {"registrations": [services.export_registration(registration) for registration in registrations]}
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = 'attachment; filename="my-registrations.json"'
+    return _no_store(response)
+
+
+my_registration_export.public = True

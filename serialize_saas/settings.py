@@ -420,6 +420,11 @@ if not REDIS_URL:
 # coming months, brands whose deletion is due).
 CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "scans.tasks.apply_retention_task", "schedule": 24 * 60 * 60},
+    # Owners' registrations past what their consent promised (owners.wording): a year after the warranty ends.
+    "erase-expired-registrations": {
+        "task": "owners.tasks.erase_expired_registrations_task",
+        "schedule": 24 * 60 * 60,
+    },
     "create-scan-partitions": {"task": "scans.tasks.create_scan_partitions_task", "schedule": 24 * 60 * 60},
     "delete-offboarded-brands": {"task": "brands.tasks.delete_due_brands_task", "schedule": 60 * 60},
     # Hourly, so a missed run catches up; each subscriber's digest of a day is sent once (claimed first).
@@ -428,6 +433,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-unsent-tasks": {"task": "brands.tasks.send_unsent_tasks_task", "schedule": 60},
     "resend-stalled-work": {"task": "codes.tasks.resend_stalled_work_task", "schedule": 60},
     "resend-stalled-deliveries": {"task": "notifications.tasks.resend_stalled_deliveries_task", "schedule": 60},
+    "resend-stalled-recall-notices": {"task": "owners.tasks.resend_stalled_notices_task", "schedule": 60},
     "forget-idempotency-keys": {"task": "api.tasks.forget_idempotency_keys_task", "schedule": 24 * 60 * 60},
 }
 # One queue per kind of work, so each can get worker hosts of its own (`celery worker -Q print`); a worker started
@@ -447,13 +453,20 @@ CELERY_TASK_ROUTES = {
     "notifications.tasks.send_event_email_task": {"queue": "mail"},
     "scans.tasks.send_alert_email_task": {"queue": "mail"},
     "scans.tasks.send_alert_digests_task": {"queue": "mail"},
+    "owners.tasks.queue_recall_notices_task": {"queue": "mail"},
+    "owners.tasks.send_recall_notice_task": {"queue": "mail"},
     "notifications.tasks.deliver_webhook_task": {"queue": "webhooks"},  # slow receivers and retries
     "scans.tasks.apply_retention_task": {"queue": "housekeeping"},
+    "owners.tasks.erase_expired_registrations_task": {"queue": "housekeeping"},
+    "owners.tasks.send_owner_link_task": {"queue": "mail"},
     "scans.tasks.create_scan_partitions_task": {"queue": "housekeeping"},
     "brands.tasks.delete_due_brands_task": {"queue": "housekeeping"},
     "brands.tasks.export_brand_task": {"queue": "housekeeping"},
     "api.tasks.forget_idempotency_keys_task": {"queue": "housekeeping"},
 }
+
+# Tasks run with a recall's id once it is applied (codes.recalls names no app above it): the owners' e-mails.
+RECALL_FOLLOW_UP_TASKS = ["owners.tasks.queue_recall_notices_task"]
 
 # Public verify routes: requests per IP per window ("60/m", "1000/h"); "0" turns limiting off (load tests).
 VERIFY_RATE_LIMIT = env("VERIFY_RATE_LIMIT", "60/m")
@@ -462,6 +475,9 @@ PIN_RATE_LIMIT = env("PIN_RATE_LIMIT", "10/h")  # PIN attempts per code and clie
 PIN_CODE_RATE_LIMIT = env("PIN_CODE_RATE_LIMIT", "100/d")  # PIN attempts per code, from anywhere
 # The product registration page (views and submissions) per client network.
 OWNER_REGISTRATION_RATE_LIMIT = env("OWNER_REGISTRATION_RATE_LIMIT", "30/h")
+# The "My registration" page (an owner asking for the link to see, export or delete their details) per network.
+OWNER_LINK_RATE_LIMIT = env("OWNER_LINK_RATE_LIMIT", "10/h")
+OWNER_LINK_ADDRESS_RATE_LIMIT = env("OWNER_LINK_ADDRESS_RATE_LIMIT", "3/h")  # links mailed per address
 # IPv6 clients are limited per /64 at the rates above and per /56 (one customer's delegation) at this many times.
 IPV6_PREFIX_RATE_FACTOR = env_int("IPV6_PREFIX_RATE_FACTOR", 4)
 # Proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated.

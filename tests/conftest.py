@@ -42,7 +42,8 @@ def _test_settings(settings, _media_root):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.VERIFY_RATE_LIMIT = settings.COUNTERFEIT_REPORT_RATE_LIMIT = "0"
     settings.PIN_RATE_LIMIT = settings.PIN_CODE_RATE_LIMIT = "0"
-    settings.OWNER_REGISTRATION_RATE_LIMIT = "0"
+    settings.OWNER_REGISTRATION_RATE_LIMIT = settings.OWNER_LINK_RATE_LIMIT = "0"
+    settings.OWNER_LINK_ADDRESS_RATE_LIMIT = "0"
     settings.SIGNUP_RATE_LIMIT = settings.PASSWORD_RESET_RATE_LIMIT = settings.PASSWORD_RESET_ADDRESS_RATE_LIMIT = "0"
     settings.STORAGES = {
         **settings.STORAGES,

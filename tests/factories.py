@@ -147,7 +147,7 @@ def one_of_everything(brand) -> dict:
     webhook = webhook_of(brand)  # first, so the events below queue deliveries for it (sent after commit: never)
     subscription = email_subscription_of(brand)
     api_key, _raw = create_api_key(brand=brand, name="ERP", scopes="read")
-    return {
+    objects = {
         "membership_id": MembershipFactory(brand=brand, role=Role.VIEWER).pk,
         "product_id": product.pk,
         "batch_id": batch.pk,
@@ -184,6 +184,17 @@ def one_of_everything(brand) -> dict:
             brand=brand, key="order-1", fingerprint="0" * 64, status=202, body={"id": batch.pk}
         ).pk,
     }
+    objects["recall_notice_id"] = recall_notice_of(objects["recall_id"])
+    return objects
+
+
+def recall_notice_of(recall_id: int) -> int:
+    """The recall's e-mail to the owner of its registered unit (queued by the real service; never sent here)."""
+    from owners import recall_messages
+    from owners.models import RecallNotice
+
+    recall_messages.queue_recall_notices(recall_id)
+    return RecallNotice.objects.get(change_id=recall_id).pk
 
 
 def vrs_request_of(brand, **fields):

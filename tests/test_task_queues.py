@@ -24,13 +24,14 @@ def test_each_kind_of_work_has_its_queue():
     assert queue_of("scans.tasks.record_findings_task") == "alerts"
     assert queue_of("notifications.tasks.deliver_webhook_task") == "webhooks"
     assert queue_of("notifications.tasks.send_event_email_task") == "mail"
+    assert queue_of("owners.tasks.send_recall_notice_task") == "mail"  # recall e-mails to owners
     assert queue_of("scans.tasks.apply_retention_task") == "housekeeping"
     assert queue_of("codes.tasks.apply_change_task") == "celery"  # recalls: never behind a print job
 
 
 def test_every_task_goes_to_a_queue_the_workers_consume():
     app.loader.import_default_modules()
-    apps = {"brands", "codes", "distributors", "notifications", "scans"}
+    apps = {"brands", "codes", "distributors", "notifications", "owners", "scans"}
     ours = [name for name in app.tasks if name.split(".")[0] in apps]
     assert len(ours) >= 9
     assert {name: queue_of(name) for name in ours if queue_of(name) not in QUEUES} == {}

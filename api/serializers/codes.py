@@ -230,6 +230,16 @@ class LateScanSerializer(serializers.Serializer):
     country_code = serializers.CharField()
 
 
+class OwnerMessagesSerializer(serializers.Serializer):
+    """A recall's e-mails to the registered owners of its units who agreed to safety messages: sent (reached),
+    refused by the owner's mail server for good (bounced), given up after retries (failed), still to be sent."""
+
+    reached = serializers.IntegerField()
+    bounced = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    waiting = serializers.IntegerField()
+
+
 class RecallReportSerializer(serializers.Serializer):
     """What the dashboard's recall page reports: units changed by their state before, and the scans of those
     units since the change (how many, of how many units, by country, the latest)."""
@@ -244,3 +254,4 @@ class RecallReportSerializer(serializers.Serializer):
     units_scanned_after = serializers.IntegerField(source="report.units")
     countries = CountrySerializer(source="report.countries", many=True)
     latest = LateScanSerializer(source="report.latest", many=True)
+    owner_messages = OwnerMessagesSerializer(source="owners", allow_null=True, help_text="Null for other changes")

@@ -19,11 +19,14 @@ class ConsentSerializer(serializers.ModelSerializer):
 class RegistrationSerializer(serializers.ModelSerializer):
     product = serializers.IntegerField(source="code.product_id", read_only=True, help_text="The product's id")
     serial = serializers.CharField(source="code.serial", read_only=True)
-    consents = ConsentSerializer(many=True, read_only=True)
+    consents = ConsentSerializer(
+        source="current_consents", many=True, read_only=True, help_text="The answer that holds for each purpose"
+    )
+    erased_at = serializers.DateTimeField(read_only=True, help_text="Set: the owner's details were erased")
 
     class Meta:
         model = Registration
-        fields = ["id", "registered_at", "product", "code", "serial", "consents"]
+        fields = ["id", "registered_at", "product", "code", "serial", "consents", "erased_at"]
         read_only_fields = fields
 
 
@@ -50,14 +53,16 @@ class RegistrationDetailSerializer(RegistrationSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(ContactSerializer)
-    def get_contact(self, registration: Registration) -> dict:
+    @extend_schema_field(ContactSerializer(allow_null=True, help_text="null: erased"))
+    def get_contact(self, registration: Registration) -> dict | None:
+        if registration.erased:
+            return None
         contact = registration.contact()
         return {"name": contact.name, "email": contact.email, "phone": contact.phone}
 
-    @extend_schema_field(serializers.DateField(allow_null=True, help_text="None: the product has no warranty"))
+    @extend_schema_field(serializers.DateField(allow_null=True, help_text="null: no warranty, or erased"))
     def get_warranty_ends_on(self, registration: Registration):
-        return registration.warranty_ends_on()
+        return None if registration.erased else registration.warranty_ends_on()
 
 
 class ProductCountSerializer(serializers.Serializer):

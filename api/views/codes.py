@@ -23,6 +23,7 @@ from codes import gs1, packstates, recalls
 from codes.models import Code, CodeBatch, CodeStatus, Product, StatusChange
 from codes.serials import SerialFormat
 from core.errors import ServiceError
+from owners import recall_messages
 from scans import recall_report
 from scans.products import product_cache
 
@@ -305,7 +306,9 @@ class RecallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BrandScope
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def report(self, request, recall_id=None):
         change = self.get_object()
-        return Response(shapes.RecallReportSerializer({"change": change, "report": recall_report.summary(change)}).data)
+        owners = recall_messages.report(change) if change.is_recall else None
+        report = {"change": change, "report": recall_report.summary(change), "owners": owners}
+        return Response(shapes.RecallReportSerializer(report).data)
 
 
 def _one(rows, field: str, **lookup):

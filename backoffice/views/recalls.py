@@ -10,6 +10,7 @@ from brands.access import get_for_actor, require
 from codes import recalls
 from codes.models import CodeStatus, StatusChange
 from core.forms import add_service_error
+from owners import recall_messages
 from scans import recall_report
 from scans.forms import StatusChangeForm
 
@@ -59,6 +60,7 @@ def recall_detail(request, recall_id: int):
     context = {
         "change": change,
         "report": recall_report.summary(change),
+        "owner_messages": recall_messages.report(change) if change.is_recall else None,
         "recalled": CodeStatus.RECALLED,
         "translated_messages": [(recalls.language_name(c), text) for c, text in change.consumer_messages.items()],
     }

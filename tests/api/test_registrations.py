@@ -128,3 +128,12 @@ def test_a_page_costs_the_same_queries_whatever_its_length(brand, owners_api):
     for code in codes[2:]:
         register(link_of(code))
     assert queries() == few
+
+
+def test_an_erased_registration_shows_no_contact(owners_api, registered):
+    from owners.models import ErasedBy
+    from owners.services import erase_registration
+
+    erase_registration(registration=registered["first"], by=ErasedBy.OWNER)
+    body = owners_api.get(f"{LIST}{registered['first'].pk}/").json()
+    assert body["contact"] is None and body["consents"] == [] and body["erased_at"]

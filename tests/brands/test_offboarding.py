@@ -67,10 +67,12 @@ def test_every_model_with_for_brand_is_covered_including_other_apps():
     labels = {m._meta.label for m in offboarding.brand_owned_models()}
     assert {"brands.Brand", "codes.Code", "scans.Scan", "scans.CounterfeitReport", "codes.PrintDownload"} <= labels
     assert {"distributors.Assignment", "distributors.Carton", "distributors.Distributor"} <= labels
+    assert {"owners.Registration", "owners.Consent"} <= labels  # owners' registrations, found by themselves
     order = [m._meta.label for m in offboarding.brand_owned_models()]
     assert order[-1] == "brands.Brand"
     assert order.index("scans.Scan") < order.index("codes.Code") < order.index("codes.CodeBatch")
     assert order.index("codes.Product") < order.index("brands.BrandKey")
+    assert order.index("owners.Consent") < order.index("owners.Registration") < order.index("brands.BrandKey")
 
 
 def test_deletion_needs_the_brand_short_name(doomed, owner):

@@ -13,9 +13,9 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 
 from brands.models import Role
-from owners.models import Consent, Registration
+from owners.models import ErasedBy, Registration
 from owners.sealing import Contact
-from owners.services import register_unit
+from owners.services import erase_registration, register_unit, withdraw_consent
 from tests.factories import DistributorFactory, MembershipFactory, ProductFactory, distributor_member, logged_in_client
 from tests.scans.test_back_office import JOHOR_BAHRU_IP, KUALA_LUMPUR_IP, PHONE
 from tests.test_browser import browser, csp_violations, log_in  # noqa: F401 - browser: the Chromium fixture
@@ -94,7 +94,9 @@ def test_the_marketing_list_holds_exactly_the_owners_who_agreed_and_still_do(bra
     withdrawn = register_from_page(
         registered["vitamins"][2], marketing="yes", name="Dina", email="dina@example.my", ip="175.139.1.2"
     )
-    Consent.objects.filter(registration=withdrawn, purpose="marketing").update(given=False)  # she withdrew it
+    withdraw_consent(registration=withdrawn, purpose="marketing")  # she withdrew it later: a newer answer
+    erased = register_from_page(live_units(brand, quantity=1)[0], marketing="yes", name="Eri", ip="175.139.1.3")
+    erase_registration(registration=erased, by=ErasedBy.OWNER)  # agreed, then had the details erased
     response = owner_client.get(CSV_URL)
     assert response.status_code == 200 and response.streaming and response["Cache-Control"] == "no-store"
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -186,3 +188,13 @@ def test_the_registrations_page_and_the_overview_pass_axe_within_the_csp(
         browser.get(live_server.url + url)
         assert browser.find_element(By.ID, shown).is_displayed(), url
         assert serious_violations(browser) == [] and csp_violations(browser) == [], url
+
+
+def test_a_withdrawal_and_an_erasure_count_as_no_answer_but_the_unit_stays_registered(owner_client, registered):
+    first = Registration.objects.get(code=registered["vitamins"][0])
+    withdraw_consent(registration=first, purpose="marketing")
+    erase_registration(registration=Registration.objects.get(code=registered["oil"]), by=ErasedBy.BRAND)
+    stats = owner_client.get("/registrations/").context["stats"]
+    assert (stats.total, stats.erased) == (3, 1)
+    rates = {c["purpose"]: (c["given"], c["rate"]) for c in stats.consents}
+    assert rates == {"warranty": (2, 1.0), "safety": (2, 1.0), "marketing": (0, 0.0)}
