@@ -22,7 +22,9 @@ class RegistrationSerializer(serializers.ModelSerializer):
     consents = ConsentSerializer(
         source="current_consents", many=True, read_only=True, help_text="The answer that holds for each purpose"
     )
-    erased_at = serializers.DateTimeField(read_only=True, help_text="Set: the owner's details were erased")
+    erased_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Set: the owner's details were erased"
+    )
 
     class Meta:
         model = Registration
