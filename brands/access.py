@@ -32,6 +32,7 @@ _VIEWER = {
     "brand.view",  # overview, products, batches, scans, reports, distributors
     "print.download",
     "vrs.requests",  # the log of trading partners' verification requests (who asked of which unit, the answer)
+    "owners.stats",  # registrations counted by product, region and month, consent rates: no person in them
 }
 _OPERATOR = _VIEWER | {
     "codes.order",
@@ -67,12 +68,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.DISTRIBUTOR: frozenset({"portal.view", "portal.print", "portal.receive"}),
 }
 # An API key's scopes, as the roles whose permissions they carry. An admin key manages neither members nor
-# keys (a leaked key must not mint keys or let people in), reads no owner's contact, and cannot offboard the
-# brand. `vrs` answers trading partners' verification requests and nothing else.
+# keys (a leaked key must not mint keys or let people in) and cannot offboard the brand. Registered owners are
+# the `owners` scope's alone (their counts and their contacts), so a key made for stock or scans never reaches
+# personal data. `vrs` answers trading partners' verification requests and nothing else.
+_OWNERS = {"owners.view", "owners.stats"}
 API_SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
-    ApiKeyScope.READ: frozenset(_VIEWER),
-    ApiKeyScope.WRITE: frozenset(_OPERATOR),
-    ApiKeyScope.ADMIN: frozenset(_ADMIN - {"members.manage", "api_keys.manage", "owners.view"}),
+    ApiKeyScope.READ: frozenset(_VIEWER - _OWNERS),
+    ApiKeyScope.WRITE: frozenset(_OPERATOR - _OWNERS),
+    ApiKeyScope.ADMIN: frozenset(_ADMIN - {"members.manage", "api_keys.manage"} - _OWNERS),
+    ApiKeyScope.OWNERS: frozenset(_OWNERS),
     ApiKeyScope.VRS: frozenset({"vrs.verify"}),
 }
 # A distributor's key: read is what its people see in the portal, write adds receiving.

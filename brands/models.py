@@ -396,6 +396,7 @@ class ApiKeyScope(models.TextChoices):
     WRITE = "write", "Write (what an operator may do)"
     ADMIN = "admin", "Admin (an admin's, without members, keys and offboarding)"
     VRS = "vrs", "Verification requests of trading partners only"
+    OWNERS = "owners", "Registered owners: counts and contacts (personal data)"
 
 
 class ApiKey(models.Model):

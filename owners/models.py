@@ -49,6 +49,7 @@ class Registration(models.Model):
     erased_by = models.CharField(max_length=10, choices=ErasedBy.choices, blank=True)
 
     brand_path = "brand"
+    url_id = "registration_id"
     # Sealed under a key derived from our MASTER_KEY (useless outside); the lookup is the address's blind index.
     export_exclude = ("sealed_contact", "contact_lookup")
     objects = BrandOwnedQuerySet.as_manager()

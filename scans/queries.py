@@ -86,6 +86,7 @@ class Overview:
     out_of_territory: int
     new_reports: int
     open_alerts: int
+    units_first_scanned: int = 0  # units whose first counted scan fell in the window (any verdict)
     per_day: list[dict] = field(default_factory=list)  # {"day", "scans", "not_recognised"}, oldest first
     regions: list[dict] = field(default_factory=list)  # {"code", "name", "scans"}, most first
     top_products: list[dict] = field(default_factory=list)  # {"product", "scans"}
@@ -99,8 +100,9 @@ def overview(brand, *, today: date | None = None, top: int = 5) -> Overview:
     regions: Counter[str] = Counter()
     products: Counter[int] = Counter()
     batches: Counter[int] = Counter()
-    authentic = firsts = not_recognised = outside = 0
+    authentic = firsts = first_scanned = not_recognised = outside = 0
     for row in rows:
+        first_scanned += row["first_scans"]
         counts = by_day.setdefault(row["day"], [0, 0])
         counts[0] += row["scans"]
         bad = row["outcome"] == ScanOutcome.NOT_RECOGNISED
@@ -132,6 +134,7 @@ def overview(brand, *, today: date | None = None, top: int = 5) -> Overview:
         out_of_territory=outside,
         new_reports=CounterfeitReport.objects.for_brand(brand).filter(status=ReportStatus.NEW).count(),
         open_alerts=open_alerts(brand),
+        units_first_scanned=first_scanned,
         per_day=[{"day": d, "scans": c[0], "not_recognised": c[1]} for d, c in sorted(by_day.items())],
         regions=[
             {"code": code, "name": region_label(code) or "Unknown place", "scans": n}

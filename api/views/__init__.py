@@ -4,4 +4,4 @@ from rest_framework.routers import SimpleRouter
 
 router = SimpleRouter()  # every route ends with a slash, as the schema and the URLs the API gives out do
 
-from . import account, activity, catalogue, codes, epcis, hooks, imports, supply, vrs  # noqa: E402,F401 - they register
+from . import account, activity, catalogue, codes, epcis, hooks, imports, owners, supply, vrs  # noqa: E402,F401 - they register

@@ -1,15 +1,19 @@
-"""The support desk: who registered a unit, their contact decrypted, the consents they gave and the warranty.
-Only for members with `owners.view`; the contact is shown, never logged."""
+"""Registered owners. The support desk: who registered a unit, their contact decrypted, the consents they gave
+and the warranty (`owners.view`; the contact is shown, never logged). The brand's registrations page: counts and
+consent rates for every member (`owners.stats`), and the marketing list as CSV for `owners.view` alone."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from brands.access import get_for_actor, require
 from codes.models import Code
 from owners import services
-from owners.models import ErasedBy
+from owners.export import marketing_csv_lines
+from owners.models import ErasedBy, Registration
+from owners.queries import registration_stats
 from owners.services import registration_of
 
 from .scans import lookup_query, units_matching
@@ -70,3 +74,20 @@ def owner_unit_erase(request, code_id: int):
         services.erase_registration(registration=registration, by=ErasedBy.BRAND)
         messages.success(request, "The owner's details are erased; the unit and its scans are kept.")
     return redirect("owner_unit", code.pk)
+
+
+@require("owners.stats")
+def registrations(request):
+    stats = registration_stats(Registration.objects.for_actor(request.actor))
+    return render(request, "owners/registrations.html", {"stats": stats})
+
+
+@require("owners.view")
+def marketing_export(request):
+    """Owners who agreed to marketing and still do, decrypted row by row as the file streams."""
+    lines = marketing_csv_lines(Registration.objects.for_actor(request.actor))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{request.brand.slug}-marketing-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"  # personal data: no copy in a shared cache
+    return response

@@ -23,9 +23,11 @@ from core.files import presigned_url
 from core.forms import add_service_error
 from core.routers import reads_from_replica
 from distributors.queries import holder_of
+from owners.queries import registration_rate
 from scans import alerts, export, queries, retention
 from scans.forms import ReportStatusForm, ScanFilterForm, UnitStatusForm
 from scans.models import Alert, CounterfeitReport, ReportStatus, Scan
+from scans.rollups import since_days
 
 PAGE_SIZE = 50
 
@@ -41,8 +43,13 @@ def dashboard(request):
 @require("brand.view")
 @reads_from_replica  # the overview's reads; access was checked on the primary
 def _brand_dashboard(request):
+    overview = queries.overview(request.brand)
     context = {
-        "overview": queries.overview(request.brand),
+        "overview": overview,
+        # Beside the first-scan rate: of the units first scanned in the same window, the share registered.
+        "registration_rate": registration_rate(
+            request.brand, since=since_days(queries.OVERVIEW_DAYS), first_scanned=overview.units_first_scanned
+        ),
         "has_products": Product.objects.for_brand(request.brand).exists(),
         "scans": Scan.objects.for_brand(request.brand).select_related("product")[:8],
         "verification_state": verification_state(request.brand),

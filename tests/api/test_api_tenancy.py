@@ -189,6 +189,7 @@ def test_the_same_urls_work_for_keys_allowed_to_use_them(brand, objects, holder)
         key_client(brand, "read,write,admin"),
         key_client(brand, "read,write", distributor=holder),
         key_client(brand, "vrs", partner_gln="9506000000005"),
+        key_client(brand, "owners"),  # registered owners are this scope's alone
     ]
     for url, pattern in id_urls(objects):
         client = next((c for c in clients if needed(pattern, "GET", c.key) <= granted(c.key)), None)

@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--brand", required=True, help="brand slug")
-        parser.add_argument("--scopes", required=True, help="comma-separated: read, write, admin, vrs")
+        parser.add_argument("--scopes", required=True, help="comma-separated: read, write, admin, owners, vrs")
         parser.add_argument("--name", default="", help="what uses the key (default: made from the scopes)")
         parser.add_argument("--distributor", type=int, help="a distributor's id: the key sees only its rows")
         parser.add_argument("--partner-gln", default="", help="a trading partner's GLN (13 digits), for vrs")
