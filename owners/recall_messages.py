@@ -25,6 +25,7 @@ from core.queueing import enqueue_on_commit
 from notifications import services as notifications
 
 from .models import NoticeStatus, Purpose, RecallNotice, Registration
+from .queries import current_answers
 from .sealing import SealError
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,9 @@ SENT, BOUNCED, RETRY = NoticeStatus.SENT, NoticeStatus.BOUNCED, "retry"
 def owners_to_tell(change: StatusChange) -> list[Registration]:
     """The registrations of the recall's units whose owner agreed to safety messages (the purpose's one answer,
     the latest: a withdrawal replaces it), of the recall's own brand."""
-    registrations = Registration.objects.filter(
-        brand_id=change.brand_id,
-        code__product_id=change.product_id,
-        consents__purpose=Purpose.SAFETY,
-        consents__given=True,
-    ).select_related("key", "code")
+    of_product = Registration.objects.filter(brand_id=change.brand_id, code__product_id=change.product_id)
+    agreed = current_answers(of_product).filter(purpose=Purpose.SAFETY, given=True).values("registration_id")
+    registrations = of_product.filter(pk__in=agreed).select_related("key", "code")
     if change.scope == ChangeScope.SERIALS:  # few registrations per product: matched here, not a 10^6-long IN
         serials = set(change.serials)
         return [r for r in registrations if r.code.serial in serials]

@@ -15,7 +15,7 @@ from django.utils import timezone
 from codes import recalls
 from codes.models import StatusChange
 from owners import services, tasks
-from owners.models import NoticeStatus, RecallNotice
+from owners.models import NoticeStatus, Purpose, RecallNotice, Registration
 from owners.sealing import Contact
 from tests.api.conftest import key_client
 from tests.notifications.test_mail_languages import LANGUAGES, UNFILLED
@@ -77,6 +77,15 @@ def test_a_recall_emails_exactly_the_owners_who_agreed(
     own(others, "other-brand@example.my")
     applied(brand, lot[0], django_capture_on_commit_callbacks, consumer_message="Return it to the shop.")
     assert sorted(mail.to[0] for mail in mailoutbox) == ["ahmad@example.my", "lim@example.my", "siti@example.my"]
+
+
+def test_an_owner_who_withdrew_safety_messages_is_not_emailed(
+    brand, lot, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    siti = Registration.objects.get(code=lot[0])
+    services.withdraw_consent(registration=siti, purpose=Purpose.SAFETY)
+    applied(brand, lot[0], django_capture_on_commit_callbacks)
+    assert sorted(mail.to[0] for mail in mailoutbox) == ["ahmad@example.my", "lim@example.my"]
 
 
 def test_the_email_names_the_product_lot_and_what_to_do_in_the_owners_language(
