@@ -1,17 +1,30 @@
+import logging
+
 from celery import shared_task
 
-from core.queueing import LOST_DATABASE, RETRY_ON_LOST_DATABASE
+from core.queueing import RETRY_ON_LOST_DATABASE
 
 from . import recall_messages, services
+
+logger = logging.getLogger(__name__)
 
 MAIL_RETRIES = 5  # as the other mail tasks (notifications, scans): 30 s, 1, 2, 4, 8 min apart
 MAIL_RETRY_SECONDS = 30
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError, *LOST_DATABASE), retry_backoff=30, max_retries=5)
-def send_owner_link_task(registration_ids: list[int], language: str) -> int:
-    """After an owner asked on "My registration": mail the link to the address of these registrations."""
-    return services.send_owner_link(registration_ids=registration_ids, language=language)
+@shared_task(bind=True, acks_late=True, max_retries=MAIL_RETRIES, **RETRY_ON_LOST_DATABASE)
+def send_owner_link_task(self, registration_ids: list[int], language: str) -> int:
+    """After an owner asked on "My registration": mail the link to the address of these registrations. A mail
+    server's refusal may quote the address, and Celery logs what a retry carries: the retry carries no
+    exception, and a link never sent is logged by the failure's kind only."""
+    try:
+        return services.send_owner_link(registration_ids=registration_ids, language=language)
+    except OSError as error:  # smtplib's errors among them
+        failure = type(error).__name__
+    if self.request.retries >= MAIL_RETRIES:
+        logger.warning("owner link not sent", extra={"failure": failure, "registrations": len(registration_ids)})
+        return 0
+    raise self.retry(countdown=MAIL_RETRY_SECONDS * 2**self.request.retries)
 
 
 @shared_task(acks_late=True, **RETRY_ON_LOST_DATABASE)

@@ -3,21 +3,24 @@ them as JSON, records a withdrawn consent and erases them; the brand exports and
 a daily task removes registrations past what the consent words promised."""
 
 import json
+import logging
 import re
 import time
 from datetime import date, timedelta
 
 import pytest
+from celery.exceptions import Retry
 from django.test import Client
 from django.utils import timezone
 
 from brands.models import Role
-from owners import services
+from owners import services, tasks
 from owners.models import Consent, Registration
 from scans.models import Scan
 from tests.factories import MembershipFactory, logged_in_client
 
 from .helpers import link_of, live_units, register
+from .test_recall_messages import BOUNCING, own
 
 pytestmark = pytest.mark.django_db
 
@@ -239,3 +242,18 @@ def test_the_owners_pages_and_mail_read_in_malay(
         Client().post("/my-registration/", {"email": "siti@example.my"}, HTTP_ACCEPT_LANGUAGE="ms")
     [mail] = mailoutbox
     assert "Pendaftaran produk anda" in mail.subject and "60 minit" in mail.body
+
+
+def test_a_refused_link_mail_names_no_one_in_the_logs(brand, settings, caplog, mailoutbox, eager_tasks):
+    """A mail server's refusal quotes the address, and Celery logs what a retry carries: the link's task gives
+    up after its tries, logging the failure by kind only."""
+    settings.EMAIL_BACKEND = "tests.owners.test_recall_messages.RefusingBackend"
+    registration = own(live_units(brand)[0], "moved-away" + BOUNCING, name="Nur Hidayah").registration
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(Retry):  # the first try asks Celery to retry in 30 s
+        tasks.send_owner_link_task.apply(args=[[registration.pk], "en"]).get()
+    last = tasks.send_owner_link_task.apply(args=[[registration.pk], "en"], retries=tasks.MAIL_RETRIES)
+    assert last.get() == 0 and mailoutbox == []
+    assert any(record.getMessage() == "owner link not sent" for record in caplog.records)
+    logged = caplog.text + " ".join(str(value) for record in caplog.records for value in vars(record).values())
+    assert "moved-away" not in logged and "Nur Hidayah" not in logged
