@@ -89,7 +89,7 @@ def send_recall_notice(notice_id: int) -> str:
     if not claimed:
         return notice.status
     registration = notice.registration
-    if registration is None:  # erased since it was queued: nobody left to write to
+    if registration is None or registration.erased_at is not None:  # erased since it was queued: nobody to write to
         _finish(notice_id, NoticeStatus.FAILED)
         return NoticeStatus.FAILED
     email = _email_of(registration)

@@ -241,3 +241,18 @@ def test_a_waiting_email_whose_message_was_lost_is_sent_by_the_sweep_once(
     assert tasks.resend_stalled_notices_task.apply().get() == 3
     assert tasks.resend_stalled_notices_task.apply().get() == 0
     assert sorted(mail.to[0] for mail in mailoutbox) == ["ahmad@example.my", "lim@example.my", "siti@example.my"]
+
+
+def test_an_owner_erased_while_the_email_waited_is_not_written_to(
+    brand, lot, settings, caplog, mailoutbox, eager_tasks, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "tests.owners.test_recall_messages.AwayBackend"
+    AwayBackend.away_for = 100
+    with pytest.raises(Retry):
+        applied(brand, lot[0], django_capture_on_commit_callbacks)
+    AwayBackend.away_for = 0
+    services.erase_registration(registration=Registration.objects.get(code=lot[0]), by="owner")
+    caplog.set_level(logging.WARNING)
+    sent_later(retries=1)
+    assert sorted(mail.to[0] for mail in mailoutbox) == ["ahmad@example.my", "lim@example.my"]
+    assert "does not open" not in caplog.text  # an erased owner is no tampered row
