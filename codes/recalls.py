@@ -165,14 +165,17 @@ def _set_scope(change, brand, lot, batch, first_position, last_position, product
         if product is None or product.brand_id != brand.pk:
             raise ChangeError("gtin", "Listed serials need the GTIN of one of your products.")
         # Generated serials are matched in their canonical spelling; imported ones exactly as registered.
-        spellings = {product.serial_format.normalise(s.strip()) for s in serials if s.strip()}
-        if CodeBatch.objects.filter(product=product, imported=True).exists():
-            spellings |= {s.strip() for s in serials if s.strip()}
-        normalised = sorted(spellings)
-        if not normalised:
+        listed = {s.strip() for s in serials if s.strip()}
+        if not listed:
             raise ChangeError("serials", "List at least one serial.")
-        if len(normalised) > MAX_SERIALS:
+        # The limit is on what was listed: an imported serial may be looked for in two spellings below.
+        if len(listed) > MAX_SERIALS:
             raise ChangeError("serials", f"List at most {MAX_SERIALS:,} serials in one change.")
+        spelling = product.serial_format  # built once: a property, and a million serials may be listed
+        spellings = {spelling.normalise(s) for s in listed}
+        if CodeBatch.objects.filter(product=product, imported=True).exists():
+            spellings |= listed
+        normalised = sorted(spellings)
         _check_serials(normalised)
         change.scope, change.product, change.serials, change.quantity = (
             ChangeScope.SERIALS,
@@ -262,7 +265,9 @@ def apply_change(change_id: int, *, chunk_size: int | None = None) -> StatusChan
     ranges = ordinal_ranges(change)
     while True:
         with transaction.atomic():
-            locked = StatusChange.objects.select_for_update().get(pk=change_id)
+            # Not the listed serials (up to a million, read once above): read and parsed again for every chunk,
+            # they made a change by serials take minutes.
+            locked = StatusChange.objects.select_for_update().defer("serials").get(pk=change_id)
             if locked.codes_done >= locked.quantity:
                 break
             if change.scope == ChangeScope.SERIALS:
@@ -460,7 +465,8 @@ def change_units_now(
 
 def unit_results(change: StatusChange, serials: list[str]) -> list[UnitResult]:
     """Each listed serial's outcome after a change by serials (one read on the (product, serial) index)."""
-    spelled = {s: change.product.serial_format.normalise(s.strip()) for s in serials if s.strip()}
+    spelling = change.product.serial_format
+    spelled = {s: spelling.normalise(s.strip()) for s in serials if s.strip()}
     found = {
         row["serial"]: row
         for row in Code.objects.filter(product_id=change.product_id, serial__in=set(spelled.values())).values(

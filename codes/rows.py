@@ -355,7 +355,10 @@ def ordinals(first: int, end: int) -> tuple[str, list]:
 
 
 def serials(values: list[str]) -> tuple[str, list]:
-    """The units with these serials, as a WHERE part and its parameters."""
+    """The units with these serials, as a WHERE part and its parameters (on PostgreSQL one array parameter, which
+    is parsed and planned once, not thousands of placeholders)."""
+    if connection.vendor == "postgresql":
+        return "serial = ANY(%s)", [list(values)]
     return f"serial IN ({', '.join(['%s'] * len(values))})", list(values)
 
 

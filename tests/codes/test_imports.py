@@ -283,6 +283,24 @@ def test_imported_codes_can_be_recalled_by_listed_serials_as_registered(brand):
     assert statuses == {"abc-lower": "recalled", "ABC-LOWER": "not_activated", "other-1": "not_activated"}
 
 
+def test_the_serials_limit_counts_what_was_listed_not_the_spellings_looked_for(brand, monkeypatch):
+    """Imported serials are looked for as registered and in the generated form's spelling: a list at the limit
+    is still taken, and one over it refused."""
+    product = ProductFactory(brand=brand)
+    batch = imported_batch(product, ["abc-1", "abc-2", "abc-3", "abc-4"]).batch
+    monkeypatch.setattr(recalls, "MAX_SERIALS", 3)
+    change = recalls.recall(
+        brand=brand, product=product, serials=["abc-1", "abc-2", "abc-3"], reason="Seal", enqueue=False
+    )
+    recalls.apply_change(change.pk)
+    statuses = dict(Code.objects.filter(batch=batch).values_list("serial", "status"))
+    assert statuses == {"abc-1": "recalled", "abc-2": "recalled", "abc-3": "recalled", "abc-4": "not_activated"}
+    with pytest.raises(recalls.ChangeError, match="at most 3 serials"):
+        recalls.recall(
+            brand=brand, product=product, serials=["abc-1", "abc-2", "abc-3", "abc-4"], reason="Seal", enqueue=False
+        )
+
+
 def test_the_sweep_resumes_an_import_whose_worker_is_gone_and_never_generates_into_its_batch(brand, eager_tasks):
     from datetime import timedelta
 
